@@ -1,0 +1,269 @@
+// RecordBatch v2 (magic 2), the unit Kafka stores and serves. The broker reads only the 61-byte header on the
+// hot path; the CRC-32C covers `attributes` (byte 21) to the end, so patching `baseOffset` (byte 0) or
+// `partitionLeaderEpoch` (byte 12) needs no new checksum. Encoding and decoding individual records is here for
+// the metadata log, for timestamp lookups and for tests; compressed batches are never opened.
+import { crc32c } from "@node-rs/crc32"
+import { ByteReader, ByteWriter, MalformedInput } from "./Bytes.ts"
+
+export const HEADER_SIZE = 61
+/** Bytes before `batchLength` counts: baseOffset (8) + batchLength (4). */
+export const LOG_OVERHEAD = 12
+export const MAGIC = 2
+
+const OFFSET_LEADER_EPOCH = 12
+const OFFSET_MAGIC = 16
+const OFFSET_CRC = 17
+const OFFSET_ATTRIBUTES = 21
+
+export const COMPRESSION_MASK = 0x07
+export const TIMESTAMP_TYPE_LOG_APPEND = 0x08
+export const TRANSACTIONAL = 0x10
+export const CONTROL = 0x20
+
+export interface BatchHeader {
+  readonly baseOffset: number
+  /** Size of the whole batch in bytes, header included. */
+  readonly size: number
+  readonly partitionLeaderEpoch: number
+  readonly magic: number
+  readonly crc: number
+  readonly attributes: number
+  readonly lastOffsetDelta: number
+  readonly baseTimestamp: number
+  readonly maxTimestamp: number
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly recordCount: number
+}
+
+const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+const int64 = (v: DataView, at: number) => v.getInt32(at) * 4294967296 + v.getUint32(at + 4)
+
+/** Reads the header of the batch starting at `at`; the caller checks that `size` bytes are there. */
+export const readHeader = (bytes: Uint8Array, at = 0): BatchHeader => {
+  if (bytes.length - at < HEADER_SIZE) throw new MalformedInput(`batch header needs ${HEADER_SIZE} bytes`)
+  const v = view(bytes)
+  return {
+    baseOffset: int64(v, at),
+    size: v.getInt32(at + 8) + LOG_OVERHEAD,
+    partitionLeaderEpoch: v.getInt32(at + OFFSET_LEADER_EPOCH),
+    magic: v.getInt8(at + OFFSET_MAGIC),
+    crc: v.getUint32(at + OFFSET_CRC),
+    attributes: v.getInt16(at + OFFSET_ATTRIBUTES),
+    lastOffsetDelta: v.getInt32(at + 23),
+    baseTimestamp: int64(v, at + 27),
+    maxTimestamp: int64(v, at + 35),
+    producerId: int64(v, at + 43),
+    producerEpoch: v.getInt16(at + 51),
+    baseSequence: v.getInt32(at + 53),
+    recordCount: v.getInt32(at + 57)
+  }
+}
+
+/** The checksum a batch should carry: CRC-32C of everything from `attributes` to its end. */
+export const computeCrc = (batch: Uint8Array): number => crc32c(batch.subarray(OFFSET_ATTRIBUTES)) >>> 0
+
+export const setBaseOffset = (bytes: Uint8Array, at: number, baseOffset: number): void => {
+  const v = view(bytes)
+  const hi = Math.floor(baseOffset / 4294967296)
+  v.setInt32(at, hi)
+  v.setUint32(at + 4, baseOffset - hi * 4294967296)
+}
+
+export const setPartitionLeaderEpoch = (bytes: Uint8Array, at: number, epoch: number): void => {
+  view(bytes).setInt32(at + OFFSET_LEADER_EPOCH, epoch)
+}
+
+/** Why a sequence of bytes is not a well-formed batch, or undefined when it is. */
+export type BatchProblem =
+  | { readonly kind: "truncated"; readonly detail: string }
+  | { readonly kind: "corrupt"; readonly detail: string }
+  | { readonly kind: "invalid"; readonly detail: string }
+
+/**
+ * Walks the batches in `bytes`: each header, its declared length and its CRC. Returns the headers or the
+ * first problem. `truncated` means the bytes end inside a batch (a torn write at the tail of a log).
+ */
+export const scanBatches = (
+  bytes: Uint8Array,
+  onBatch: (header: BatchHeader, position: number) => void
+): { readonly validBytes: number; readonly problem: BatchProblem | undefined } => {
+  let at = 0
+  while (at < bytes.length) {
+    if (bytes.length - at < HEADER_SIZE) {
+      return { validBytes: at, problem: { kind: "truncated", detail: `${bytes.length - at} bytes of a batch header` } }
+    }
+    const header = readHeader(bytes, at)
+    if (header.magic !== MAGIC) {
+      return { validBytes: at, problem: { kind: "corrupt", detail: `magic ${header.magic} at position ${at}` } }
+    }
+    if (header.size < HEADER_SIZE) {
+      return { validBytes: at, problem: { kind: "corrupt", detail: `batch length ${header.size} at position ${at}` } }
+    }
+    if (at + header.size > bytes.length) {
+      return {
+        validBytes: at,
+        problem: { kind: "truncated", detail: `batch of ${header.size} bytes with ${bytes.length - at} present` }
+      }
+    }
+    const crc = computeCrc(bytes.subarray(at, at + header.size))
+    if (crc !== header.crc) {
+      return { validBytes: at, problem: { kind: "corrupt", detail: `CRC mismatch at position ${at}` } }
+    }
+    onBatch(header, at)
+    at += header.size
+  }
+  return { validBytes: at, problem: undefined }
+}
+
+/**
+ * Checks a produced batch as the broker accepts it: exactly one v2 batch filling `bytes`, a matching CRC,
+ * and a record count consistent with its offset deltas.
+ */
+export const validateProduced = (bytes: Uint8Array): BatchHeader | BatchProblem => {
+  if (bytes.length < HEADER_SIZE) {
+    return { kind: "corrupt", detail: `${bytes.length} bytes is shorter than a batch header` }
+  }
+  const header = readHeader(bytes)
+  if (header.magic !== MAGIC) return { kind: "invalid", detail: `magic ${header.magic}, only v2 batches are accepted` }
+  if (header.size < HEADER_SIZE || header.size > bytes.length) {
+    return { kind: "corrupt", detail: `batch length ${header.size} with ${bytes.length} bytes present` }
+  }
+  if (header.size < bytes.length) return { kind: "invalid", detail: "more than one batch for the partition" }
+  if (computeCrc(bytes) !== header.crc) return { kind: "corrupt", detail: "CRC mismatch" }
+  if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
+    return {
+      kind: "invalid",
+      detail: `record count ${header.recordCount} with last offset delta ${header.lastOffsetDelta}`
+    }
+  }
+  return header
+}
+
+export const isProblem = (x: BatchHeader | BatchProblem): x is BatchProblem => "kind" in x
+
+// ---------------------------------------------------------------------------------------------------------
+// Records (uncompressed batches)
+
+export interface RecordHeader {
+  readonly key: string
+  readonly value: Uint8Array | null
+}
+
+export interface LogRecord {
+  readonly offset: number
+  readonly timestamp: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: ReadonlyArray<RecordHeader>
+}
+
+export interface NewRecord {
+  readonly key?: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers?: ReadonlyArray<RecordHeader>
+  readonly timestamp?: number
+}
+
+export interface BatchOptions {
+  readonly baseOffset?: number
+  readonly partitionLeaderEpoch?: number
+  readonly attributes?: number
+  readonly producerId?: number
+  readonly producerEpoch?: number
+  readonly baseSequence?: number
+  /** Used for records without a timestamp. */
+  readonly timestamp?: number
+}
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
+/** Encodes an uncompressed RecordBatch v2 with a valid CRC. */
+export const encodeBatch = (records: ReadonlyArray<NewRecord>, options: BatchOptions = {}): Uint8Array => {
+  if (records.length === 0) throw new Error("a batch holds at least one record")
+  const now = options.timestamp ?? Date.now()
+  const timestamps = records.map((r) => r.timestamp ?? now)
+  const baseTimestamp = timestamps[0]!
+  const maxTimestamp = Math.max(...timestamps)
+  const body = new ByteWriter(1024)
+  records.forEach((record, i) => {
+    const r = new ByteWriter(64)
+    r.int8(0)
+    r.varlong(timestamps[i]! - baseTimestamp)
+    r.varint(i)
+    writeVarBytes(r, record.key ?? null)
+    writeVarBytes(r, record.value)
+    const headers = record.headers ?? []
+    r.varint(headers.length)
+    for (const h of headers) {
+      writeVarBytes(r, utf8.encode(h.key))
+      writeVarBytes(r, h.value)
+    }
+    const bytes = r.toBytes()
+    body.varint(bytes.length)
+    body.raw(bytes)
+  })
+  const recordBytes = body.toBytes()
+  const w = new ByteWriter(HEADER_SIZE + recordBytes.length)
+  w.int64(options.baseOffset ?? 0)
+  w.int32(HEADER_SIZE - LOG_OVERHEAD + recordBytes.length)
+  w.int32(options.partitionLeaderEpoch ?? -1)
+  w.int8(MAGIC)
+  w.uint32(0)
+  w.int16(options.attributes ?? 0)
+  w.int32(records.length - 1)
+  w.int64(baseTimestamp)
+  w.int64(maxTimestamp)
+  w.int64(options.producerId ?? -1)
+  w.int16(options.producerEpoch ?? -1)
+  w.int32(options.baseSequence ?? -1)
+  w.int32(records.length)
+  w.raw(recordBytes)
+  const batch = w.toBytes()
+  view(batch).setUint32(OFFSET_CRC, computeCrc(batch))
+  return batch
+}
+
+const writeVarBytes = (w: ByteWriter, b: Uint8Array | null) => {
+  if (b === null) return w.varint(-1)
+  w.varint(b.length)
+  w.raw(b)
+}
+
+const readVarBytes = (r: ByteReader): Uint8Array | null => {
+  const n = r.varint()
+  return n < 0 ? null : r.raw(n)
+}
+
+/** Decodes the records of one uncompressed batch (the batch's header must already be validated). */
+export const decodeRecords = (batch: Uint8Array): Array<LogRecord> => {
+  const header = readHeader(batch)
+  if ((header.attributes & COMPRESSION_MASK) !== 0) {
+    throw new MalformedInput("records of a compressed batch cannot be read without decompressing")
+  }
+  const r = new ByteReader(batch, HEADER_SIZE, header.size)
+  const out: Array<LogRecord> = []
+  for (let i = 0; i < header.recordCount; i++) {
+    const length = r.varint()
+    const end = r.offset + length
+    if (length < 0 || end > r.end) throw new MalformedInput(`record length ${length}`)
+    const rec = new ByteReader(batch, r.offset, end)
+    rec.int8()
+    const timestamp = header.baseTimestamp + rec.varlong()
+    const offset = header.baseOffset + rec.varint()
+    const key = readVarBytes(rec)
+    const value = readVarBytes(rec)
+    const headerCount = rec.varint()
+    const headers: Array<RecordHeader> = []
+    for (let h = 0; h < headerCount; h++) {
+      const k = readVarBytes(rec)
+      headers.push({ key: k === null ? "" : fromUtf8.decode(k), value: readVarBytes(rec) })
+    }
+    out.push({ offset, timestamp, key, value, headers })
+    r.offset = end
+  }
+  return out
+}

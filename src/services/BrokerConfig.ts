@@ -1,0 +1,118 @@
+// The broker's typed configuration, read through Effect's Config from whatever ConfigProvider is in scope
+// (the properties file plus KAFKA_* environment overrides in production, a plain record in tests). Keys and
+// defaults are Apache Kafka's; unknown keys are ignored, a bad value fails with one line naming the key.
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema } from "effect"
+
+/** A configuration value the broker cannot start with; the message names the key. */
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
+  message: Schema.String
+}) {}
+
+export interface Endpoint {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+}
+
+export interface BrokerConfigShape {
+  readonly nodeId: number
+  /** The first of `log.dirs`: partition logs and the metadata log live here. */
+  readonly logDir: string
+  /** The listener clients connect to (the first that is not a controller listener). */
+  readonly listener: Endpoint
+  /** What Metadata tells clients to connect to; undefined means the listener itself. */
+  readonly advertised: Endpoint | undefined
+  readonly numPartitions: number
+  readonly autoCreateTopics: boolean
+  readonly logSegmentBytes: number
+  readonly logRetentionMs: number
+  readonly logRetentionBytes: number
+  readonly socketRequestMaxBytes: number
+  readonly messageMaxBytes: number
+  /** fsync after this many messages; Infinity leaves flushing to the OS (Kafka's default). */
+  readonly flushIntervalMessages: number
+  /** fsync at least this often; Infinity leaves flushing to the OS. */
+  readonly flushIntervalMs: number
+}
+
+export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
+  /** Reads the configuration from the ConfigProvider in scope. */
+  static readonly layer = Layer.effect(BrokerConfig, Effect.suspend(() => load))
+
+  /** A configuration from a plain record of properties (tests, embedding). */
+  static readonly layerFrom = (properties: Readonly<Record<string, string>>) =>
+    BrokerConfig.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(properties))))
+}
+
+const LONG_MAX = Number.MAX_SAFE_INTEGER
+
+const int = (key: string, fallback: number) => Config.Int(key).pipe(Config.withDefault(fallback))
+const long = (key: string) => Config.Int(key).pipe(Config.option)
+const bool = (key: string, fallback: boolean) => Config.Boolean(key).pipe(Config.withDefault(fallback))
+
+/** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
+const unbounded = (v: number): number => (v < 0 || v >= 9223372036854775000 ? Infinity : v)
+
+const ListenerSpec = /^([A-Za-z0-9_-]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/
+
+/** Parses `NAME://host:port,NAME2://host:port` as in `listeners` and `advertised.listeners`. */
+export const parseListeners = (key: string, value: string): Effect.Effect<Array<Endpoint>, InvalidConfig> =>
+  Effect.forEach(
+    value.split(",").map((s) => s.trim()).filter((s) => s.length > 0),
+    (spec) => {
+      const m = ListenerSpec.exec(spec)
+      const port = m === null ? NaN : Number(m[3])
+      if (m === null || port > 65535) {
+        return Effect.fail(new InvalidConfig({ message: `${key}: expected NAME://host:port, got "${spec}"` }))
+      }
+      const host = m[2]!.replace(/^\[|\]$/g, "")
+      return Effect.succeed({ name: m[1]!, host, port })
+    }
+  )
+
+const load = Effect.gen(function*() {
+  const nodeId = yield* int("node.id", yield* int("broker.id", 1))
+  const logDirs = yield* Config.String("log.dirs").pipe(
+    Config.orElse(() => Config.String("log.dir")),
+    Config.withDefault("/tmp/kafka-logs")
+  )
+  const logDir = logDirs.split(",").map((s) => s.trim()).find((s) => s.length > 0) ?? "/tmp/kafka-logs"
+
+  const listeners = yield* parseListeners("listeners", yield* Config.String("listeners").pipe(
+    Config.withDefault("PLAINTEXT://:9092")
+  ))
+  const controllerNames = (yield* Config.String("controller.listener.names").pipe(Config.withDefault("")))
+    .split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  const listener = listeners.find((l) => !controllerNames.includes(l.name))
+  if (listener === undefined) {
+    return yield* new InvalidConfig({ message: "listeners: no listener other than the controller listeners" })
+  }
+  const advertisedSpec = yield* Config.String("advertised.listeners").pipe(Config.option)
+  const advertisedAll = Option.isSome(advertisedSpec) ? yield* parseListeners("advertised.listeners", advertisedSpec.value) : []
+  const advertised = advertisedAll.find((l) => l.name === listener.name) ?? advertisedAll.find((l) => !controllerNames.includes(l.name))
+
+  const retentionMs = yield* long("log.retention.ms")
+  const retentionMinutes = yield* long("log.retention.minutes")
+  const retentionHours = yield* int("log.retention.hours", 168)
+  const logRetentionMs = unbounded(Option.getOrElse(retentionMs, () =>
+    Option.match(retentionMinutes, { onSome: (m) => m * 60_000, onNone: () => retentionHours * 3_600_000 })
+  ))
+
+  return BrokerConfig.of({
+    nodeId,
+    logDir,
+    listener,
+    advertised,
+    numPartitions: yield* int("num.partitions", 1),
+    autoCreateTopics: yield* bool("auto.create.topics.enable", true),
+    logSegmentBytes: yield* int("log.segment.bytes", 1024 * 1024 * 1024),
+    logRetentionMs,
+    logRetentionBytes: unbounded(yield* int("log.retention.bytes", -1)),
+    socketRequestMaxBytes: yield* int("socket.request.max.bytes", 100 * 1024 * 1024),
+    messageMaxBytes: yield* int("message.max.bytes", 1024 * 1024 + 12),
+    flushIntervalMessages: unbounded(yield* int("log.flush.interval.messages", LONG_MAX)),
+    flushIntervalMs: unbounded(Option.getOrElse(yield* long("log.flush.interval.ms"), () => LONG_MAX))
+  })
+}).pipe(
+  Effect.catchTag("ConfigError", (e) => Effect.fail(new InvalidConfig({ message: e.message.replace(/\s*\n\s*/g, " ") })))
+)

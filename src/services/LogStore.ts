@@ -1,0 +1,56 @@
+// Partition logs. Appends are serialised per partition and assign offsets; reads serve stored batches byte
+// for byte. The live implementation keeps Kafka's on-disk layout (`<log.dir>/<topic>-<partition>/*.log`).
+import { Context, type Duration, type Effect } from "effect"
+import type { BatchHeader } from "../protocol/RecordBatch.ts"
+import type { OffsetOutOfRange, StorageError } from "./Errors.ts"
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export const partitionName = (tp: TopicPartition): string => `${tp.topic}-${tp.partition}`
+
+export interface AppendResult {
+  readonly baseOffset: number
+  readonly logStartOffset: number
+}
+
+export interface PartitionOffsets {
+  readonly logStartOffset: number
+  /** The next offset to be assigned; with one replica this is also the high watermark. */
+  readonly logEndOffset: number
+}
+
+export interface ReadResult extends PartitionOffsets {
+  /** Whole batches starting with the one holding the requested offset; empty at the end of the log. */
+  readonly records: Uint8Array
+}
+
+export interface TimestampLookup {
+  readonly offset: number
+  readonly timestamp: number
+}
+
+export class LogStore extends Context.Service<LogStore, {
+  /** Appends one validated batch (its header already read), patching in its base offset. */
+  readonly append: (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) => Effect.Effect<AppendResult, StorageError>
+  /**
+   * Reads whole batches from the one holding `offset`, up to `maxBytes`; with `minOneBatch` the first batch
+   * is returned even when it is larger.
+   */
+  readonly read: (
+    tp: TopicPartition,
+    offset: number,
+    maxBytes: number,
+    minOneBatch: boolean
+  ) => Effect.Effect<ReadResult, OffsetOutOfRange | StorageError>
+  readonly offsets: (tp: TopicPartition) => Effect.Effect<PartitionOffsets, StorageError>
+  /** The first record whose timestamp is at or after `timestamp` (-3: the record with the largest timestamp). */
+  readonly offsetForTimestamp: (
+    tp: TopicPartition,
+    timestamp: number
+  ) => Effect.Effect<TimestampLookup | undefined, StorageError>
+  /** Completes when any of the partitions is appended to, or after `timeout`. */
+  readonly awaitAppend: (tps: ReadonlyArray<TopicPartition>, timeout: Duration.Input) => Effect.Effect<void>
+}>()("kafka/LogStore") {}
