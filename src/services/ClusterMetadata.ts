@@ -1,8 +1,11 @@
 // Topics and partitions as the broker knows them. Handlers read one immutable `MetadataImage` per request,
 // so a request never sees a half-applied change. The image is built by replaying KRaft metadata records
-// (`applyRecord`); the live layer replays `__cluster_metadata-0` at start.
-import { Context, type Effect } from "effect"
-import type { MetadataRecord } from "../protocol/MetadataRecords.ts"
+// (`applyRecord`, `replay`), following Kafka's own replay rules; the live layer (layers/KRaftMetadata.ts)
+// replays `__cluster_metadata-0` at start. Records that refer to a topic or partition the image does not
+// hold are ignored rather than fatal: a log we read partially (torn tail, skipped unknown records) must
+// still give a usable image.
+import { Context, Effect, Layer } from "effect"
+import { NO_LEADER_CHANGE, type MetadataRecord } from "../protocol/MetadataRecords.ts"
 
 export interface PartitionInfo {
   readonly index: number
@@ -33,7 +36,119 @@ export class ClusterMetadata extends Context.Service<ClusterMetadata, {
   readonly clusterId: string
   /** The current image; cheap, and stable for as long as the caller holds it. */
   readonly image: Effect.Effect<MetadataImage>
-}>()("kafka/ClusterMetadata") {}
+}>()("kafka/ClusterMetadata") {
+  /** A fixed image, for handler tests. */
+  static readonly layerTest = (image: MetadataImage, clusterId = "test-cluster-id-000000") =>
+    Layer.succeed(ClusterMetadata, ClusterMetadata.of({ clusterId, image: Effect.succeed(image) }))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay
+
+/**
+ * The maps of an image under construction. `replay` applies many records to one draft so a long log costs
+ * one copy of the maps, not one per record; `applyRecord` copies for a single record.
+ */
+interface Draft {
+  readonly topics: Map<string, TopicInfo>
+  readonly topicsById: Map<string, TopicInfo>
+  readonly features: Map<string, number>
+}
+
+const draftOf = (image: MetadataImage): Draft => ({
+  topics: new Map(image.topics),
+  topicsById: new Map(image.topicsById),
+  features: new Map(image.features)
+})
+
+const putTopic = (d: Draft, topic: TopicInfo): void => {
+  // A name or id held by a different topic is stale (Kafka removes before it reuses a name): drop it.
+  const byName = d.topics.get(topic.name)
+  if (byName !== undefined && byName.id !== topic.id) d.topicsById.delete(byName.id)
+  const byId = d.topicsById.get(topic.id)
+  if (byId !== undefined && byId.name !== topic.name) d.topics.delete(byId.name)
+  d.topics.set(topic.name, topic)
+  d.topicsById.set(topic.id, topic)
+}
+
+/** A copy of the topic's partitions with one replaced. The controller writes a topic's partitions 0..n-1 in
+ * one atomic batch, so the array is dense once that batch is applied. */
+const withPartition = (topic: TopicInfo, partition: PartitionInfo): TopicInfo => {
+  const partitions = topic.partitions.slice()
+  partitions[partition.index] = partition
+  return { ...topic, partitions }
+}
+
+const apply = (d: Draft, record: MetadataRecord): void => {
+  switch (record.type) {
+    case "Topic": {
+      const existing = d.topicsById.get(record.topicId)
+      putTopic(d, { name: record.name, id: record.topicId, partitions: existing?.partitions ?? [] })
+      return
+    }
+    case "Partition": {
+      const topic = d.topicsById.get(record.topicId)
+      if (topic === undefined) return
+      putTopic(d, withPartition(topic, {
+        index: record.partitionId,
+        leader: record.leader,
+        leaderEpoch: record.leaderEpoch,
+        partitionEpoch: record.partitionEpoch,
+        replicas: record.replicas,
+        isr: record.isr
+      }))
+      return
+    }
+    case "PartitionChange": {
+      const topic = d.topicsById.get(record.topicId)
+      const current = topic?.partitions[record.partitionId]
+      if (topic === undefined || current === undefined) return
+      // As Kafka's PartitionRegistration.merge: any leader other than "no change" starts a new leader epoch
+      // (even the same leader, which is how the controller forces a bump), and every change bumps the
+      // partition epoch.
+      const leader = record.leader ?? NO_LEADER_CHANGE
+      const changed = leader !== NO_LEADER_CHANGE
+      putTopic(d, withPartition(topic, {
+        index: current.index,
+        leader: changed ? leader : current.leader,
+        leaderEpoch: changed ? current.leaderEpoch + 1 : current.leaderEpoch,
+        partitionEpoch: current.partitionEpoch + 1,
+        replicas: record.replicas ?? current.replicas,
+        isr: record.isr ?? current.isr
+      }))
+      return
+    }
+    case "RemoveTopic": {
+      const topic = d.topicsById.get(record.topicId)
+      if (topic === undefined) return
+      d.topicsById.delete(topic.id)
+      if (d.topics.get(topic.name)?.id === topic.id) d.topics.delete(topic.name)
+      return
+    }
+    case "FeatureLevel":
+      // Level 0 means the feature is no longer finalized, as in Kafka's FeaturesDelta.
+      if (record.featureLevel === 0) d.features.delete(record.name)
+      else d.features.set(record.name, record.featureLevel)
+      return
+    case "Unknown":
+      return
+  }
+}
+
+/** The image after one record; `image` is left as it was. */
+export const applyRecord = (image: MetadataImage, record: MetadataRecord): MetadataImage => {
+  if (record.type === "Unknown") return image
+  const d = draftOf(image)
+  apply(d, record)
+  return d
+}
+
+/** The image after replaying `records` in order onto `from` (by default, an empty image). */
+export const replay = (records: Iterable<MetadataRecord>, from: MetadataImage = emptyImage): MetadataImage => {
+  const d = draftOf(from)
+  for (const record of records) apply(d, record)
+  return d
+}
 
 /** Topics sorted by name, the order Kafka lists them in. */
 export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>

@@ -8,24 +8,36 @@ export class UnknownTopicOrPartition extends Schema.TaggedError<UnknownTopicOrPa
   partition: Schema.optional(Schema.Number)
 }) {
   readonly code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+  override get message() {
+    return this.partition === undefined ? `unknown topic ${this.topic}` : `unknown topic or partition ${this.topic}-${this.partition}`
+  }
 }
 
 export class UnknownTopicId extends Schema.TaggedError<UnknownTopicId>()("UnknownTopicId", {
   topicId: Schema.String
 }) {
   readonly code = ErrorCode.UNKNOWN_TOPIC_ID
+  override get message() {
+    return `unknown topic id ${this.topicId}`
+  }
 }
 
 export class CorruptMessage extends Schema.TaggedError<CorruptMessage>()("CorruptMessage", {
   detail: Schema.String
 }) {
   readonly code = ErrorCode.CORRUPT_MESSAGE
+  override get message() {
+    return this.detail
+  }
 }
 
 export class InvalidRecord extends Schema.TaggedError<InvalidRecord>()("InvalidRecord", {
   detail: Schema.String
 }) {
   readonly code = ErrorCode.INVALID_RECORD
+  override get message() {
+    return this.detail
+  }
 }
 
 export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
@@ -33,6 +45,9 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("Mess
   limit: Schema.Number
 }) {
   readonly code = ErrorCode.MESSAGE_TOO_LARGE
+  override get message() {
+    return `batch of ${this.size} bytes exceeds message.max.bytes=${this.limit}`
+  }
 }
 
 export class OffsetOutOfRange extends Schema.TaggedError<OffsetOutOfRange>()("OffsetOutOfRange", {
@@ -41,18 +56,27 @@ export class OffsetOutOfRange extends Schema.TaggedError<OffsetOutOfRange>()("Of
   logEndOffset: Schema.Number
 }) {
   readonly code = ErrorCode.OFFSET_OUT_OF_RANGE
+  override get message() {
+    return `offset ${this.offset} is outside ${this.logStartOffset}..${this.logEndOffset}`
+  }
 }
 
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
   detail: Schema.String
 }) {
   readonly code = ErrorCode.INVALID_REQUEST
+  override get message() {
+    return this.detail
+  }
 }
 
 export class InvalidRequiredAcks extends Schema.TaggedError<InvalidRequiredAcks>()("InvalidRequiredAcks", {
   acks: Schema.Number
 }) {
   readonly code = ErrorCode.INVALID_REQUIRED_ACKS
+  override get message() {
+    return `acks=${this.acks} (allowed: -1, 0, 1)`
+  }
 }
 
 /** A log could not be read or written (disk full, permissions): the partition answers a retriable error. */
@@ -61,6 +85,9 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
   cause: Schema.Defect()
 }) {
   readonly code = ErrorCode.NOT_LEADER_OR_FOLLOWER
+  override get message() {
+    return `storage failure on ${this.partition}: ${String(this.cause)}`
+  }
 }
 
 /** Every error that maps to a Kafka error code. */

@@ -1,0 +1,51 @@
+// Entry point: `node src/Main.ts [server.properties]`. Wires the live layers (Node's file system, the
+// properties file, the KRaft metadata log, the file log store, the TCP listener) and runs until SIGINT/SIGTERM.
+import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Layer, Logger } from "effect"
+import { fileURLToPath } from "node:url"
+import * as Broker from "./layers/Broker.ts"
+import * as PropertiesConfig from "./layers/PropertiesConfig.ts"
+
+const usage = `Usage: your_program.sh [server.properties]
+
+Starts a Kafka-compatible broker. With no argument it uses the bundled config/server.properties,
+which keeps its data in data/ under the project folder.
+
+The file is read in Apache Kafka's server.properties format; see README.md for the keys honoured.
+Environment variables override the file as in Kafka's container images: KAFKA_LOG_DIRS sets log.dirs.
+Set OTEL_EXPORTER_OTLP_ENDPOINT to export request spans to an OpenTelemetry collector.
+
+Options:
+  -h, --help   print this help and exit`
+
+const args = process.argv.slice(2)
+if (args.includes("-h") || args.includes("--help")) {
+  console.log(usage)
+  process.exit(0)
+}
+if (args.length > 1 || args.some((a) => a.startsWith("-"))) {
+  console.error(usage)
+  process.exit(2)
+}
+const configPath = args[0] ?? fileURLToPath(new URL("../config/server.properties", import.meta.url))
+
+/** OTLP export of spans and logs, loaded only when asked for so that start-up stays fast. */
+const Telemetry = Layer.unwrap(Effect.promise(async () => {
+  const endpoint = process.env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+  if (endpoint === undefined || endpoint === "") return Layer.empty
+  const { OtlpTracer, OtlpSerialization } = await import("effect/observability")
+  const { FetchHttpClient } = await import("effect/http")
+  return OtlpTracer.layer({
+    url: `${endpoint.replace(/\/$/, "")}/v1/traces`,
+    resource: { serviceName: process.env["OTEL_SERVICE_NAME"] ?? "kafka-broker" }
+  }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
+}))
+
+const main = Layer.launch(Broker.layer(PropertiesConfig.layer(configPath))).pipe(
+  // Start-up failures a user can fix get one line, not a stack trace.
+  Effect.catch((e) => Console.error(`cannot start the broker: ${e._tag === "SocketServerError" ? String(e.cause) : e.message}`)),
+  Effect.tap(() => Effect.sync(() => (process.exitCode = 1))),
+  Effect.provide(Layer.mergeAll(NodeFileSystem.layer, Logger.layer([Logger.consoleLogFmt]), Telemetry))
+)
+
+NodeRuntime.runMain(main)

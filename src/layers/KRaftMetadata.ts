@@ -1,0 +1,253 @@
+// The live ClusterMetadata: on start it replays the KRaft metadata log Kafka keeps in
+// `<log.dir>/__cluster_metadata-0/` (the newest `<offset>-<epoch>.checkpoint` snapshot if any, then the
+// `<base offset>.log` segments from that offset on) and reads the cluster id from `<log.dir>/meta.properties`,
+// creating that file once when it is missing. A torn or corrupt tail ends the replay with a warning and keeps
+// what came before it, as Kafka's own recovery does; a missing directory is a cluster with no topics.
+// The writing side (`writeMetadataLog`, `appendMetadataRecords`) appends batches in Kafka's format so Kafka's
+// tools, and Kafka itself, can read what we write.
+import { Effect, FileSystem, Layer, Schema } from "effect"
+import type { PlatformError } from "effect/PlatformError"
+import { concat } from "../protocol/Bytes.ts"
+import {
+  encodeMetadataBatch,
+  type NewMetadataRecord,
+  readMetadataBatches
+} from "../protocol/MetadataRecords.ts"
+import { BrokerConfig } from "../services/BrokerConfig.ts"
+import { ClusterMetadata, emptyImage, type MetadataImage, replay } from "../services/ClusterMetadata.ts"
+import { parseProperties } from "./PropertiesConfig.ts"
+
+export const METADATA_DIR = "__cluster_metadata-0"
+export const META_PROPERTIES = "meta.properties"
+
+// Only exact names count: Kafka leaves `.deleted`, `.cleaned`, `.swap` and `.checkpoint.part` files behind.
+const SEGMENT = /^(\d{20})\.log$/
+const SNAPSHOT = /^(\d{20})-(\d{10})\.checkpoint$/
+
+export const segmentFileName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`
+export const snapshotFileName = (offset: number, epoch: number): string =>
+  `${String(offset).padStart(20, "0")}-${String(epoch).padStart(10, "0")}.checkpoint`
+
+/** meta.properties exists but cannot be used; the broker refuses to start rather than invent a new identity. */
+export class MetaPropertiesError extends Schema.TaggedError<MetaPropertiesError>()("MetaPropertiesError", {
+  message: Schema.String
+}) {}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading
+
+interface LogFile {
+  readonly name: string
+  readonly offset: number
+  readonly epoch: number
+}
+
+const listLogFiles = (names: ReadonlyArray<string>) => {
+  const segments: Array<LogFile> = []
+  const snapshots: Array<LogFile> = []
+  for (const name of names) {
+    const s = SEGMENT.exec(name)
+    if (s !== null) segments.push({ name, offset: Number(s[1]), epoch: 0 })
+    const c = SNAPSHOT.exec(name)
+    if (c !== null) snapshots.push({ name, offset: Number(c[1]), epoch: Number(c[2]) })
+  }
+  segments.sort((a, b) => a.offset - b.offset)
+  snapshots.sort((a, b) => b.offset - a.offset || b.epoch - a.epoch)
+  return { segments, snapshots }
+}
+
+export interface MetadataLogState {
+  readonly image: MetadataImage
+  /** The offset the next metadata batch gets. */
+  readonly nextOffset: number
+  /** The Raft epoch of the last batch read, 0 when there is none. */
+  readonly epoch: number
+}
+
+/** Replays the metadata log under `logDir`; a missing directory gives an empty image. */
+export const readMetadataLog = Effect.fnUntraced(function*(
+  fs: FileSystem.FileSystem,
+  logDir: string
+): Effect.fn.Return<MetadataLogState, PlatformError> {
+  const dir = `${logDir}/${METADATA_DIR}`
+  if (!(yield* fs.exists(dir))) return { image: emptyImage, nextOffset: 0, epoch: 0 }
+  const { segments, snapshots } = listLogFiles(yield* fs.readDirectory(dir))
+
+  let image = emptyImage
+  let from = 0
+  let nextOffset = segments[0]?.offset ?? 0
+  let epoch = 0
+
+  const snapshot = snapshots[0]
+  if (snapshot !== undefined) {
+    // Snapshot batches are numbered from 0 within the file; the file name says which log offset they reach.
+    const read = readMetadataBatches(yield* fs.readFile(`${dir}/${snapshot.name}`))
+    yield* logSkipped(snapshot.name, read.skipped)
+    if (read.problem !== undefined && segments[0]?.offset === 0) {
+      yield* Effect.logWarning(
+        `metadata snapshot ${snapshot.name}: ${read.problem.detail}; replaying the whole log instead`
+      )
+    } else {
+      if (read.problem !== undefined) {
+        yield* Effect.logWarning(
+          `metadata snapshot ${snapshot.name}: ${read.problem.detail}; keeping its first ${read.records.length} records`
+        )
+      }
+      image = replay(read.records)
+      from = snapshot.offset
+      nextOffset = Math.max(nextOffset, snapshot.offset)
+      epoch = snapshot.epoch
+    }
+  }
+
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!
+    // A segment whose successor starts at or below `from` holds only offsets the snapshot covers.
+    const following = segments[i + 1]
+    if (following !== undefined && following.offset <= from) continue
+    const read = readMetadataBatches(yield* fs.readFile(`${dir}/${segment.name}`), from)
+    yield* logSkipped(segment.name, read.skipped)
+    image = replay(read.records, image)
+    nextOffset = Math.max(nextOffset, read.nextOffset ?? segment.offset)
+    epoch = read.lastEpoch ?? epoch
+    if (read.problem !== undefined) {
+      // Later segments would follow a gap: stop here, as Kafka's recovery truncates at the first bad batch.
+      yield* Effect.logWarning(
+        `metadata log ${segment.name}: ${read.problem.detail}; ignoring the log from byte ${read.validBytes} on`
+      )
+      break
+    }
+  }
+  return { image, nextOffset, epoch }
+})
+
+const logSkipped = (file: string, skipped: ReadonlyArray<string>) =>
+  Effect.forEach(skipped, (why) => Effect.logWarning(`metadata ${file}: skipped ${why}`), { discard: true })
+
+// ---------------------------------------------------------------------------------------------------------
+// meta.properties
+
+/** A new cluster id as Kafka makes one: a random (version 4) UUID in URL-safe base64, 22 characters. */
+export const generateClusterId = (): string => {
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16))
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80
+    const id = Buffer.from(bytes).toString("base64url")
+    // Kafka never hands out ids starting with "-": they read as options on a command line.
+    if (!id.startsWith("-")) return id
+  }
+}
+
+/** The cluster id from `<logDir>/meta.properties`, writing a new file (never replacing one) when there is none. */
+export const readOrCreateClusterId = Effect.fnUntraced(function*(
+  fs: FileSystem.FileSystem,
+  logDir: string,
+  nodeId: number
+): Effect.fn.Return<string, PlatformError | MetaPropertiesError> {
+  const path = `${logDir}/${META_PROPERTIES}`
+  if (!(yield* fs.exists(path))) {
+    const id = generateClusterId()
+    yield* fs.makeDirectory(logDir, { recursive: true })
+    const text = `#\n#Written by the broker on first start\nversion=1\nnode.id=${nodeId}\ncluster.id=${id}\n`
+    // "wx" fails if the file appeared meanwhile; then that file wins and is read below.
+    const created = yield* fs.writeFileString(path, text, { flag: "wx" }).pipe(
+      Effect.as(true),
+      Effect.catchIf((e) => e.reason._tag === "AlreadyExists", () => Effect.succeed(false))
+    )
+    if (created) {
+      yield* Effect.logInfo(`created ${path} with cluster id ${id}`)
+      return id
+    }
+  }
+  const properties = parseProperties(yield* fs.readFileString(path))
+  const id = properties["cluster.id"]?.trim()
+  if (id === undefined || id === "") {
+    return yield* new MetaPropertiesError({ message: `${path} has no cluster.id` })
+  }
+  const storedNode = properties["node.id"]
+  if (storedNode !== undefined && Number(storedNode) !== nodeId) {
+    yield* Effect.logWarning(`${path} was written by node ${storedNode}, this broker is node.id=${nodeId}`)
+  }
+  return id
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// The layer
+
+/** ClusterMetadata from the log dir named by BrokerConfig. */
+export const layer = Layer.effect(
+  ClusterMetadata,
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const config = yield* BrokerConfig
+    const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId)
+    const { image, nextOffset } = yield* readMetadataLog(fs, config.logDir)
+    yield* Effect.logInfo(
+      `cluster ${clusterId}: ${image.topics.size} topics from the metadata log (next offset ${nextOffset})`
+    )
+    return ClusterMetadata.of({ clusterId, image: Effect.succeed(image) })
+  })
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing
+
+export interface WriteOptions {
+  /** The Raft epoch stored in each batch; defaults to the last batch's, or 1 for a new log. */
+  readonly epoch?: number
+  readonly timestamp?: number
+}
+
+/**
+ * Appends `batches` to the metadata log under `logDir`, each inner array as one batch (Kafka applies a
+ * batch atomically: a topic and its partitions belong in one). Creates the directory and the first segment
+ * when missing; a torn tail on the last segment is cut off first so the new batches follow valid ones.
+ * Returns the offset after the last record written.
+ */
+export const writeMetadataLog = Effect.fnUntraced(function*(
+  fs: FileSystem.FileSystem,
+  logDir: string,
+  batches: ReadonlyArray<ReadonlyArray<NewMetadataRecord>>,
+  options: WriteOptions = {}
+): Effect.fn.Return<number, PlatformError> {
+  const dir = `${logDir}/${METADATA_DIR}`
+  yield* fs.makeDirectory(dir, { recursive: true })
+  const { segments, snapshots } = listLogFiles(yield* fs.readDirectory(dir))
+  const last = segments.at(-1)
+
+  // A new log starts where the newest snapshot ends (offset 0 without one).
+  let path = `${dir}/${segmentFileName(snapshots[0]?.offset ?? 0)}`
+  let nextOffset = snapshots[0]?.offset ?? 0
+  let epoch = snapshots[0]?.epoch ?? 1
+  if (last !== undefined) {
+    path = `${dir}/${last.name}`
+    const bytes = yield* fs.readFile(path)
+    const read = readMetadataBatches(bytes, Infinity)
+    nextOffset = read.nextOffset ?? last.offset
+    epoch = read.lastEpoch ?? epoch
+    if (read.problem !== undefined) {
+      yield* Effect.logWarning(
+        `metadata log ${last.name}: ${read.problem.detail}; truncating to ${read.validBytes} bytes before appending`
+      )
+      yield* fs.truncate(path, read.validBytes)
+    }
+  }
+
+  const encoded: Array<Uint8Array> = []
+  for (const records of batches) {
+    if (records.length === 0) continue
+    encoded.push(encodeMetadataBatch(records, { baseOffset: nextOffset, epoch: options.epoch ?? epoch, timestamp: options.timestamp }))
+    nextOffset += records.length
+  }
+  if (encoded.length > 0) yield* fs.writeFile(path, concat(encoded), { flag: "a" })
+  return nextOffset
+})
+
+/** Appends `records` as one batch; see `writeMetadataLog`. */
+export const appendMetadataRecords = (
+  fs: FileSystem.FileSystem,
+  logDir: string,
+  records: ReadonlyArray<NewMetadataRecord>,
+  options: WriteOptions = {}
+): Effect.Effect<number, PlatformError> => writeMetadataLog(fs, logDir, [records], options)

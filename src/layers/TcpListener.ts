@@ -1,0 +1,30 @@
+// Accepts TCP connections on the configured listener and serves each on its own fiber. The only place that
+// knows connections are Node sockets: it reads the local address a client reached, which Metadata answers
+// with when the listener's host is a wildcard.
+import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import { Effect, Layer, Option } from "effect"
+import { BrokerConfig } from "../services/BrokerConfig.ts"
+import { serveConnection } from "../services/Connection.ts"
+import { Listener } from "../services/Listener.ts"
+
+export const layer = Layer.effect(
+  Listener,
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const { host, port } = config.listener
+    const server = yield* NodeSocketServer.make({ host: host === "" ? undefined : host, port })
+    const bound = server.address._tag === "UnixPathAddress" ? port : server.address.port
+    let connections = 0
+    yield* server.run((socket) =>
+      Effect.flatMap(Effect.serviceOption(NodeSocket.NetSocket), (conn) =>
+        serveConnection(socket, {
+          id: ++connections,
+          localHost: Option.match(conn, { onNone: () => host, onSome: (c) => c.localAddress ?? host }),
+          localPort: Option.match(conn, { onNone: () => bound, onSome: (c) => c.localPort ?? bound }),
+          remote: Option.match(conn, { onNone: () => "unknown", onSome: (c) => `${c.remoteAddress}:${c.remotePort}` })
+        }))
+    ).pipe(Effect.forkScoped)
+    yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${bound} (${config.listener.name})`)
+    return Listener.of({ host, port: bound })
+  })
+)

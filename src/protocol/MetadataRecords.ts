@@ -1,0 +1,318 @@
+// KRaft metadata records: the values stored in `__cluster_metadata-0`. Each record value is framed as
+// frame version (uvarint, 1 today; 0 accepted) + record type (uvarint) + record version (uvarint) + the body
+// in flexible encoding (metadata records are flexible in every version). Only the records that shape topics
+// and features are defined here; any other type, or a version newer than we know, decodes to `Unknown` so a
+// log written by a newer Kafka is still readable. `encodeMetadataBatch` wraps records the way Kafka's log
+// holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as value.
+import { ByteReader, ByteWriter, MalformedInput, ZERO_UUID } from "./Bytes.ts"
+import { array, codec, field, int16, int32, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
+import { type BatchProblem, CONTROL, decodeRecords, encodeBatch, scanBatches } from "./RecordBatch.ts"
+
+/** PartitionChangeRecord.leader when the leader stays as it was. */
+export const NO_LEADER_CHANGE = -2
+export const NO_LEADER = -1
+
+// ---------------------------------------------------------------------------------------------------------
+// Definitions (field order is wire order; tagged fields go to the tagged section wherever they are listed)
+
+export const TopicRecord = struct({
+  name: field(string),
+  topicId: field(uuid)
+})
+
+export const PartitionRecord = struct({
+  partitionId: field(int32),
+  topicId: field(uuid),
+  replicas: field(array(int32)),
+  isr: field(array(int32)),
+  removingReplicas: field(array(int32)),
+  addingReplicas: field(array(int32)),
+  leader: field(int32),
+  /** 1 while recovering from an unclean election. */
+  leaderRecoveryState: tagged(0, int8, "0+"),
+  leaderEpoch: field(int32),
+  partitionEpoch: field(int32),
+  /** The log directory of each replica, in replica order (KIP-858). */
+  directories: field(array(uuid), "1+"),
+  eligibleLeaderReplicas: tagged(1, array(int32), "2+", { nullable: "2+", default: null }),
+  lastKnownElr: tagged(2, array(int32), "2+", { nullable: "2+", default: null })
+})
+
+/** A change to one partition: every field but the ids is tagged, and absent (null / -2 / -1) means unchanged. */
+export const PartitionChangeRecord = struct({
+  partitionId: field(int32),
+  topicId: field(uuid),
+  isr: tagged(0, array(int32), "0+", { nullable: "0+", default: null }),
+  /** -1: no leader now; -2: the leader did not change. */
+  leader: tagged(1, int32, "0+", { default: NO_LEADER_CHANGE }),
+  replicas: tagged(2, array(int32), "0+", { nullable: "0+", default: null }),
+  removingReplicas: tagged(3, array(int32), "0+", { nullable: "0+", default: null }),
+  addingReplicas: tagged(4, array(int32), "0+", { nullable: "0+", default: null }),
+  leaderRecoveryState: tagged(5, int8, "0+", { default: -1 }),
+  directories: tagged(8, array(uuid), "1+", { nullable: "1+", default: null }),
+  eligibleLeaderReplicas: tagged(6, array(int32), "2+", { nullable: "2+", default: null }),
+  lastKnownElr: tagged(7, array(int32), "2+", { nullable: "2+", default: null })
+})
+
+export const RemoveTopicRecord = struct({
+  topicId: field(uuid)
+})
+
+export const FeatureLevelRecord = struct({
+  name: field(string),
+  /** 0 removes the feature. */
+  featureLevel: field(int16)
+})
+
+/** Record types (Kafka's metadata "apiKey"). */
+export const RecordType = {
+  Topic: 2,
+  Partition: 3,
+  PartitionChange: 5,
+  RemoveTopic: 9,
+  FeatureLevel: 12
+} as const
+
+/** The newest version of each record type that we can read. */
+const MAX_VERSION = {
+  Topic: 0,
+  Partition: 2,
+  PartitionChange: 2,
+  RemoveTopic: 0,
+  FeatureLevel: 0
+} as const
+
+export const FRAME_VERSION = 1
+
+export const METADATA_VERSION_FEATURE = "metadata.version"
+/** metadata.version 21 is Kafka 3.9-IV0. */
+export const DEFAULT_METADATA_VERSION = 21
+
+/** The PartitionRecord version Kafka writes at a metadata.version: v1 (directories) from 3.7-IV2 (17), v2
+ * (eligible leader replicas) from 4.0-IV1 (23). */
+export const partitionRecordVersion = (metadataVersion: number): number =>
+  metadataVersion >= 23 ? 2 : metadataVersion >= 17 ? 1 : 0
+
+// ---------------------------------------------------------------------------------------------------------
+// The decoded union
+
+export type TopicRecord = TypeOf<typeof TopicRecord>
+export type PartitionRecord = TypeOf<typeof PartitionRecord>
+export type PartitionChangeRecord = TypeOf<typeof PartitionChangeRecord>
+export type RemoveTopicRecord = TypeOf<typeof RemoveTopicRecord>
+export type FeatureLevelRecord = TypeOf<typeof FeatureLevelRecord>
+
+type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
+type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
+
+export type MetadataRecord =
+  | Decoded<"Topic", TopicRecord>
+  | Decoded<"Partition", PartitionRecord>
+  | Decoded<"PartitionChange", PartitionChangeRecord>
+  | Decoded<"RemoveTopic", RemoveTopicRecord>
+  | Decoded<"FeatureLevel", FeatureLevelRecord>
+  | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
+
+/** A record to encode; `version` defaults to the lowest version that holds every field given. */
+export type NewMetadataRecord =
+  | Encodable<"Topic", TopicRecord>
+  | Encodable<"Partition", PartitionRecord>
+  | Encodable<"PartitionChange", PartitionChangeRecord>
+  | Encodable<"RemoveTopic", RemoveTopicRecord>
+  | Encodable<"FeatureLevel", FeatureLevelRecord>
+
+/**
+ * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
+ * bytes do not parse throws `MalformedInput` (the batch's CRC held, so the caller decides whether to skip).
+ */
+export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
+  const r = new ByteReader(value)
+  const frame = r.uvarint()
+  if (frame > FRAME_VERSION) throw new MalformedInput(`metadata record frame version ${frame}`)
+  const recordType = r.uvarint()
+  const version = r.uvarint()
+  const body = <A>(type: Type<A>): A => {
+    const out = codec(type, version, true).read(r)
+    if (r.remaining !== 0) throw new MalformedInput(`${r.remaining} bytes left after metadata record ${recordType}`)
+    return out
+  }
+  switch (recordType) {
+    case RecordType.Topic:
+      if (version > MAX_VERSION.Topic) break
+      return { type: "Topic", version, ...body(TopicRecord) }
+    case RecordType.Partition:
+      if (version > MAX_VERSION.Partition) break
+      return { type: "Partition", version, ...body(PartitionRecord) }
+    case RecordType.PartitionChange:
+      if (version > MAX_VERSION.PartitionChange) break
+      return { type: "PartitionChange", version, ...body(PartitionChangeRecord) }
+    case RecordType.RemoveTopic:
+      if (version > MAX_VERSION.RemoveTopic) break
+      return { type: "RemoveTopic", version, ...body(RemoveTopicRecord) }
+    case RecordType.FeatureLevel:
+      if (version > MAX_VERSION.FeatureLevel) break
+      return { type: "FeatureLevel", version, ...body(FeatureLevelRecord) }
+  }
+  return { type: "Unknown", recordType, version }
+}
+
+const isSet = (v: ReadonlyArray<unknown> | null | undefined): boolean => v !== null && v !== undefined
+
+/** The lowest version that can carry what the record holds, so nothing given is silently dropped. */
+const defaultVersion = (record: NewMetadataRecord): number => {
+  switch (record.type) {
+    case "Partition":
+      if (isSet(record.eligibleLeaderReplicas) || isSet(record.lastKnownElr)) return 2
+      return record.directories.length > 0 ? 1 : 0
+    case "PartitionChange":
+      if (isSet(record.eligibleLeaderReplicas) || isSet(record.lastKnownElr)) return 2
+      return isSet(record.directories) ? 1 : 0
+    default:
+      return 0
+  }
+}
+
+/** Encodes one record as a framed record value (the `value` of a record in the metadata log). */
+export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
+  const version = record.version ?? defaultVersion(record)
+  if (version > MAX_VERSION[record.type]) {
+    throw new Error(`${record.type}Record version ${version} is newer than this broker writes`)
+  }
+  const w = new ByteWriter(64)
+  w.uvarint(FRAME_VERSION)
+  w.uvarint(RecordType[record.type])
+  w.uvarint(version)
+  switch (record.type) {
+    case "Topic":
+      codec(TopicRecord, version, true).write(w, record)
+      break
+    case "Partition":
+      codec(PartitionRecord, version, true).write(w, record)
+      break
+    case "PartitionChange":
+      codec(PartitionChangeRecord, version, true).write(w, record)
+      break
+    case "RemoveTopic":
+      codec(RemoveTopicRecord, version, true).write(w, record)
+      break
+    case "FeatureLevel":
+      codec(FeatureLevelRecord, version, true).write(w, record)
+      break
+  }
+  return w.toBytes()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading a log file's bytes
+
+export interface MetadataLogRead {
+  /** Decoded records in log order, `Unknown` ones included (replay ignores them). */
+  readonly records: Array<MetadataRecord>
+  /** Records or batches that could not be decoded although their batch was intact, with why. */
+  readonly skipped: Array<string>
+  /** Bytes of whole, valid batches from the start; the rest is a torn or corrupt tail. */
+  readonly validBytes: number
+  readonly problem: BatchProblem | undefined
+  /** The offset after the last valid batch (control batches count), undefined when there is none. */
+  readonly nextOffset: number | undefined
+  /** The partitionLeaderEpoch (Raft epoch) of the last valid batch. */
+  readonly lastEpoch: number | undefined
+}
+
+/**
+ * Walks the batches of a metadata log segment or snapshot, validating each (length, CRC) and decoding the
+ * records at or after `fromOffset`. Control batches (leader changes, snapshot headers and footers, voter sets)
+ * carry no metadata records and are passed over. Reading stops at the first invalid batch.
+ */
+export const readMetadataBatches = (bytes: Uint8Array, fromOffset = 0): MetadataLogRead => {
+  const records: Array<MetadataRecord> = []
+  const skipped: Array<string> = []
+  let nextOffset: number | undefined
+  let lastEpoch: number | undefined
+  const { problem, validBytes } = scanBatches(bytes, (header, position) => {
+    const lastOffset = header.baseOffset + header.lastOffsetDelta
+    nextOffset = lastOffset + 1
+    lastEpoch = header.partitionLeaderEpoch
+    if ((header.attributes & CONTROL) !== 0 || lastOffset < fromOffset) return
+    let batch
+    try {
+      batch = decodeRecords(bytes.subarray(position, position + header.size))
+    } catch (e) {
+      skipped.push(`batch at offset ${header.baseOffset}: ${(e as Error).message}`)
+      return
+    }
+    for (const record of batch) {
+      if (record.offset < fromOffset || record.value === null) continue
+      try {
+        records.push(decodeMetadataRecord(record.value))
+      } catch (e) {
+        skipped.push(`record at offset ${record.offset}: ${(e as Error).message}`)
+      }
+    }
+  })
+  return { records, skipped, validBytes, problem, nextOffset, lastEpoch }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Batches and the records a new log or a new topic needs
+
+export interface MetadataBatchOptions {
+  readonly baseOffset: number
+  /** The Raft leader epoch the batch was written in; Kafka stores it as the batch's partitionLeaderEpoch. */
+  readonly epoch?: number
+  readonly timestamp?: number
+}
+
+/** One uncompressed RecordBatch v2 holding `records` in order: null keys, framed records as values. */
+export const encodeMetadataBatch = (
+  records: ReadonlyArray<NewMetadataRecord>,
+  options: MetadataBatchOptions
+): Uint8Array =>
+  encodeBatch(
+    records.map((record) => ({ key: null, value: encodeMetadataRecord(record) })),
+    { baseOffset: options.baseOffset, partitionLeaderEpoch: options.epoch ?? 1, timestamp: options.timestamp }
+  )
+
+/** What a new metadata log starts with: the FeatureLevelRecord for metadata.version. */
+export const bootstrapRecords = (metadataVersion: number = DEFAULT_METADATA_VERSION): Array<NewMetadataRecord> => [
+  { type: "FeatureLevel", name: METADATA_VERSION_FEATURE, featureLevel: metadataVersion }
+]
+
+export interface TopicRecordsOptions {
+  /** Decides the PartitionRecord version (see `partitionRecordVersion`); the default is DEFAULT_METADATA_VERSION. */
+  readonly metadataVersion?: number
+}
+
+/**
+ * The records Kafka's controller writes for a new topic on a single node: the TopicRecord, then one
+ * PartitionRecord per partition led by `nodeId` (replicas = isr = [nodeId], leader epoch 0, partition epoch
+ * 0). From metadata.version 17 the partitions carry their replica's directory, left unassigned (the zero UUID):
+ * we keep no `directory.id`, and Kafka itself leaves it unassigned until the broker names its directory.
+ */
+export const topicRecords = (
+  name: string,
+  topicId: string,
+  partitionCount: number,
+  nodeId: number,
+  options: TopicRecordsOptions = {}
+): Array<NewMetadataRecord> => {
+  const version = partitionRecordVersion(options.metadataVersion ?? DEFAULT_METADATA_VERSION)
+  const out: Array<NewMetadataRecord> = [{ type: "Topic", name, topicId }]
+  for (let partitionId = 0; partitionId < partitionCount; partitionId++) {
+    out.push({
+      type: "Partition",
+      version,
+      partitionId,
+      topicId,
+      replicas: [nodeId],
+      isr: [nodeId],
+      removingReplicas: [],
+      addingReplicas: [],
+      leader: nodeId,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+      directories: version >= 1 ? [ZERO_UUID] : []
+    })
+  }
+  return out
+}

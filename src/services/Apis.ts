@@ -1,0 +1,35 @@
+// The one table of APIs the broker serves. Dispatch looks handlers up here and ApiVersions advertises the
+// version ranges of these same definitions, so the two can never disagree.
+import * as ApiVersions from "./api/ApiVersions.ts"
+import type { Effect } from "effect"
+import * as DescribeTopicPartitions from "./api/DescribeTopicPartitions.ts"
+import * as Fetch from "./api/Fetch.ts"
+import * as ListOffsets from "./api/ListOffsets.ts"
+import * as Metadata from "./api/Metadata.ts"
+import * as Produce from "./api/Produce.ts"
+import type { Handler } from "./Handler.ts"
+
+const served = [
+  Produce.make,
+  Fetch.make,
+  ListOffsets.make,
+  Metadata.make,
+  DescribeTopicPartitions.make
+]
+
+export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [
+  ...served.map((h) => h.api),
+  ApiVersions.make(() => []).api
+]
+  .map((api) => ({ apiKey: api.key, minVersion: api.minVersion, maxVersion: api.maxVersion }))
+  .sort((a, b) => a.apiKey - b.apiKey)
+
+type AnyHandler = Handler<any, any, HandlerServices>
+
+export type HandlerServices =
+  | Effect.Services<ReturnType<(typeof served)[number]["handle"]>>
+  | Effect.Services<ReturnType<ReturnType<typeof ApiVersions.make>["handle"]>>
+
+export const handlers: ReadonlyMap<number, AnyHandler> = new Map<number, AnyHandler>(
+  [...served, ApiVersions.make(() => supportedApis)].map((h) => [h.api.key, h as AnyHandler])
+)

@@ -1,0 +1,40 @@
+// What a handler is: the API it serves (whose definition carries the supported versions) and a function from a
+// decoded request to a response. Handlers never fail: every failure a client can see is already an error code
+// in the response; what escapes is a defect, which closes the connection.
+import type { Effect } from "effect"
+import type { Api } from "../protocol/Message.ts"
+
+export interface ConnectionInfo {
+  readonly id: number
+  /** The address the client connected to (this side of the socket). */
+  readonly localHost: string
+  readonly localPort: number
+  readonly remote: string
+}
+
+export interface RequestContext {
+  readonly apiVersion: number
+  readonly correlationId: number
+  readonly clientId: string | null
+  readonly connection: ConnectionInfo
+}
+
+/** Returned by a handler that must not answer (Produce with acks=0). */
+export const NoResponse: unique symbol = Symbol.for("kafka/NoResponse")
+export type NoResponse = typeof NoResponse
+
+export interface Handler<Req, Res, R> {
+  readonly api: Api<Req, Res>
+  readonly handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>
+  /**
+   * Requests of an ordered API start only after the previous ordered request on the same connection
+   * finished, so that produces pipelined on one connection append in the order they were sent.
+   */
+  readonly ordered: boolean
+}
+
+export const handler = <Req, Res, R>(
+  api: Api<Req, Res>,
+  handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>,
+  options: { readonly ordered?: boolean } = {}
+): Handler<Req, Res, R> => ({ api, handle, ordered: options.ordered ?? false })

@@ -1,0 +1,76 @@
+// DescribeTopicPartitions v0: topics sorted by name (all topics when the list is empty), paged by
+// `response_partition_limit` (capped at 2000 as Kafka's default `max.request.partition.size.limit`) and a
+// cursor naming the first topic and partition to describe. Unknown topics answer error 3 with the zero id.
+import { Effect } from "effect"
+import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { DescribeTopicPartitions } from "../../protocol/messages/DescribeTopicPartitions.ts"
+import type { ResponseOf } from "../../protocol/Message.ts"
+import { BrokerConfig } from "../BrokerConfig.ts"
+import { ClusterMetadata, sortedTopics } from "../ClusterMetadata.ts"
+import { handler } from "../Handler.ts"
+
+type TopicResponse = ResponseOf<typeof DescribeTopicPartitions>["topics"][number]
+
+const MAX_PARTITIONS = 2000
+const NOT_REQUESTED = -2147483648
+
+export const make = handler(DescribeTopicPartitions, (request) =>
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const image = yield* (yield* ClusterMetadata).image
+    const names = request.topics.length === 0
+      ? sortedTopics(image).map((t) => t.name)
+      : [...new Set(request.topics.map((t) => t.name))].sort()
+    const cursor = request.cursor
+    let budget = Math.max(1, Math.min(request.responsePartitionLimit, MAX_PARTITIONS))
+    let nextCursor: { topicName: string; partitionIndex: number } | null = null
+    const topics: Array<TopicResponse> = []
+
+    for (const name of names) {
+      if (cursor !== null && name < cursor.topicName) continue
+      const topic = image.topics.get(name)
+      if (topic === undefined) {
+        topics.push({
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: NOT_REQUESTED
+        })
+        continue
+      }
+      if (budget === 0) {
+        nextCursor = { topicName: name, partitionIndex: 0 }
+        break
+      }
+      const first = cursor !== null && name === cursor.topicName ? Math.max(0, cursor.partitionIndex) : 0
+      const partitions = topic.partitions.slice(first, first + budget)
+      budget -= partitions.length
+      topics.push({
+        errorCode: ErrorCode.NONE,
+        name,
+        topicId: topic.id,
+        isInternal: false,
+        partitions: partitions.map((p) => ({
+          errorCode: ErrorCode.NONE,
+          partitionIndex: p.index,
+          leaderId: config.nodeId,
+          leaderEpoch: p.leaderEpoch,
+          replicaNodes: [config.nodeId],
+          isrNodes: [config.nodeId],
+          eligibleLeaderReplicas: null,
+          lastKnownElr: null,
+          offlineReplicas: []
+        })),
+        topicAuthorizedOperations: NOT_REQUESTED
+      })
+      const next = first + partitions.length
+      if (next < topic.partitions.length) {
+        nextCursor = { topicName: name, partitionIndex: next }
+        break
+      }
+    }
+    return { throttleTimeMs: 0, topics, nextCursor }
+  }))

@@ -1,0 +1,123 @@
+// Fetch v4-v16 (topic names up to v12, topic ids from v13). Records are the stored batches, byte for byte,
+// starting with the one that holds `fetch_offset` (the client skips the records before it), bounded by
+// `partition_max_bytes` and the response's `max_bytes`, except that the first partition with data always gets at
+// least one whole batch, as in Kafka. Unknown topic name → 3, unknown topic id → 100, an offset outside the log →
+// 1. When fewer than `min_bytes` are ready the request waits up to `max_wait_ms` and returns as soon as one of its
+// partitions is appended to. Fetch sessions are declined (session id 0): clients then send full fetches.
+import { Clock, Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { Fetch } from "../../protocol/messages/Fetch.ts"
+import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
+import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../ClusterMetadata.ts"
+import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
+import { handler } from "../Handler.ts"
+import { LogStore, type TopicPartition } from "../LogStore.ts"
+
+type Request = RequestOf<typeof Fetch>
+type Response = ResponseOf<typeof Fetch>
+type PartitionResponse = Response["responses"][number]["partitions"][number]
+
+const READ_COMMITTED = 1
+
+interface Pass {
+  readonly response: Response
+  readonly bytes: number
+  readonly failed: boolean
+  readonly partitions: ReadonlyArray<TopicPartition>
+}
+
+export const make = handler(Fetch, (request, context) =>
+  Effect.gen(function*() {
+    const store = yield* LogStore
+    const metadata = yield* ClusterMetadata
+
+    if (request.sessionId !== 0 || (request.sessionEpoch !== -1 && request.sessionEpoch !== 0)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: request.sessionId !== 0 ? ErrorCode.FETCH_SESSION_ID_NOT_FOUND : ErrorCode.INVALID_FETCH_SESSION_EPOCH,
+        sessionId: 0,
+        responses: []
+      }
+    }
+
+    const byId = context.apiVersion >= 13
+    const readCommitted = request.isolationLevel === READ_COMMITTED
+
+    /** Reads every requested partition once, within the byte budgets. */
+    const pass = (image: MetadataImage): Effect.Effect<Pass> =>
+      Effect.gen(function*() {
+        let budget = request.maxBytes
+        let bytes = 0
+        let failed = false
+        const partitions: Array<TopicPartition> = []
+        const responses: Response["responses"] = []
+        for (const topic of request.topics) {
+          const info: TopicInfo | undefined = byId ? image.topicsById.get(topic.topicId) : image.topics.get(topic.topic)
+          const out: Array<PartitionResponse> = []
+          for (const p of topic.partitions) {
+            const result = yield* readPartition(info, topic, p, budget, bytes === 0)
+            if (result.errorCode !== ErrorCode.NONE) failed = true
+            else partitions.push({ topic: info!.name, partition: p.partition })
+            const size = result.records?.length ?? 0
+            bytes += size
+            budget = Math.max(0, budget - size)
+            out.push(result)
+          }
+          responses.push({ topic: topic.topic, topicId: topic.topicId, partitions: out })
+        }
+        return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes, failed, partitions }
+      })
+
+    const readPartition = (
+      info: TopicInfo | undefined,
+      topic: Request["topics"][number],
+      p: Request["topics"][number]["partitions"][number],
+      budget: number,
+      first: boolean
+    ): Effect.Effect<PartitionResponse> => {
+      const failed = (errorCode: number, logStartOffset = -1, highWatermark = -1): PartitionResponse => ({
+        partitionIndex: p.partition,
+        errorCode,
+        highWatermark,
+        lastStableOffset: highWatermark,
+        logStartOffset,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: new Uint8Array(0)
+      })
+      if (info === undefined || info.partitions[p.partition] === undefined) {
+        const error = byId && info === undefined
+          ? new UnknownTopicId({ topicId: topic.topicId })
+          : new UnknownTopicOrPartition({ topic: topic.topic, partition: p.partition })
+        return Effect.succeed(failed(error.code))
+      }
+      const tp = { topic: info.name, partition: p.partition }
+      return store.read(tp, p.fetchOffset, Math.min(p.partitionMaxBytes, budget), first).pipe(
+        Effect.map((r): PartitionResponse => ({
+          partitionIndex: p.partition,
+          errorCode: ErrorCode.NONE,
+          highWatermark: r.logEndOffset,
+          lastStableOffset: r.logEndOffset,
+          logStartOffset: r.logStartOffset,
+          abortedTransactions: readCommitted ? [] : null,
+          preferredReadReplica: -1,
+          records: r.records
+        })),
+        Effect.catchTag("OffsetOutOfRange", (e) => Effect.succeed(failed(e.code, e.logStartOffset, e.logEndOffset))),
+        Effect.catchTag("StorageError", (e) =>
+          Effect.as(Effect.logError(e.message), failed(e.code)))
+      )
+    }
+
+    const deadline = (yield* Clock.currentTimeMillis) + Math.max(0, request.maxWaitMs)
+    for (;;) {
+      const result = yield* pass(yield* metadata.image)
+      const now = yield* Clock.currentTimeMillis
+      if (
+        result.bytes >= request.minBytes || result.failed || result.partitions.length === 0 || now >= deadline
+      ) {
+        return result.response
+      }
+      yield* store.awaitAppend(result.partitions, deadline - now)
+    }
+  }))

@@ -1,0 +1,88 @@
+// ListOffsets v0-v8. Timestamp -2 (earliest) and -4 (earliest local, v8) answer the log start offset, -1
+// (latest) the log end offset (= high watermark = last stable offset: one replica, no transactions), -3 (max
+// timestamp, v7+) the record with the largest timestamp, and a real timestamp the first record at or after it.
+// v0 answers in `old_style_offsets`. Unknown topic or partition → 3 with offset and timestamp -1.
+import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { ListOffsets } from "../../protocol/messages/ListOffsets.ts"
+import type { ResponseOf } from "../../protocol/Message.ts"
+import { ClusterMetadata, type PartitionInfo } from "../ClusterMetadata.ts"
+import { InvalidRequest } from "../Errors.ts"
+import { handler } from "../Handler.ts"
+import { LogStore, type TimestampLookup } from "../LogStore.ts"
+import { lookupPartition } from "./lookup.ts"
+
+type PartitionResponse = ResponseOf<typeof ListOffsets>["topics"][number]["partitions"][number]
+
+const LATEST = -1
+const EARLIEST = -2
+const MAX_TIMESTAMP = -3
+const EARLIEST_LOCAL = -4
+
+const FENCED_LEADER_EPOCH = 74
+
+export const make = handler(ListOffsets, (request, context) =>
+  Effect.gen(function*() {
+    const store = yield* LogStore
+    const image = yield* (yield* ClusterMetadata).image
+    const version = context.apiVersion
+
+    const lookup = Effect.fn("ListOffsets.partition")(function*(topic: string, partition: number, timestamp: number) {
+      const tp = { topic, partition }
+      const { partition: info } = yield* lookupPartition(image, topic, partition)
+      const offsets = yield* store.offsets(tp)
+      const epoch = info.leaderEpoch
+      const at = (offset: number, ts = -1): TimestampLookup & { epoch: number } => ({ offset, timestamp: ts, epoch })
+      switch (timestamp) {
+        case LATEST:
+          return at(offsets.logEndOffset)
+        case EARLIEST:
+          return at(offsets.logStartOffset)
+        case EARLIEST_LOCAL:
+          if (version < 8) break
+          return at(offsets.logStartOffset)
+        case MAX_TIMESTAMP:
+          if (version < 7) break
+          return yield* Effect.map(store.offsetForTimestamp(tp, MAX_TIMESTAMP), (r) => r === undefined ? at(-1) : at(r.offset, r.timestamp))
+      }
+      if (timestamp < 0) return yield* new InvalidRequest({ detail: `timestamp ${timestamp} in ListOffsets v${version}` })
+      const record = yield* store.offsetForTimestamp(tp, timestamp)
+      return record === undefined ? { offset: -1, timestamp: -1, epoch: -1 } : at(record.offset, record.timestamp)
+    })
+
+    /** A client that names a leader epoch must name the current one (-1: no check). */
+    const leaderEpochError = (current: number, info: PartitionInfo | undefined) =>
+      info !== undefined && current >= 0 && current !== info.leaderEpoch
+        ? current > info.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : FENCED_LEADER_EPOCH
+        : undefined
+
+    const topics = yield* Effect.forEach(request.topics, (topic) =>
+      Effect.map(
+        Effect.forEach(topic.partitions, (p): Effect.Effect<PartitionResponse> => {
+          const epochError = leaderEpochError(p.currentLeaderEpoch, image.topics.get(topic.name)?.partitions[p.partitionIndex])
+          const failed = (errorCode: number): PartitionResponse => ({
+            partitionIndex: p.partitionIndex,
+            errorCode,
+            oldStyleOffsets: [],
+            timestamp: -1,
+            offset: -1,
+            leaderEpoch: -1
+          })
+          if (epochError !== undefined) return Effect.succeed(failed(epochError))
+          return lookup(topic.name, p.partitionIndex, p.timestamp).pipe(
+            Effect.map((found) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.NONE,
+              oldStyleOffsets: found.offset >= 0 && p.maxNumOffsets > 0 ? [found.offset] : [],
+              timestamp: found.timestamp,
+              offset: found.offset,
+              leaderEpoch: found.epoch
+            })),
+            Effect.catch((e) => Effect.succeed(failed(e.code)))
+          )
+        }),
+        (partitions) => ({ name: topic.name, partitions })
+      ))
+
+    return { throttleTimeMs: 0, topics }
+  }))

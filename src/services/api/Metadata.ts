@@ -1,0 +1,90 @@
+// Metadata v0-v12. One broker, this node, is the controller and leads every partition with itself as the only
+// replica. Its address is `advertised.listeners`, else the listener, with a wildcard host answered as the
+// address this client connected to. Topic lists: in v0 an empty list means all topics; from v1 null means all
+// and an empty list none. From v10 topics may be named by id.
+import { Effect } from "effect"
+import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { Metadata } from "../../protocol/messages/Metadata.ts"
+import type { ResponseOf } from "../../protocol/Message.ts"
+import { BrokerConfig, type BrokerConfigShape } from "../BrokerConfig.ts"
+import { ClusterMetadata, sortedTopics, type TopicInfo } from "../ClusterMetadata.ts"
+import { handler, type ConnectionInfo } from "../Handler.ts"
+import { isValidTopicName } from "./lookup.ts"
+
+type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
+
+/** "Not requested", as Kafka encodes authorized operations a client did not ask for. */
+const NOT_REQUESTED = -2147483648
+/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no ACLs, everything allowed. */
+const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0)
+const CLUSTER_OPERATIONS = [4, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0)
+
+const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host === "::"
+
+/** The host and port clients should use to reach this broker over the given connection. */
+export const advertisedEndpoint = (config: BrokerConfigShape, connection: ConnectionInfo) => {
+  const endpoint = config.advertised ?? config.listener
+  const host = isWildcard(endpoint.host) ? connection.localHost.replace(/^::ffff:/, "") : endpoint.host
+  // Without advertised.listeners the port is the one the client reached (the listener may be bound to port 0).
+  const port = config.advertised === undefined ? connection.localPort : endpoint.port
+  return { host, port }
+}
+
+export const make = handler(Metadata, (request, context) =>
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const metadata = yield* ClusterMetadata
+    const image = yield* metadata.image
+    const version = context.apiVersion
+    const operations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : NOT_REQUESTED
+
+    const describe = (topic: TopicInfo): TopicResponse => ({
+      errorCode: ErrorCode.NONE,
+      name: topic.name,
+      topicId: topic.id,
+      isInternal: false,
+      partitions: topic.partitions.map((p) => ({
+        errorCode: ErrorCode.NONE,
+        partitionIndex: p.index,
+        leaderId: config.nodeId,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [config.nodeId],
+        isrNodes: [config.nodeId],
+        offlineReplicas: []
+      })),
+      topicAuthorizedOperations: operations
+    })
+
+    const failed = (errorCode: number, name: string | null, topicId = ZERO_UUID): TopicResponse => ({
+      errorCode,
+      name,
+      topicId,
+      isInternal: false,
+      partitions: [],
+      topicAuthorizedOperations: NOT_REQUESTED
+    })
+
+    const all = request.topics === null || (version === 0 && request.topics.length === 0)
+    const topics = all
+      ? sortedTopics(image).map(describe)
+      : request.topics!.map((t) => {
+        if (t.name === null) {
+          const byId = image.topicsById.get(t.topicId)
+          return byId === undefined ? failed(ErrorCode.UNKNOWN_TOPIC_ID, null, t.topicId) : describe(byId)
+        }
+        const byName = image.topics.get(t.name)
+        if (byName !== undefined) return describe(byName)
+        return failed(isValidTopicName(t.name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION, t.name)
+      })
+
+    const { host, port } = advertisedEndpoint(config, context.connection)
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: config.nodeId, host, port, rack: null }],
+      clusterId: metadata.clusterId,
+      controllerId: config.nodeId,
+      topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : NOT_REQUESTED
+    }
+  }))
