@@ -1,0 +1,85 @@
+// librdkafka through kcat against the real broker: list the topics of a KRaft metadata log, produce 200 keyed
+// messages with acks=all (some of 20 KiB), consume them back from the beginning, and again after a restart.
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync, spawn } from "node:child_process"
+import { afterAll } from "vitest"
+import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
+
+const kcatInstalled = (() => {
+  try {
+    execFileSync("kcat", ["-V"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+/** Runs kcat with `input` on stdin; resolves with stdout, rejects with stderr on a non-zero exit. */
+const kcat = (args: ReadonlyArray<string>, input = ""): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      code === 0 ? resolve(out) : reject(new Error(`kcat ${args.join(" ")} exited with ${code}:\n${err}`))
+    })
+    child.stdin.end(input)
+  })
+
+interface Consumed {
+  readonly offset: number
+  readonly key: string
+  readonly payload: string
+}
+
+const messages = Array.from({ length: 200 }, (_, i) => ({
+  key: `key-${i}`,
+  // Every tenth message is 20 KiB.
+  value: i % 10 === 0 ? `big-${i}-`.padEnd(20 * 1024, String.fromCharCode(97 + (i % 26))) : `value-${i}`
+}))
+
+describe("kcat", () => {
+  let broker: BrokerProcess | undefined
+
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  it("is installed (.ci/run installs the Debian package)", () => {
+    assert.isTrue(kcatInstalled, "kcat is not installed: apt-get install -y kcat")
+  })
+
+  const consumeAll = async (port: number): Promise<Array<Consumed>> => {
+    const out = await kcat(["-b", `127.0.0.1:${port}`, "-C", "-t", "orders", "-p", "0", "-o", "beginning", "-e", "-J", "-q"])
+    return out.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Consumed)
+  }
+
+  it.runIf(kcatInstalled)("lists topics, produces 200 keyed messages with acks=all, consumes them back, and again after a restart", async () => {
+    const logDir = makeLogDir()
+    await writeTopics(logDir, { orders: 1, payments: 3 })
+    broker = await startBroker({ logDir })
+
+    const listing = await kcat(["-b", `127.0.0.1:${broker.port}`, "-L"])
+    assert.match(listing, /topic "orders" with 1 partitions/)
+    assert.match(listing, /topic "payments" with 3 partitions/)
+    assert.match(listing, new RegExp(`broker 1 at 127\\.0\\.0\\.1:${broker.port}`))
+
+    const input = messages.map((m) => `${m.key}\t${m.value}`).join("\n") + "\n"
+    await kcat(["-b", `127.0.0.1:${broker.port}`, "-P", "-t", "orders", "-p", "0", "-K", "\t", "-X", "acks=all"], input)
+
+    const expected = messages.map((m, offset) => ({ offset, key: m.key, payload: m.value }))
+    const check = (consumed: Array<Consumed>) =>
+      assert.deepStrictEqual(consumed.map((c) => ({ offset: c.offset, key: c.key, payload: c.payload })), expected)
+
+    check(await consumeAll(broker.port))
+
+    await broker.stop()
+    broker = await startBroker({ logDir })
+    check(await consumeAll(broker.port))
+    assert.match(await kcat(["-b", `127.0.0.1:${broker.port}`, "-L"]), /topic "orders" with 1 partitions/)
+  })
+})

@@ -1,0 +1,165 @@
+// The broker's services for unit tests, over the in-memory file system: the live BrokerConfig, KRaftMetadata
+// and FileLogStore layers, exactly as Main wires them, with the topics a test names written to the metadata
+// log first. A restart is building `layer` again over the same file system.
+//
+// `call` runs a handler the way a connection would: the request is encoded and decoded at the given version
+// (so fields that version lacks arrive as their defaults), and so is the response (so the test sees what the
+// client would read).
+import { createHash } from "node:crypto"
+import { Effect, FileSystem, Layer } from "effect"
+import * as FileLogStore from "../../src/layers/FileLogStore.ts"
+import * as KRaftMetadata from "../../src/layers/KRaftMetadata.ts"
+import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import { ByteReader, ByteWriter } from "../../src/protocol/Bytes.ts"
+import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
+import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
+import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
+import { BrokerConfig } from "../../src/services/BrokerConfig.ts"
+import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
+import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } from "../../src/services/Handler.ts"
+import { LogStore, partitionName, type TopicPartition } from "../../src/services/LogStore.ts"
+
+export const LOG_DIR = "/data"
+
+export const defaultProperties: Readonly<Record<string, string>> = {
+  "log.dirs": LOG_DIR,
+  "node.id": "1",
+  "listeners": "PLAINTEXT://:9092"
+}
+
+export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | FileSystem.FileSystem
+
+export interface BrokerOptions {
+  /** Merged over `defaultProperties`. */
+  readonly properties?: Readonly<Record<string, string>>
+  /** Topics to have in the metadata log: name → partition count. Topics the log already holds are left as they are. */
+  readonly topics?: Readonly<Record<string, number>>
+}
+
+/** A stable topic id per name, so tests (and restarts) can name topics by id without asking the image. */
+export const topicIdOf = (name: string): string => {
+  const h = createHash("sha256").update(name).digest("hex")
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** Writes the topics the metadata log under the configured log dir does not hold yet. */
+const seedTopics = (fs: FileSystem.FileSystem, topics: Readonly<Record<string, number>>) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const { image, nextOffset } = yield* KRaftMetadata.readMetadataLog(fs, config.logDir)
+    const batches: Array<Array<NewMetadataRecord>> = []
+    for (const [name, partitions] of Object.entries(topics)) {
+      if (!image.topics.has(name)) batches.push(topicRecords(name, topicIdOf(name), partitions, config.nodeId))
+    }
+    if (batches.length === 0) return
+    if (nextOffset === 0) batches.unshift(bootstrapRecords())
+    yield* KRaftMetadata.writeMetadataLog(fs, config.logDir, batches)
+  }))
+
+/**
+ * BrokerConfig, the live ClusterMetadata and LogStore, and the FileSystem they use, built over `fs`. Fresh on
+ * every build (nothing is shared through layer memoisation), so building it again is a broker restart.
+ */
+export const layer = (
+  fs: FileSystem.FileSystem,
+  options: BrokerOptions = {}
+): Layer.Layer<BrokerServices, unknown> => {
+  const base = Layer.mergeAll(
+    MemoryFileSystem.layerWith(fs),
+    BrokerConfig.layerFrom({ ...defaultProperties, ...options.properties })
+  )
+  return FileLogStore.layer.pipe(
+    Layer.provideMerge(KRaftMetadata.layer),
+    Layer.provideMerge(seedTopics(fs, options.topics ?? {})),
+    Layer.provideMerge(base),
+    Layer.fresh
+  )
+}
+
+/** `layer` over a new, empty in-memory file system. */
+export const fresh = (options: BrokerOptions = {}) => layer(MemoryFileSystem.make(), options)
+
+// ---------------------------------------------------------------------------------------------------------
+// Calling handlers
+
+export const connection: ConnectionInfo = {
+  id: 1,
+  localHost: "127.0.0.1",
+  localPort: 9092,
+  remote: "127.0.0.1:54321"
+}
+
+/** A request context for calling a handler directly. */
+export const context: RequestContext = {
+  apiVersion: 0,
+  correlationId: 1,
+  clientId: "unit-test",
+  connection
+}
+
+export const contextAt = (apiVersion: number, conn: Partial<ConnectionInfo> = {}): RequestContext => ({
+  ...context,
+  apiVersion,
+  connection: { ...connection, ...conn }
+})
+
+/** Encodes then decodes `value` with the codec of `version`: what the other side of the wire would see. */
+const overTheWire = <A>(codec: { read: (r: ByteReader) => A; write: (w: ByteWriter, value: A) => void }, value: A): A => {
+  const w = new ByteWriter()
+  codec.write(w, value)
+  return codec.read(new ByteReader(w.toBytes()))
+}
+
+/** Runs `h` on `request` at `version` as a connection would, both messages passing through their codecs. */
+export const call = <Req, Res, R>(
+  h: Handler<Req, Res, R>,
+  version: number,
+  request: Req,
+  conn: Partial<ConnectionInfo> = {}
+): Effect.Effect<Res | NoResponse, never, R> =>
+  Effect.suspend(() => {
+    if (version < h.api.minVersion || version > h.api.maxVersion) {
+      return Effect.die(new Error(`${h.api.name} v${version} is outside ${h.api.minVersion}-${h.api.maxVersion}`))
+    }
+    const decoded = overTheWire(requestCodec(h.api, version), request)
+    return Effect.map(h.handle(decoded, contextAt(version, conn)), (response) =>
+      response === NoResponse ? NoResponse : overTheWire(responseCodec(h.api, version), response))
+  })
+
+/** `call` for handlers that always answer. */
+export const callResponse = <Req, Res, R>(
+  h: Handler<Req, Res, R>,
+  version: number,
+  request: Req,
+  conn: Partial<ConnectionInfo> = {}
+): Effect.Effect<Res, never, R> =>
+  Effect.flatMap(call(h, version, request, conn), (response) =>
+    response === NoResponse ? Effect.die(new Error(`${h.api.name} gave no response`)) : Effect.succeed(response))
+
+// ---------------------------------------------------------------------------------------------------------
+// Looking at the log dir
+
+export const segmentPath = (tp: TopicPartition, logDir = LOG_DIR): string =>
+  `${logDir}/${partitionName(tp)}/00000000000000000000.log`
+
+/** The bytes of a partition's log file. */
+export const readLog = (tp: TopicPartition, logDir = LOG_DIR) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    return yield* fs.readFile(segmentPath(tp, logDir))
+  }).pipe(Effect.orDie)
+
+export interface StoredBatch {
+  readonly header: BatchHeader
+  readonly position: number
+  readonly bytes: Uint8Array
+}
+
+/** The batches in `bytes`, walked with `scanBatches`; dies if the bytes are not whole, valid batches. */
+export const batchesIn = (bytes: Uint8Array): Array<StoredBatch> => {
+  const out: Array<StoredBatch> = []
+  const { problem } = scanBatches(bytes, (header, position) =>
+    out.push({ header, position, bytes: bytes.subarray(position, position + header.size) }))
+  if (problem !== undefined) throw new Error(`not a clean log: ${problem.kind}: ${problem.detail}`)
+  return out
+}
