@@ -1,7 +1,8 @@
 // Entry point: `node src/Main.ts [server.properties]`. Wires the live layers (Node's file system, the
 // properties file, the KRaft metadata log, the file log store, the TCP listener) and runs until SIGINT/SIGTERM.
-import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Logger } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Console, Effect, Exit, Layer, Logger } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Broker from "./layers/Broker.ts"
 import * as PropertiesConfig from "./layers/PropertiesConfig.ts"
@@ -42,10 +43,15 @@ const Telemetry = Layer.unwrap(Effect.promise(async () => {
 }))
 
 const main = Layer.launch(Broker.layer(PropertiesConfig.layer(configPath))).pipe(
+  Effect.onInterrupt(() => Effect.logInfo("stopped")),
   // Start-up failures a user can fix get one line, not a stack trace.
   Effect.catch((e) => Console.error(`cannot start the broker: ${e._tag === "SocketServerError" ? String(e.cause) : e.message}`)),
   Effect.tap(() => Effect.sync(() => (process.exitCode = 1))),
   Effect.provide(Layer.mergeAll(NodeFileSystem.layer, Logger.layer([Logger.consoleLogFmt]), Telemetry))
 )
 
-NodeRuntime.runMain(main)
+// SIGINT/SIGTERM interrupt the broker: its layers close (listener first, then flushed logs) and the process
+// exits 0, a requested and completed shutdown.
+NodeRuntime.runMain(main, {
+  teardown: (exit, onExit) => onExit(Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause) ? 1 : 0)
+})

@@ -1,7 +1,8 @@
 // Accepts TCP connections on the configured listener and serves each on its own fiber. The only place that
 // knows connections are Node sockets: it reads the local address a client reached, which Metadata answers
 // with when the listener's host is a wildcard.
-import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Effect, Layer, Option } from "effect"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { serveConnection } from "../services/Connection.ts"

@@ -1,0 +1,152 @@
+// The connection pipeline over an in-memory socket: framing whatever the chunking, responses in request order,
+// one span per request, no response for acks=0, and bad input ending the connection.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Tracer } from "effect"
+import * as Socket from "effect/socket/Socket"
+import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import { concat } from "../../src/protocol/Bytes.ts"
+import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
+import { Metadata } from "../../src/protocol/messages/Metadata.ts"
+import { Produce } from "../../src/protocol/messages/Produce.ts"
+import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
+import { Framer, FrameTooLarge, serveConnection } from "../../src/services/Connection.ts"
+import { LogStore } from "../../src/services/LogStore.ts"
+import { decodeResponse, RawClient } from "../support/RawClient.ts"
+import * as TestLayers from "../support/TestLayers.ts"
+
+/** A socket whose reads are `chunks`, then a clean close by the peer; writes are collected. */
+const memorySocket = (chunks: ReadonlyArray<Uint8Array>) => {
+  const written: Array<Uint8Array> = []
+  let next = 0
+  const socket = Socket.make({
+    reader: Effect.succeed({
+      pull: Effect.suspend(() =>
+        next < chunks.length
+          ? Effect.succeed([chunks[next++]!] as const)
+          : Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
+      ),
+      upgrade: Socket.SocketUpgradeError.unsupported
+    }),
+    writer: Effect.succeed({
+      write: (chunk) => Effect.sync(() => void (chunk instanceof Uint8Array && written.push(chunk))),
+      // One write call per response: the chunks of one call are joined into one entry.
+      writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array)))),
+    })
+  })
+  return { socket, written }
+}
+
+/** Splits every response into its frames (4-byte size + body). */
+const frames = (written: ReadonlyArray<Uint8Array>): Array<Uint8Array> =>
+  written.map((w) => {
+    const size = new DataView(w.buffer, w.byteOffset).getInt32(0)
+    assert.strictEqual(size, w.length - 4, "each write holds exactly one whole response")
+    return w.subarray(4)
+  })
+
+const connection = { id: 1, localHost: "127.0.0.1", localPort: 9092, remote: "test:1" }
+const versionsRequest = { clientSoftwareName: "t", clientSoftwareVersion: "1" }
+const metadataAll = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
+
+const serve = (chunks: ReadonlyArray<Uint8Array>, properties: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const { socket, written } = memorySocket(chunks)
+    yield* serveConnection(socket, connection)
+    return frames(written)
+  }).pipe(Effect.provide(TestLayers.layer(MemoryFileSystem.make(), { topics: { orders: 2 }, properties })))
+
+describe("Framer", () => {
+  it("reassembles frames split at every byte and splits frames sharing a chunk", () => {
+    const a = RawClient.encode(ApiVersions, 0, versionsRequest, 1)
+    const b = RawClient.encode(Metadata, 1, metadataAll, 2)
+    const all = concat([a, b, a])
+    const byByte = new Framer(1 << 20)
+    const out = [...all].flatMap((byte) => byByte.push([new Uint8Array([byte])]))
+    assert.deepStrictEqual(out, [a.subarray(4), b.subarray(4), a.subarray(4)])
+    assert.deepStrictEqual(new Framer(1 << 20).push([all]), [a.subarray(4), b.subarray(4), a.subarray(4)])
+  })
+
+  it("reports a frame above the limit, or a negative size, instead of buffering it", () => {
+    const size = new Uint8Array([0, 0, 1, 0])
+    assert.instanceOf(new Framer(255).push([size])[0], FrameTooLarge)
+    assert.instanceOf(new Framer(255).push([new Uint8Array([0xff, 0xff, 0xff, 0xfe])])[0], FrameTooLarge)
+    assert.deepStrictEqual(new Framer(256).push([size]), [])
+  })
+})
+
+describe("serveConnection", () => {
+  it.effect("answers pipelined requests in order, whatever the chunking", () =>
+    Effect.gen(function*() {
+      const requests = [
+        RawClient.encode(ApiVersions, 3, versionsRequest, 10),
+        RawClient.encode(Metadata, 12, metadataAll, 11),
+        RawClient.encode(ApiVersions, 0, versionsRequest, 12)
+      ]
+      const bytes = concat(requests)
+      // Chunks of 7 bytes cut through headers, bodies and size prefixes.
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7))
+      const out = yield* serve(chunks)
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [10, 11, 12])
+      assert.deepStrictEqual(decodeResponse(Metadata, 12, out[1]!).topics.map((t) => t.name), ["orders"])
+    }))
+
+  it.effect("runs each request in a span named after its API, with version, correlation id and client id", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* serve([RawClient.encode(Metadata, 9, metadataAll, 42, "span-client")]).pipe(Effect.withTracer(tracer))
+      const span = spans.find((s) => s.name === "Metadata")
+      assert.isDefined(span)
+      assert.strictEqual(span!.attributes.get("kafka.api_version"), 9)
+      assert.strictEqual(span!.attributes.get("kafka.correlation_id"), 42)
+      assert.strictEqual(span!.attributes.get("kafka.client_id"), "span-client")
+      assert.strictEqual(span!.status._tag, "Ended")
+    }))
+
+  it.effect("sends nothing for a produce with acks=0, appends it, and answers the next request", () =>
+    Effect.gen(function*() {
+      const fs = MemoryFileSystem.make()
+      const { socket, written } = memorySocket([
+        RawClient.encode(Produce, 7, {
+          transactionalId: null,
+          acks: 0,
+          timeoutMs: 1000,
+          topicData: [{ name: "orders", partitionData: [{ index: 1, records: encodeBatch([{ value: new Uint8Array([1]) }]) }] }]
+        }, 1),
+        RawClient.encode(ApiVersions, 0, versionsRequest, 2)
+      ])
+      const end = yield* Effect.gen(function*() {
+        yield* serveConnection(socket, connection)
+        return yield* (yield* LogStore).offsets({ topic: "orders", partition: 1 })
+      }).pipe(Effect.provide(TestLayers.layer(fs, { topics: { orders: 2 } })))
+      const out = frames(written)
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [2])
+      assert.strictEqual(end.logEndOffset, 1)
+    }))
+
+  it.effect("stops at a frame above socket.request.max.bytes without answering it", () =>
+    Effect.gen(function*() {
+      const out = yield* serve([
+        RawClient.encode(ApiVersions, 0, versionsRequest, 1),
+        new Uint8Array([0, 0, 0x10, 0]),
+        RawClient.encode(ApiVersions, 0, versionsRequest, 2)
+      ], { "socket.request.max.bytes": "1024" })
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1])
+    }))
+
+  it.effect("stops at a request that does not decode", () =>
+    Effect.gen(function*() {
+      const good = RawClient.encode(Metadata, 1, metadataAll, 1)
+      // A topic array claiming a million entries in a 20-byte request.
+      const bad = RawClient.encode(Metadata, 1, { ...metadataAll, topics: [] }, 2)
+      new DataView(bad.buffer).setInt32(bad.length - 4, 1_000_000)
+      const out = yield* serve([good, bad, good])
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1])
+    }))
+})
