@@ -138,7 +138,8 @@ export class ByteWriter {
   private ensure(n: number): number {
     const at = this.pos
     if (at + n > this.buf.length) {
-      let size = this.buf.length * 2
+      // After a by-reference chunk the remaining buffer may be empty: never grow from zero.
+      let size = Math.max(this.buf.length * 2, INITIAL)
       while (size < at + n) size *= 2
       const next = new Uint8Array(size)
       next.set(this.buf.subarray(0, at))

@@ -205,6 +205,8 @@ const compile = (type: Type<unknown>, version: number, flexible: boolean, nullab
         (w, v: string | null) => {
           if (v === null) return nullable ? writeLength(w, -1) : nullError()
           const b = encoder.encode(v)
+          // Kafka strings are at most 32767 bytes, compact ones too; a longer one would wrap its int16 length.
+          if (b.length > 0x7fff) throw new MalformedInput(`string ${name} is ${b.length} bytes, more than 32767`)
           writeLength(w, b.length)
           w.raw(b)
         }
@@ -341,12 +343,23 @@ const compileStruct = (fields: Readonly<Record<string, AnyField>>, version: numb
   return [read, write]
 }
 
-/** Tagged values equal to their default are left out; defaults are scalars, null, or empty arrays. */
+/**
+ * Tagged values equal to their default are left out. Defaults are scalars, null, empty arrays or bytes, and
+ * structs of those, compared field by field (key order is no difference; an omitted field holds its default).
+ */
 const sameDefault = (v: unknown, empty: unknown): boolean => {
-  if (v === empty) return true
-  if (Array.isArray(v) && Array.isArray(empty)) return v.length === 0 && empty.length === 0
+  if (v === empty || v === undefined) return true
+  if (Array.isArray(v) || Array.isArray(empty)) {
+    return Array.isArray(v) && Array.isArray(empty) && v.length === 0 && empty.length === 0
+  }
+  if (v instanceof Uint8Array || empty instanceof Uint8Array) {
+    return v instanceof Uint8Array && empty instanceof Uint8Array && v.length === 0 && empty.length === 0
+  }
   if (typeof v === "object" && v !== null && typeof empty === "object" && empty !== null) {
-    return JSON.stringify(v) === JSON.stringify(empty)
+    for (const key of Object.keys(empty)) {
+      if (!sameDefault((v as Record<string, unknown>)[key], (empty as Record<string, unknown>)[key])) return false
+    }
+    return true
   }
   return false
 }

@@ -58,6 +58,17 @@ describe("Bytes", () => {
     assert.strictEqual(all[all.length - 1], 9)
   })
 
+  it("keeps writing after a by-reference chunk fills the buffer exactly", () => {
+    const w = new ByteWriter(4)
+    w.int32(1)
+    w.raw(new Uint8Array(20_000))
+    w.int8(2)
+    w.int64(3)
+    const all = w.toBytes()
+    assert.strictEqual(all.length, 4 + 20_000 + 1 + 8)
+    assert.strictEqual(all[4 + 20_000], 2)
+  })
+
   it("fails on truncated input instead of reading garbage", () => {
     const r = new ByteReader(new Uint8Array([0, 1]))
     assert.throws(() => r.int32(), MalformedInput)
