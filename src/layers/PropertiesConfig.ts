@@ -48,6 +48,8 @@ export const layer = (path: string, env: Readonly<Record<string, string | undefi
         Effect.mapError((e) => new InvalidConfig({ message: `cannot read ${path}: ${e.message}` }))
       )
       const properties = { ...parseProperties(text), ...environmentOverrides(env) }
+      // Kafka trims values before parsing them; a stray trailing space must not break a number.
+      for (const key of Object.keys(properties)) properties[key] = properties[key]!.trim()
       for (const key of ["log.dirs", "log.dir"]) {
         const value = properties[key]
         if (value !== undefined) {

@@ -44,14 +44,18 @@ export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShap
     BrokerConfig.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(properties))))
 }
 
-const LONG_MAX = Number.MAX_SAFE_INTEGER
-
-const int = (key: string, fallback: number) => Config.Int(key).pipe(Config.withDefault(fallback))
-const long = (key: string) => Config.Int(key).pipe(Config.option)
+/** An integer config; Kafka's longs may exceed 2^53 (Long.MAX_VALUE means "no limit"), so no safe-integer check. */
+const integer = Effect.fnUntraced(function*(key: string, fallback?: number) {
+  const value = yield* (fallback === undefined ? Config.Number(key) : Config.Number(key).pipe(Config.withDefault(fallback)))
+  if (!Number.isInteger(value)) return yield* new InvalidConfig({ message: `${key}: expected an integer, got ${value}` })
+  return value
+})
+const optionalInteger = (key: string) =>
+  Effect.flatMap(Config.String(key).pipe(Config.option), (o) => Option.isNone(o) ? Effect.succeedNone : Effect.map(integer(key), Option.some))
 const bool = (key: string, fallback: boolean) => Config.Boolean(key).pipe(Config.withDefault(fallback))
 
 /** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
-const unbounded = (v: number): number => (v < 0 || v >= 9223372036854775000 ? Infinity : v)
+const unbounded = (v: number): number => (v < 0 || v >= Number.MAX_SAFE_INTEGER ? Infinity : v)
 
 const ListenerSpec = /^([A-Za-z0-9_-]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/
 
@@ -71,7 +75,7 @@ export const parseListeners = (key: string, value: string): Effect.Effect<Array<
   )
 
 const load = Effect.gen(function*() {
-  const nodeId = yield* int("node.id", yield* int("broker.id", 1))
+  const nodeId = yield* integer("node.id", yield* integer("broker.id", 1))
   const logDirs = yield* Config.String("log.dirs").pipe(
     Config.orElse(() => Config.String("log.dir")),
     Config.withDefault("/tmp/kafka-logs")
@@ -91,9 +95,9 @@ const load = Effect.gen(function*() {
   const advertisedAll = Option.isSome(advertisedSpec) ? yield* parseListeners("advertised.listeners", advertisedSpec.value) : []
   const advertised = advertisedAll.find((l) => l.name === listener.name) ?? advertisedAll.find((l) => !controllerNames.includes(l.name))
 
-  const retentionMs = yield* long("log.retention.ms")
-  const retentionMinutes = yield* long("log.retention.minutes")
-  const retentionHours = yield* int("log.retention.hours", 168)
+  const retentionMs = yield* optionalInteger("log.retention.ms")
+  const retentionMinutes = yield* optionalInteger("log.retention.minutes")
+  const retentionHours = yield* integer("log.retention.hours", 168)
   const logRetentionMs = unbounded(Option.getOrElse(retentionMs, () =>
     Option.match(retentionMinutes, { onSome: (m) => m * 60_000, onNone: () => retentionHours * 3_600_000 })
   ))
@@ -103,15 +107,15 @@ const load = Effect.gen(function*() {
     logDir,
     listener,
     advertised,
-    numPartitions: yield* int("num.partitions", 1),
+    numPartitions: yield* integer("num.partitions", 1),
     autoCreateTopics: yield* bool("auto.create.topics.enable", true),
-    logSegmentBytes: yield* int("log.segment.bytes", 1024 * 1024 * 1024),
+    logSegmentBytes: yield* integer("log.segment.bytes", 1024 * 1024 * 1024),
     logRetentionMs,
-    logRetentionBytes: unbounded(yield* int("log.retention.bytes", -1)),
-    socketRequestMaxBytes: yield* int("socket.request.max.bytes", 100 * 1024 * 1024),
-    messageMaxBytes: yield* int("message.max.bytes", 1024 * 1024 + 12),
-    flushIntervalMessages: unbounded(yield* int("log.flush.interval.messages", LONG_MAX)),
-    flushIntervalMs: unbounded(Option.getOrElse(yield* long("log.flush.interval.ms"), () => LONG_MAX))
+    logRetentionBytes: unbounded(yield* integer("log.retention.bytes", -1)),
+    socketRequestMaxBytes: yield* integer("socket.request.max.bytes", 100 * 1024 * 1024),
+    messageMaxBytes: yield* integer("message.max.bytes", 1024 * 1024 + 12),
+    flushIntervalMessages: unbounded(yield* integer("log.flush.interval.messages", -1)),
+    flushIntervalMs: unbounded(yield* integer("log.flush.interval.ms", -1))
   })
 }).pipe(
   Effect.catchTag("ConfigError", (e) => Effect.fail(new InvalidConfig({ message: e.message.replace(/\s*\n\s*/g, " ") })))
