@@ -9,7 +9,7 @@ import { COMPRESSION_MASK, decodeRecords, HEADER_SIZE, readHeader, type BatchHea
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata } from "../services/ClusterMetadata.ts"
 import { OffsetOutOfRange, StorageError } from "../services/Errors.ts"
-import { LogStore, partitionName, type ReadResult, type TopicPartition } from "../services/LogStore.ts"
+import { LogStore, partitionName, type ReadResult, type SeenEnd, type TopicPartition } from "../services/LogStore.ts"
 
 const SEGMENT = "00000000000000000000.log"
 
@@ -251,10 +251,11 @@ export const layer = Layer.effect(
         })
       })
 
-    const awaitAppend = (tps: ReadonlyArray<TopicPartition>, timeout: Duration.Input) =>
+    const awaitAppend = (seen: ReadonlyArray<SeenEnd>, timeout: Duration.Input) =>
       Effect.suspend(() => {
+        const names = seen.map(partitionName)
+        if (seen.some((s, i) => (partitions.get(names[i]!)?.nextOffset ?? 0) !== s.logEndOffset)) return Effect.void
         const d = Deferred.makeUnsafe<void>()
-        const names = tps.map(partitionName)
         for (const name of names) {
           let set = waiters.get(name)
           if (set === undefined) waiters.set(name, (set = new Set()))

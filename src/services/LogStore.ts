@@ -27,6 +27,10 @@ export interface ReadResult extends PartitionOffsets {
   readonly records: Uint8Array
 }
 
+export interface SeenEnd extends TopicPartition {
+  readonly logEndOffset: number
+}
+
 export interface TimestampLookup {
   readonly offset: number
   readonly timestamp: number
@@ -51,6 +55,9 @@ export class LogStore extends Context.Service<LogStore, {
     tp: TopicPartition,
     timestamp: number
   ) => Effect.Effect<TimestampLookup | undefined, StorageError>
-  /** Completes when any of the partitions is appended to, or after `timeout`. */
-  readonly awaitAppend: (tps: ReadonlyArray<TopicPartition>, timeout: Duration.Input) => Effect.Effect<void>
+  /**
+   * Completes when the log end of any of the partitions differs from the one the caller saw (at once if it
+   * already does, so an append between a read and this call is never missed), or after `timeout`.
+   */
+  readonly awaitAppend: (seen: ReadonlyArray<SeenEnd>, timeout: Duration.Input) => Effect.Effect<void>
 }>()("kafka/LogStore") {}

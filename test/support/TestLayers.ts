@@ -76,6 +76,27 @@ export const layer = (
   )
 }
 
+/**
+ * `fs` with file handles that yield to other fibers before every write and read, as a real disk would: the
+ * in-memory file system completes each call at once, which would hide missing serialisation between fibers.
+ */
+export const yielding = (fs: FileSystem.FileSystem): FileSystem.FileSystem =>
+  FileSystem.make({
+    ...fs,
+    open: (path, options) =>
+      Effect.map(fs.open(path, options), (file): FileSystem.File => ({
+        [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+        stat: file.stat,
+        sync: file.sync,
+        seek: (offset, from) => file.seek(offset, from),
+        read: (buffer, o) => Effect.andThen(Effect.yieldNow, file.read(buffer, o)),
+        readAlloc: (size, o) => Effect.andThen(Effect.yieldNow, file.readAlloc(size, o)),
+        truncate: (length) => file.truncate(length),
+        write: (buffer) => Effect.andThen(Effect.yieldNow, file.write(buffer)),
+        writeAll: (buffer) => Effect.andThen(Effect.yieldNow, file.writeAll(buffer))
+      }))
+  })
+
 /** `layer` over a new, empty in-memory file system. */
 export const fresh = (options: BrokerOptions = {}) => layer(MemoryFileSystem.make(), options)
 

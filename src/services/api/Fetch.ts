@@ -11,7 +11,7 @@ import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../ClusterMetadata.ts"
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "../Handler.ts"
-import { LogStore, type TopicPartition } from "../LogStore.ts"
+import { LogStore, type SeenEnd } from "../LogStore.ts"
 
 type Request = RequestOf<typeof Fetch>
 type Response = ResponseOf<typeof Fetch>
@@ -23,7 +23,8 @@ interface Pass {
   readonly response: Response
   readonly bytes: number
   readonly failed: boolean
-  readonly partitions: ReadonlyArray<TopicPartition>
+  /** The partitions read without error, with the log end each had. */
+  readonly seen: ReadonlyArray<SeenEnd>
 }
 
 export const make = handler(Fetch, (request, context) =>
@@ -31,13 +32,10 @@ export const make = handler(Fetch, (request, context) =>
     const store = yield* LogStore
     const metadata = yield* ClusterMetadata
 
-    if (request.sessionId !== 0 || (request.sessionEpoch !== -1 && request.sessionEpoch !== 0)) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: request.sessionId !== 0 ? ErrorCode.FETCH_SESSION_ID_NOT_FOUND : ErrorCode.INVALID_FETCH_SESSION_EPOCH,
-        sessionId: 0,
-        responses: []
-      }
+    // Epoch -1 (no session) and 0 (open one) are full fetches, served without a session; any other epoch
+    // continues a session this broker never created.
+    if (request.sessionEpoch !== -1 && request.sessionEpoch !== 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] }
     }
 
     const byId = context.apiVersion >= 13
@@ -49,7 +47,7 @@ export const make = handler(Fetch, (request, context) =>
         let budget = request.maxBytes
         let bytes = 0
         let failed = false
-        const partitions: Array<TopicPartition> = []
+        const seen: Array<SeenEnd> = []
         const responses: Response["responses"] = []
         for (const topic of request.topics) {
           const info: TopicInfo | undefined = byId ? image.topicsById.get(topic.topicId) : image.topics.get(topic.topic)
@@ -57,7 +55,7 @@ export const make = handler(Fetch, (request, context) =>
           for (const p of topic.partitions) {
             const result = yield* readPartition(info, topic, p, budget, bytes === 0)
             if (result.errorCode !== ErrorCode.NONE) failed = true
-            else partitions.push({ topic: info!.name, partition: p.partition })
+            else seen.push({ topic: info!.name, partition: p.partition, logEndOffset: result.highWatermark })
             const size = result.records?.length ?? 0
             bytes += size
             budget = Math.max(0, budget - size)
@@ -65,7 +63,7 @@ export const make = handler(Fetch, (request, context) =>
           }
           responses.push({ topic: topic.topic, topicId: topic.topicId, partitions: out })
         }
-        return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes, failed, partitions }
+        return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes, failed, seen }
       })
 
     const readPartition = (
@@ -114,10 +112,10 @@ export const make = handler(Fetch, (request, context) =>
       const result = yield* pass(yield* metadata.image)
       const now = yield* Clock.currentTimeMillis
       if (
-        result.bytes >= request.minBytes || result.failed || result.partitions.length === 0 || now >= deadline
+        result.bytes >= request.minBytes || result.failed || result.seen.length === 0 || now >= deadline
       ) {
         return result.response
       }
-      yield* store.awaitAppend(result.partitions, deadline - now)
+      yield* store.awaitAppend(result.seen, deadline - now)
     }
   }))

@@ -71,7 +71,10 @@ export const make = handler(Metadata, (request, context) =>
       : request.topics!.map((t) => {
         if (t.name === null) {
           const byId = image.topicsById.get(t.topicId)
-          return byId === undefined ? failed(ErrorCode.UNKNOWN_TOPIC_ID, null, t.topicId) : describe(byId)
+          // The response's topic name is nullable only from v12; v10-11 answer an unknown id with "".
+          return byId === undefined
+            ? failed(ErrorCode.UNKNOWN_TOPIC_ID, version >= 12 ? null : "", t.topicId)
+            : describe(byId)
         }
         const byName = image.topics.get(t.name)
         if (byName !== undefined) return describe(byName)
