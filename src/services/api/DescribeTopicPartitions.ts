@@ -9,11 +9,11 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../BrokerConfig.ts"
 import { ClusterMetadata, sortedTopics } from "../ClusterMetadata.ts"
 import { handler } from "../Handler.ts"
+import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
 type TopicResponse = ResponseOf<typeof DescribeTopicPartitions>["topics"][number]
 
 const MAX_PARTITIONS = 2000
-const NOT_REQUESTED = -2147483648
 
 export const make = handler(DescribeTopicPartitions, (request) =>
   Effect.gen(function*() {
@@ -37,7 +37,7 @@ export const make = handler(DescribeTopicPartitions, (request) =>
           topicId: ZERO_UUID,
           isInternal: false,
           partitions: [],
-          topicAuthorizedOperations: NOT_REQUESTED
+          topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED
         })
         continue
       }
@@ -53,18 +53,8 @@ export const make = handler(DescribeTopicPartitions, (request) =>
         name,
         topicId: topic.id,
         isInternal: false,
-        partitions: partitions.map((p) => ({
-          errorCode: ErrorCode.NONE,
-          partitionIndex: p.index,
-          leaderId: config.nodeId,
-          leaderEpoch: p.leaderEpoch,
-          replicaNodes: [config.nodeId],
-          isrNodes: [config.nodeId],
-          eligibleLeaderReplicas: null,
-          lastKnownElr: null,
-          offlineReplicas: []
-        })),
-        topicAuthorizedOperations: NOT_REQUESTED
+        partitions: partitions.map((p) => ({ ...describePartition(p, config.nodeId), eligibleLeaderReplicas: null, lastKnownElr: null })),
+        topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED
       })
       const next = first + partitions.length
       if (next < topic.partitions.length) {

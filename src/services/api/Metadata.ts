@@ -10,12 +10,10 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../BrokerConfig.ts"
 import { ClusterMetadata, sortedTopics, type TopicInfo } from "../ClusterMetadata.ts"
 import { handler, type ConnectionInfo } from "../Handler.ts"
-import { isValidTopicName } from "./lookup.ts"
+import { describePartition, isValidTopicName, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
 type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
 
-/** "Not requested", as Kafka encodes authorized operations a client did not ask for. */
-const NOT_REQUESTED = -2147483648
 /** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no ACLs, everything allowed. */
 const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0)
 const CLUSTER_OPERATIONS = [4, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0)
@@ -37,22 +35,14 @@ export const make = handler(Metadata, (request, context) =>
     const metadata = yield* ClusterMetadata
     const image = yield* metadata.image
     const version = context.apiVersion
-    const operations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : NOT_REQUESTED
+    const operations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED
 
     const describe = (topic: TopicInfo): TopicResponse => ({
       errorCode: ErrorCode.NONE,
       name: topic.name,
       topicId: topic.id,
       isInternal: false,
-      partitions: topic.partitions.map((p) => ({
-        errorCode: ErrorCode.NONE,
-        partitionIndex: p.index,
-        leaderId: config.nodeId,
-        leaderEpoch: p.leaderEpoch,
-        replicaNodes: [config.nodeId],
-        isrNodes: [config.nodeId],
-        offlineReplicas: []
-      })),
+      partitions: topic.partitions.map((p) => describePartition(p, config.nodeId)),
       topicAuthorizedOperations: operations
     })
 
@@ -62,7 +52,7 @@ export const make = handler(Metadata, (request, context) =>
       topicId,
       isInternal: false,
       partitions: [],
-      topicAuthorizedOperations: NOT_REQUESTED
+      topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED
     })
 
     const all = request.topics === null || (version === 0 && request.topics.length === 0)
@@ -88,6 +78,6 @@ export const make = handler(Metadata, (request, context) =>
       clusterId: metadata.clusterId,
       controllerId: config.nodeId,
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : NOT_REQUESTED
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED
     }
   }))

@@ -1,5 +1,7 @@
-// Resolving the topics and partitions a request names against one metadata image.
+// Resolving the topics and partitions a request names against one metadata image, and describing them the way
+// every API that lists partitions does.
 import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import type { MetadataImage, PartitionInfo, TopicInfo } from "../ClusterMetadata.ts"
 import { UnknownTopicOrPartition } from "../Errors.ts"
 
@@ -18,3 +20,17 @@ export const lookupPartition = (
 /** Kafka's topic name rule: 1 to 249 characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`. */
 export const isValidTopicName = (name: string): boolean =>
   name.length > 0 && name.length <= 249 && name !== "." && name !== ".." && /^[a-zA-Z0-9._-]+$/.test(name)
+
+/** Authorized operations a client did not ask for, as Kafka encodes them. */
+export const OPERATIONS_NOT_REQUESTED = -2147483648
+
+/** A partition as clients see it: this node is its leader and its only replica, in sync. */
+export const describePartition = (p: PartitionInfo, nodeId: number) => ({
+  errorCode: ErrorCode.NONE,
+  partitionIndex: p.index,
+  leaderId: nodeId,
+  leaderEpoch: p.leaderEpoch,
+  replicaNodes: [nodeId],
+  isrNodes: [nodeId],
+  offlineReplicas: []
+})
