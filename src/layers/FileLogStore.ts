@@ -3,12 +3,12 @@
 // its batches (base offset, last offset, position, size, max timestamp) rebuilt at start by validating every batch;
 // a torn or corrupt tail is truncated with a log line. Appends are serialised by a per-partition semaphore; reads
 // never block appends (they use the index as it was when the read began, which only ever grows).
-import { Deferred, Duration, Effect, FileSystem, Layer, Scope, Semaphore } from "effect"
+import { Deferred, Duration, Effect, Exit, FileSystem, Layer, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { COMPRESSION_MASK, decodeRecords, HEADER_SIZE, readHeader, type BatchHeader, computeCrc, MAGIC } from "../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata } from "../services/ClusterMetadata.ts"
-import { OffsetOutOfRange, StorageError } from "../services/Errors.ts"
+import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
 import { LogStore, partitionName, type ReadResult, type SeenEnd, type TopicPartition } from "../services/LogStore.ts"
 
 const SEGMENT = "00000000000000000000.log"
@@ -24,13 +24,17 @@ interface BatchIndex {
 
 interface PartitionLog {
   readonly name: string
+  readonly dir: string
   readonly file: FileSystem.File
+  /** Holds the file open; closed when the partition is deleted or the store shuts down. */
+  readonly scope: Scope.Closeable
   readonly lock: Semaphore.Semaphore
   readonly index: BatchIndex
   size: number
   nextOffset: number
   logStartOffset: number
   unflushedMessages: number
+  deleted: boolean
 }
 
 const emptyIndex = (): BatchIndex => ({ baseOffsets: [], lastOffsets: [], positions: [], sizes: [], maxTimestamps: [] })
@@ -118,16 +122,19 @@ export const layer = Layer.effect(
     // Files live in a child scope, closed after the final flush below.
     const scope = yield* Scope.fork(yield* Effect.scope)
     const partitions = new Map<string, PartitionLog>()
+    /** Partitions deleted since start: they must not come back by being read or written. */
+    const deleted = new Set<string>()
     const openLock = yield* Semaphore.make(1)
     const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
 
     const storageError = (name: string) => (cause: PlatformError) => new StorageError({ partition: name, cause })
 
-    const open = (tp: TopicPartition): Effect.Effect<PartitionLog, StorageError> => {
+    const open = (tp: TopicPartition): Effect.Effect<PartitionLog, StorageError | UnknownTopicOrPartition> => {
       const name = partitionName(tp)
       const existing = partitions.get(name)
       if (existing !== undefined) return Effect.succeed(existing)
-      return openLock.withPermit(Effect.suspend(() => {
+      return openLock.withPermit(Effect.suspend((): Effect.Effect<PartitionLog, StorageError | UnknownTopicOrPartition> => {
+        if (deleted.has(name)) return Effect.fail(new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition }))
         const again = partitions.get(name)
         return again !== undefined ? Effect.succeed(again) : load(name)
       }))
@@ -138,7 +145,8 @@ export const layer = Layer.effect(
         const dir = `${config.logDir}/${name}`
         yield* fs.makeDirectory(dir, { recursive: true })
         const path = `${dir}/${SEGMENT}`
-        const file = yield* Scope.provide(fs.open(path, { flag: "a+" }), scope)
+        const fileScope = yield* Scope.fork(scope)
+        const file = yield* Scope.provide(fs.open(path, { flag: "a+" }), fileScope)
         const fileSize = Number((yield* file.stat).size)
         const { index, validBytes, problem } = yield* recover(file, fileSize)
         if (problem !== undefined) {
@@ -150,13 +158,16 @@ export const layer = Layer.effect(
         const last = index.lastOffsets.length
         const log: PartitionLog = {
           name,
+          dir,
           file,
+          scope: fileScope,
           lock: Semaphore.makeUnsafe(1),
           index,
           size: validBytes,
           nextOffset: last === 0 ? 0 : index.lastOffsets[last - 1]! + 1,
           logStartOffset: last === 0 ? 0 : index.baseOffsets[0]!,
-          unflushedMessages: 0
+          unflushedMessages: 0,
+          deleted: false
         }
         partitions.set(name, log)
         return log
@@ -172,6 +183,7 @@ export const layer = Layer.effect(
     const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       Effect.flatMap(open(tp), (log) =>
         log.lock.withPermit(Effect.gen(function*() {
+          if (log.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
           const baseOffset = log.nextOffset
           const position = log.size
           // The CRC starts at byte 21, so the offset can be patched into the produced bytes as they are.
@@ -191,6 +203,29 @@ export const layer = Layer.effect(
           notify(log.name)
           return { baseOffset, logStartOffset: log.logStartOffset }
         })))
+
+    const createPartition = (tp: TopicPartition) =>
+      Effect.suspend(() => {
+        deleted.delete(partitionName(tp))
+        return Effect.asVoid(open(tp))
+      }).pipe(Effect.catchTag("UnknownTopicOrPartition", () => Effect.void))
+
+    const deletePartition = (tp: TopicPartition) =>
+      Effect.gen(function*() {
+        const name = partitionName(tp)
+        const dir = `${config.logDir}/${name}`
+        yield* openLock.withPermit(Effect.sync(() => deleted.add(name)))
+        const log = partitions.get(name)
+        if (log !== undefined) {
+          yield* log.lock.withPermit(Effect.gen(function*() {
+            log.deleted = true
+            partitions.delete(name)
+            yield* Scope.close(log.scope, Exit.void)
+          }))
+          notify(name)
+        }
+        yield* fs.remove(dir, { recursive: true, force: true }).pipe(Effect.mapError(storageError(name)))
+      })
 
     const readAt = (log: PartitionLog, position: number, length: number) =>
       Effect.gen(function*() {
@@ -295,7 +330,7 @@ export const layer = Layer.effect(
       discard: true
     })
 
-    return LogStore.of({ append, read, offsets, offsetForTimestamp, awaitAppend })
+    return LogStore.of({ createPartition, deletePartition, append, read, offsets, offsetForTimestamp, awaitAppend })
   })
 )
 

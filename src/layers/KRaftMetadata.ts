@@ -5,7 +5,7 @@
 // what came before it, as Kafka's own recovery does; a missing directory is a cluster with no topics.
 // The writing side (`writeMetadataLog`, `appendMetadataRecords`) appends batches in Kafka's format so Kafka's
 // tools, and Kafka itself, can read what we write.
-import { Effect, FileSystem, Layer, Schema } from "effect"
+import { Effect, FileSystem, Layer, Schema, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { concat } from "../protocol/Bytes.ts"
 import {
@@ -14,7 +14,8 @@ import {
   readMetadataBatches
 } from "../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
-import { ClusterMetadata, emptyImage, type MetadataImage, replay } from "../services/ClusterMetadata.ts"
+import { ClusterMetadata, emptyImage, type MetadataImage, replay, type Update } from "../services/ClusterMetadata.ts"
+import { StorageError } from "../services/Errors.ts"
 import { parseProperties } from "./PropertiesConfig.ts"
 
 export const METADATA_DIR = "__cluster_metadata-0"
@@ -175,18 +176,54 @@ export const readOrCreateClusterId = Effect.fnUntraced(function*(
 // ---------------------------------------------------------------------------------------------------------
 // The layer
 
-/** ClusterMetadata from the log dir named by BrokerConfig. */
+/**
+ * ClusterMetadata from the log dir named by BrokerConfig. Updates append one batch to the last segment and
+ * fsync it before the image changes: a topic the broker acknowledged is still there after a crash.
+ */
 export const layer = Layer.effect(
   ClusterMetadata,
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const config = yield* BrokerConfig
     const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId)
-    const { image, nextOffset } = yield* readMetadataLog(fs, config.logDir)
+    const loaded = yield* readMetadataLog(fs, config.logDir)
     yield* Effect.logInfo(
-      `cluster ${clusterId}: ${image.topics.size} topics from the metadata log (next offset ${nextOffset})`
+      `cluster ${clusterId}: ${loaded.image.topics.size} topics from the metadata log (next offset ${loaded.nextOffset})`
     )
-    return ClusterMetadata.of({ clusterId, image: Effect.succeed(image) })
+    let image = loaded.image
+    let nextOffset = loaded.nextOffset
+    const epoch = Math.max(1, loaded.epoch)
+    const lock = yield* Semaphore.make(1)
+    const scope = yield* Effect.scope
+    // Opened on the first update: a broker that only reads never creates the metadata log.
+    let segment: FileSystem.File | undefined
+
+    const append = (records: ReadonlyArray<NewMetadataRecord>) =>
+      Effect.gen(function*() {
+        if (segment === undefined) {
+          // Cuts a torn tail and finds the segment to continue (creating the log when there is none).
+          yield* writeMetadataLog(fs, config.logDir, [])
+          const dir = `${config.logDir}/${METADATA_DIR}`
+          const last = listLogFiles(yield* fs.readDirectory(dir)).segments.at(-1)
+          segment = yield* Scope.provide(fs.open(`${dir}/${last?.name ?? segmentFileName(nextOffset)}`, { flag: "a" }), scope)
+        }
+        const batch = encodeMetadataBatch(records, { baseOffset: nextOffset, epoch })
+        yield* segment.writeAll(batch)
+        yield* segment.sync
+        nextOffset += records.length
+      }).pipe(Effect.mapError((cause) => new StorageError({ partition: METADATA_DIR, cause })))
+
+    const update = <A, E, R>(decide: (image: MetadataImage) => Effect.Effect<Update<A>, E, R>) =>
+      lock.withPermit(Effect.gen(function*() {
+        const { records, result } = yield* decide(image)
+        if (records.length > 0) {
+          yield* append(records)
+          image = replay(records, image)
+        }
+        return result
+      }))
+
+    return ClusterMetadata.of({ clusterId, image: Effect.sync(() => image), update })
   })
 )
 

@@ -5,7 +5,7 @@
 // log written by a newer Kafka is still readable. `encodeMetadataBatch` wraps records the way Kafka's log
 // holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as value.
 import { ByteReader, ByteWriter, MalformedInput, ZERO_UUID } from "./Bytes.ts"
-import { array, codec, field, int16, int32, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
+import { array, codec, field, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
 import { type BatchProblem, CONTROL, decodeRecords, encodeBatch, scanBatches } from "./RecordBatch.ts"
 
 /** PartitionChangeRecord.leader when the leader stays as it was. */
@@ -58,6 +58,21 @@ export const RemoveTopicRecord = struct({
   topicId: field(uuid)
 })
 
+/** A config of a resource (resource type 2: topic, 4: broker); a null value deletes it. */
+export const ConfigRecord = struct({
+  resourceType: field(int8),
+  resourceName: field(string),
+  name: field(string),
+  value: field(string, "0+", { nullable: "0+" })
+})
+
+/** The next producer id the cluster hands out: everything below it is taken (allocated in blocks). */
+export const ProducerIdsRecord = struct({
+  brokerId: field(int32),
+  brokerEpoch: field(int64, "0+", { default: -1 }),
+  nextProducerId: field(int64)
+})
+
 export const FeatureLevelRecord = struct({
   name: field(string),
   /** 0 removes the feature. */
@@ -68,18 +83,22 @@ export const FeatureLevelRecord = struct({
 export const RecordType = {
   Topic: 2,
   Partition: 3,
+  Config: 4,
   PartitionChange: 5,
   RemoveTopic: 9,
-  FeatureLevel: 12
+  FeatureLevel: 12,
+  ProducerIds: 15
 } as const
 
 /** The newest version of each record type that we can read. */
 const MAX_VERSION = {
   Topic: 0,
   Partition: 2,
+  Config: 0,
   PartitionChange: 2,
   RemoveTopic: 0,
-  FeatureLevel: 0
+  FeatureLevel: 0,
+  ProducerIds: 0
 } as const
 
 export const FRAME_VERSION = 1
@@ -101,6 +120,8 @@ export type PartitionRecord = TypeOf<typeof PartitionRecord>
 export type PartitionChangeRecord = TypeOf<typeof PartitionChangeRecord>
 export type RemoveTopicRecord = TypeOf<typeof RemoveTopicRecord>
 export type FeatureLevelRecord = TypeOf<typeof FeatureLevelRecord>
+export type ConfigRecord = TypeOf<typeof ConfigRecord>
+export type ProducerIdsRecord = TypeOf<typeof ProducerIdsRecord>
 
 type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
 type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
@@ -111,6 +132,8 @@ export type MetadataRecord =
   | Decoded<"PartitionChange", PartitionChangeRecord>
   | Decoded<"RemoveTopic", RemoveTopicRecord>
   | Decoded<"FeatureLevel", FeatureLevelRecord>
+  | Decoded<"Config", ConfigRecord>
+  | Decoded<"ProducerIds", ProducerIdsRecord>
   | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
 
 /** A record to encode; `version` defaults to the lowest version that holds every field given. */
@@ -120,6 +143,8 @@ export type NewMetadataRecord =
   | Encodable<"PartitionChange", PartitionChangeRecord>
   | Encodable<"RemoveTopic", RemoveTopicRecord>
   | Encodable<"FeatureLevel", FeatureLevelRecord>
+  | Encodable<"Config", ConfigRecord>
+  | Encodable<"ProducerIds", ProducerIdsRecord>
 
 /**
  * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
@@ -152,6 +177,12 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
     case RecordType.FeatureLevel:
       if (version > MAX_VERSION.FeatureLevel) break
       return { type: "FeatureLevel", version, ...body(FeatureLevelRecord) }
+    case RecordType.Config:
+      if (version > MAX_VERSION.Config) break
+      return { type: "Config", version, ...body(ConfigRecord) }
+    case RecordType.ProducerIds:
+      if (version > MAX_VERSION.ProducerIds) break
+      return { type: "ProducerIds", version, ...body(ProducerIdsRecord) }
   }
   return { type: "Unknown", recordType, version }
 }
@@ -197,6 +228,12 @@ export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
       break
     case "FeatureLevel":
       codec(FeatureLevelRecord, version, true).write(w, record)
+      break
+    case "Config":
+      codec(ConfigRecord, version, true).write(w, record)
+      break
+    case "ProducerIds":
+      codec(ProducerIdsRecord, version, true).write(w, record)
       break
   }
   return w.toBytes()

@@ -33,7 +33,31 @@ export interface BrokerConfigShape {
   readonly flushIntervalMessages: number
   /** fsync at least this often; Infinity leaves flushing to the OS. */
   readonly flushIntervalMs: number
+  /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
+  readonly explicit: ReadonlyMap<string, string>
 }
+
+/** Every key the broker reads; the rest of a server.properties is accepted and ignored. */
+export const HONOURED_KEYS = [
+  "node.id",
+  "broker.id",
+  "log.dirs",
+  "log.dir",
+  "listeners",
+  "advertised.listeners",
+  "controller.listener.names",
+  "num.partitions",
+  "auto.create.topics.enable",
+  "log.segment.bytes",
+  "log.retention.ms",
+  "log.retention.minutes",
+  "log.retention.hours",
+  "log.retention.bytes",
+  "socket.request.max.bytes",
+  "message.max.bytes",
+  "log.flush.interval.messages",
+  "log.flush.interval.ms"
+] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
   /** Reads the configuration from the ConfigProvider in scope. */
@@ -75,6 +99,11 @@ export const parseListeners = (key: string, value: string): Effect.Effect<Array<
   )
 
 const load = Effect.gen(function*() {
+  const explicit = new Map<string, string>()
+  for (const key of HONOURED_KEYS) {
+    const value = yield* Config.String(key).pipe(Config.option)
+    if (Option.isSome(value)) explicit.set(key, value.value)
+  }
   const nodeId = yield* integer("node.id", yield* integer("broker.id", 1))
   const logDirs = yield* Config.String("log.dirs").pipe(
     Config.orElse(() => Config.String("log.dir")),
@@ -115,7 +144,8 @@ const load = Effect.gen(function*() {
     socketRequestMaxBytes: yield* integer("socket.request.max.bytes", 100 * 1024 * 1024),
     messageMaxBytes: yield* integer("message.max.bytes", 1024 * 1024 + 12),
     flushIntervalMessages: unbounded(yield* integer("log.flush.interval.messages", -1)),
-    flushIntervalMs: unbounded(yield* integer("log.flush.interval.ms", -1))
+    flushIntervalMs: unbounded(yield* integer("log.flush.interval.ms", -1)),
+    explicit
   })
 }).pipe(
   Effect.catchTag("ConfigError", (e) => Effect.fail(new InvalidConfig({ message: e.message.replace(/\s*\n\s*/g, " ") })))

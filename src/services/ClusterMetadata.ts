@@ -4,8 +4,9 @@
 // replays `__cluster_metadata-0` at start. Records that refer to a topic or partition the image does not
 // hold are ignored rather than fatal: a log we read partially (torn tail, skipped unknown records) must
 // still give a usable image.
-import { Context, Effect, Layer } from "effect"
-import { NO_LEADER_CHANGE, type MetadataRecord } from "../protocol/MetadataRecords.ts"
+import { Context, type Effect } from "effect"
+import { NO_LEADER_CHANGE, type MetadataRecord, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
+import type { StorageError } from "./Errors.ts"
 
 export interface PartitionInfo {
   readonly index: number
@@ -21,6 +22,8 @@ export interface TopicInfo {
   readonly id: string
   /** Indexed by partition number. */
   readonly partitions: ReadonlyArray<PartitionInfo>
+  /** Topic-level config overrides (`retention.ms`, `cleanup.policy`, ...), from ConfigRecords. */
+  readonly configs: ReadonlyMap<string, string>
 }
 
 export interface MetadataImage {
@@ -28,19 +31,34 @@ export interface MetadataImage {
   readonly topicsById: ReadonlyMap<string, TopicInfo>
   /** metadata.version and other finalized features, from FeatureLevelRecords. */
   readonly features: ReadonlyMap<string, number>
+  /** Every producer id below this one has been handed out (ProducerIdsRecord). */
+  readonly nextProducerId: number
 }
 
-export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map() }
+export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map(), nextProducerId: 0 }
+
+/** What an update writes to the metadata log, and what it returns to its caller. */
+export interface Update<A> {
+  readonly records: ReadonlyArray<NewMetadataRecord>
+  readonly result: A
+}
 
 export class ClusterMetadata extends Context.Service<ClusterMetadata, {
   readonly clusterId: string
   /** The current image; cheap, and stable for as long as the caller holds it. */
   readonly image: Effect.Effect<MetadataImage>
-}>()("kafka/ClusterMetadata") {
-  /** A fixed image, for handler tests. */
-  static readonly layerTest = (image: MetadataImage, clusterId = "test-cluster-id-000000") =>
-    Layer.succeed(ClusterMetadata, ClusterMetadata.of({ clusterId, image: Effect.succeed(image) }))
-}
+  /**
+   * Decides on the current image and commits: one update at a time, so what `decide` checked still holds
+   * when its records are written. The records are appended durably to the metadata log as one batch, then
+   * applied; every later `image` includes them, on every connection.
+   */
+  readonly update: <A, E, R>(
+    decide: (image: MetadataImage) => Effect.Effect<Update<A>, E, R>
+  ) => Effect.Effect<A, E | StorageError, R>
+}>()("kafka/ClusterMetadata") {}
+
+/** Resource types of ConfigRecords. */
+export const ConfigResource = { Topic: 2, Broker: 4 } as const
 
 // ---------------------------------------------------------------------------------------------------------
 // Replay
@@ -53,12 +71,14 @@ interface Draft {
   readonly topics: Map<string, TopicInfo>
   readonly topicsById: Map<string, TopicInfo>
   readonly features: Map<string, number>
+  nextProducerId: number
 }
 
 const draftOf = (image: MetadataImage): Draft => ({
   topics: new Map(image.topics),
   topicsById: new Map(image.topicsById),
-  features: new Map(image.features)
+  features: new Map(image.features),
+  nextProducerId: image.nextProducerId
 })
 
 const putTopic = (d: Draft, topic: TopicInfo): void => {
@@ -79,13 +99,33 @@ const withPartition = (topic: TopicInfo, partition: PartitionInfo): TopicInfo =>
   return { ...topic, partitions }
 }
 
-const apply = (d: Draft, record: MetadataRecord): void => {
+/** Records read from the log, or records being committed (their version is not needed to apply them). */
+type AnyRecord = MetadataRecord | NewMetadataRecord
+
+const apply = (d: Draft, record: AnyRecord): void => {
   switch (record.type) {
     case "Topic": {
       const existing = d.topicsById.get(record.topicId)
-      putTopic(d, { name: record.name, id: record.topicId, partitions: existing?.partitions ?? [] })
+      putTopic(d, {
+        name: record.name,
+        id: record.topicId,
+        partitions: existing?.partitions ?? [],
+        configs: existing?.configs ?? new Map()
+      })
       return
     }
+    case "Config": {
+      const topic = record.resourceType === ConfigResource.Topic ? d.topics.get(record.resourceName) : undefined
+      if (topic === undefined) return
+      const configs = new Map(topic.configs)
+      if (record.value === null) configs.delete(record.name)
+      else configs.set(record.name, record.value)
+      putTopic(d, { ...topic, configs })
+      return
+    }
+    case "ProducerIds":
+      d.nextProducerId = Math.max(d.nextProducerId, record.nextProducerId)
+      return
     case "Partition": {
       const topic = d.topicsById.get(record.topicId)
       if (topic === undefined) return
@@ -136,7 +176,7 @@ const apply = (d: Draft, record: MetadataRecord): void => {
 }
 
 /** The image after one record; `image` is left as it was. */
-export const applyRecord = (image: MetadataImage, record: MetadataRecord): MetadataImage => {
+export const applyRecord = (image: MetadataImage, record: AnyRecord): MetadataImage => {
   if (record.type === "Unknown") return image
   const d = draftOf(image)
   apply(d, record)
@@ -144,7 +184,7 @@ export const applyRecord = (image: MetadataImage, record: MetadataRecord): Metad
 }
 
 /** The image after replaying `records` in order onto `from` (by default, an empty image). */
-export const replay = (records: Iterable<MetadataRecord>, from: MetadataImage = emptyImage): MetadataImage => {
+export const replay = (records: Iterable<AnyRecord>, from: MetadataImage = emptyImage): MetadataImage => {
   const d = draftOf(from)
   for (const record of records) apply(d, record)
   return d

@@ -2,7 +2,7 @@
 // for byte. The live implementation keeps Kafka's on-disk layout (`<log.dir>/<topic>-<partition>/*.log`).
 import { Context, type Duration, type Effect } from "effect"
 import type { BatchHeader } from "../protocol/RecordBatch.ts"
-import type { OffsetOutOfRange, StorageError } from "./Errors.ts"
+import type { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "./Errors.ts"
 
 export interface TopicPartition {
   readonly topic: string
@@ -37,8 +37,19 @@ export interface TimestampLookup {
 }
 
 export class LogStore extends Context.Service<LogStore, {
+  /** Creates the partition's directory and empty log (nothing happens when it exists). */
+  readonly createPartition: (tp: TopicPartition) => Effect.Effect<void, StorageError>
+  /**
+   * Deletes the partition's log and directory. Appends still waiting for it fail; a later append or read of
+   * the name fails with UnknownTopicOrPartition until `createPartition` makes it again.
+   */
+  readonly deletePartition: (tp: TopicPartition) => Effect.Effect<void, StorageError>
   /** Appends one validated batch (its header already read), patching in its base offset. */
-  readonly append: (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) => Effect.Effect<AppendResult, StorageError>
+  readonly append: (
+    tp: TopicPartition,
+    batch: Uint8Array,
+    header: BatchHeader
+  ) => Effect.Effect<AppendResult, StorageError | UnknownTopicOrPartition>
   /**
    * Reads whole batches from the one holding `offset`, up to `maxBytes`; with `minOneBatch` the first batch
    * is returned even when it is larger.
@@ -48,13 +59,13 @@ export class LogStore extends Context.Service<LogStore, {
     offset: number,
     maxBytes: number,
     minOneBatch: boolean
-  ) => Effect.Effect<ReadResult, OffsetOutOfRange | StorageError>
-  readonly offsets: (tp: TopicPartition) => Effect.Effect<PartitionOffsets, StorageError>
+  ) => Effect.Effect<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition>
+  readonly offsets: (tp: TopicPartition) => Effect.Effect<PartitionOffsets, StorageError | UnknownTopicOrPartition>
   /** The first record whose timestamp is at or after `timestamp` (-3: the record with the largest timestamp). */
   readonly offsetForTimestamp: (
     tp: TopicPartition,
     timestamp: number
-  ) => Effect.Effect<TimestampLookup | undefined, StorageError>
+  ) => Effect.Effect<TimestampLookup | undefined, StorageError | UnknownTopicOrPartition>
   /**
    * Completes when the log end of any of the partitions differs from the one the caller saw (at once if it
    * already does, so an append between a read and this call is never missed), or after `timeout`.

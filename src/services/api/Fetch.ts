@@ -102,6 +102,8 @@ export const make = handler(Fetch, (request, context) =>
           records: r.records
         })),
         Effect.catchTag("OffsetOutOfRange", (e) => Effect.succeed(failed(e.code, e.logStartOffset, e.logEndOffset))),
+        // Deleted while this fetch was reading it.
+        Effect.catchTag("UnknownTopicOrPartition", (e) => Effect.succeed(failed(e.code))),
         Effect.catchTag("StorageError", (e) =>
           Effect.as(Effect.logError(e.message), failed(e.code)))
       )
