@@ -90,6 +90,88 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
   }
 }
 
+export class TopicAlreadyExists extends Schema.TaggedError<TopicAlreadyExists>()("TopicAlreadyExists", {
+  topic: Schema.String
+}) {
+  readonly code = ErrorCode.TOPIC_ALREADY_EXISTS
+  override get message() {
+    return `topic ${this.topic} already exists`
+  }
+}
+
+export class InvalidTopic extends Schema.TaggedError<InvalidTopic>()("InvalidTopic", {
+  topic: Schema.String,
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.INVALID_TOPIC_EXCEPTION
+  override get message() {
+    return `invalid topic name "${this.topic}": ${this.detail}`
+  }
+}
+
+export class InvalidPartitions extends Schema.TaggedError<InvalidPartitions>()("InvalidPartitions", {
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.INVALID_PARTITIONS
+  override get message() {
+    return this.detail
+  }
+}
+
+export class InvalidReplicationFactor extends Schema.TaggedError<InvalidReplicationFactor>()("InvalidReplicationFactor", {
+  replicationFactor: Schema.Number
+}) {
+  readonly code = ErrorCode.INVALID_REPLICATION_FACTOR
+  override get message() {
+    return `replication factor ${this.replicationFactor}: this broker is the only replica (use 1 or -1)`
+  }
+}
+
+/** A topic config Kafka does not know, or a value of the wrong type or range (Kafka's INVALID_CONFIG). */
+export class InvalidTopicConfig extends Schema.TaggedError<InvalidTopicConfig>()("InvalidTopicConfig", {
+  name: Schema.String,
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.INVALID_CONFIG
+  override get message() {
+    return `${this.name}: ${this.detail}`
+  }
+}
+
+/** An idempotent producer's batch does not follow the last one it wrote to the partition. */
+export class OutOfOrderSequence extends Schema.TaggedError<OutOfOrderSequence>()("OutOfOrderSequence", {
+  producerId: Schema.Number,
+  expected: Schema.Number,
+  received: Schema.Number
+}) {
+  readonly code = ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+  override get message() {
+    return `producer ${this.producerId}: expected sequence ${this.expected}, received ${this.received}`
+  }
+}
+
+/** A batch from an epoch of the producer id older than one already written (a fenced, zombie producer). */
+export class InvalidProducerEpoch extends Schema.TaggedError<InvalidProducerEpoch>()("InvalidProducerEpoch", {
+  producerId: Schema.Number,
+  epoch: Schema.Number,
+  current: Schema.Number
+}) {
+  readonly code = ErrorCode.INVALID_PRODUCER_EPOCH
+  override get message() {
+    return `producer ${this.producerId}: epoch ${this.epoch} is older than ${this.current}`
+  }
+}
+
+/** Transactions need a transaction coordinator, which this broker does not run. */
+export class TransactionsUnsupported extends Schema.TaggedError<TransactionsUnsupported>()("TransactionsUnsupported", {
+  transactionalId: Schema.String
+}) {
+  readonly code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+  override get message() {
+    return `transactional id ${this.transactionalId}: transactions are not supported`
+  }
+}
+
 /** Every error that maps to a Kafka error code. */
 export type KafkaError =
   | UnknownTopicOrPartition
@@ -101,3 +183,11 @@ export type KafkaError =
   | InvalidRequest
   | InvalidRequiredAcks
   | StorageError
+  | TopicAlreadyExists
+  | InvalidTopic
+  | InvalidPartitions
+  | InvalidReplicationFactor
+  | InvalidTopicConfig
+  | OutOfOrderSequence
+  | InvalidProducerEpoch
+  | TransactionsUnsupported
