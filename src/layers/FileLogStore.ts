@@ -1,15 +1,25 @@
 // The LogStore over Effect's FileSystem, in Kafka's layout: `<log.dir>/<topic>-<partition>/00000000000000000000.log`
 // holding RecordBatch v2 exactly as produced, with offsets assigned. Each partition keeps an in-memory index of
 // its batches (base offset, last offset, position, size, max timestamp) rebuilt at start by validating every batch;
-// a torn or corrupt tail is truncated with a log line. Appends are serialised by a per-partition semaphore; reads
-// never block appends (they use the index as it was when the read began, which only ever grows).
+// a torn or corrupt tail is truncated with a log line. The same scan rebuilds the partition's idempotent-producer
+// state (services/ProducerState.ts). Appends are serialised by a per-partition semaphore, and a batch's sequence
+// check, its write and its recording happen under one permit, so a retry racing its original is written once.
+// Reads never block appends (they use the index as it was when the read began, which only ever grows).
 import { Deferred, Duration, Effect, Exit, FileSystem, Layer, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { COMPRESSION_MASK, decodeRecords, HEADER_SIZE, readHeader, type BatchHeader, computeCrc, MAGIC } from "../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata } from "../services/ClusterMetadata.ts"
 import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
-import { LogStore, partitionName, type ReadResult, type SeenEnd, type TopicPartition } from "../services/LogStore.ts"
+import {
+  type AppendResult,
+  LogStore,
+  partitionName,
+  type ReadResult,
+  type SeenEnd,
+  type TopicPartition
+} from "../services/LogStore.ts"
+import * as ProducerState from "../services/ProducerState.ts"
 
 const SEGMENT = "00000000000000000000.log"
 
@@ -30,6 +40,7 @@ interface PartitionLog {
   readonly scope: Scope.Closeable
   readonly lock: Semaphore.Semaphore
   readonly index: BatchIndex
+  readonly producers: ProducerState.ProducerState
   size: number
   nextOffset: number
   logStartOffset: number
@@ -63,10 +74,12 @@ const WINDOW = 1024 * 1024
 
 /**
  * Walks a log file batch by batch through a sliding window, validating length, magic and CRC. Returns the
- * index and the number of valid bytes; anything after them is a torn or corrupt tail.
+ * index, the producer state of the valid batches and the number of valid bytes; anything after them is a
+ * torn or corrupt tail.
  */
 const recover = Effect.fnUntraced(function*(file: FileSystem.File, fileSize: number) {
   const index = emptyIndex()
+  const producers = ProducerState.empty()
   let window = new Uint8Array(Math.min(WINDOW, Math.max(fileSize, HEADER_SIZE)))
   let windowStart = 0
   let windowLength = 0
@@ -108,9 +121,10 @@ const recover = Effect.fnUntraced(function*(file: FileSystem.File, fileSize: num
       break
     }
     addToIndex(index, header, position)
+    ProducerState.observe(producers, header)
     position += header.size
   }
-  return { index, validBytes: position, problem }
+  return { index, producers, validBytes: position, problem }
 })
 
 export const layer = Layer.effect(
@@ -148,7 +162,7 @@ export const layer = Layer.effect(
         const fileScope = yield* Scope.fork(scope)
         const file = yield* Scope.provide(fs.open(path, { flag: "a+" }), fileScope)
         const fileSize = Number((yield* file.stat).size)
-        const { index, validBytes, problem } = yield* recover(file, fileSize)
+        const { index, producers, validBytes, problem } = yield* recover(file, fileSize)
         if (problem !== undefined) {
           yield* Effect.logWarning(
             `${path}: ${problem}; truncating ${fileSize - validBytes} bytes after the last valid batch (${index.baseOffsets.length} batches kept)`
@@ -163,6 +177,7 @@ export const layer = Layer.effect(
           scope: fileScope,
           lock: Semaphore.makeUnsafe(1),
           index,
+          producers,
           size: validBytes,
           nextOffset: last === 0 ? 0 : index.lastOffsets[last - 1]! + 1,
           logStartOffset: last === 0 ? 0 : index.baseOffsets[0]!,
@@ -184,6 +199,11 @@ export const layer = Layer.effect(
       Effect.flatMap(open(tp), (log) =>
         log.lock.withPermit(Effect.gen(function*() {
           if (log.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
+          const checked = ProducerState.check(log.producers, header)
+          if (checked._tag === "Duplicate") {
+            return { baseOffset: checked.baseOffset, logStartOffset: log.logStartOffset, duplicate: true } satisfies AppendResult
+          }
+          if (checked._tag !== "Append") return yield* checked
           const baseOffset = log.nextOffset
           const position = log.size
           // The CRC starts at byte 21, so the offset can be patched into the produced bytes as they are.
@@ -195,13 +215,14 @@ export const layer = Layer.effect(
           log.size = position + batch.length
           addToIndex(log.index, { ...header, baseOffset }, position)
           log.nextOffset = baseOffset + header.lastOffsetDelta + 1
+          checked.record(baseOffset)
           log.unflushedMessages += header.recordCount
           if (log.unflushedMessages >= config.flushIntervalMessages) {
             yield* log.file.sync.pipe(Effect.mapError(storageError(log.name)))
             log.unflushedMessages = 0
           }
           notify(log.name)
-          return { baseOffset, logStartOffset: log.logStartOffset }
+          return { baseOffset, logStartOffset: log.logStartOffset, duplicate: false } satisfies AppendResult
         })))
 
     const createPartition = (tp: TopicPartition) =>

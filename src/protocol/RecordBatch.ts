@@ -81,6 +81,7 @@ export type BatchProblem =
   | { readonly kind: "truncated"; readonly detail: string }
   | { readonly kind: "corrupt"; readonly detail: string }
   | { readonly kind: "invalid"; readonly detail: string }
+  | { readonly kind: "old-format"; readonly detail: string }
 
 /**
  * Walks the batches in `bytes`: each header, its declared length and its CRC. Returns the headers or the
@@ -123,11 +124,16 @@ export const scanBatches = (
  * and a record count consistent with its offset deltas.
  */
 export const validateProduced = (bytes: Uint8Array): BatchHeader | BatchProblem => {
+  // Message sets v0 and v1 keep their magic byte where v2 does (after offset, size and CRC).
+  const magic = bytes.length > OFFSET_MAGIC ? bytes[OFFSET_MAGIC] : undefined
+  if (magic === 0 || magic === 1) {
+    return { kind: "old-format", detail: `message format v${magic}: only v2 record batches are stored` }
+  }
   if (bytes.length < HEADER_SIZE) {
     return { kind: "corrupt", detail: `${bytes.length} bytes is shorter than a batch header` }
   }
   const header = readHeader(bytes)
-  if (header.magic !== MAGIC) return { kind: "invalid", detail: `magic ${header.magic}, only v2 batches are accepted` }
+  if (header.magic !== MAGIC) return { kind: "corrupt", detail: `magic ${header.magic}` }
   if (header.size < HEADER_SIZE || header.size > bytes.length) {
     return { kind: "corrupt", detail: `batch length ${header.size} with ${bytes.length} bytes present` }
   }

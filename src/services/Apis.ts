@@ -1,9 +1,15 @@
 // The one table of APIs the broker serves. Dispatch looks handlers up here and ApiVersions advertises the
 // version ranges of these same definitions, so the two can never disagree.
-import * as ApiVersions from "./api/ApiVersions.ts"
 import type { Effect } from "effect"
+import * as ApiVersions from "./api/ApiVersions.ts"
+import * as CreatePartitions from "./api/CreatePartitions.ts"
+import * as CreateTopics from "./api/CreateTopics.ts"
+import * as DeleteTopics from "./api/DeleteTopics.ts"
+import * as DescribeCluster from "./api/DescribeCluster.ts"
+import * as DescribeConfigs from "./api/DescribeConfigs.ts"
 import * as DescribeTopicPartitions from "./api/DescribeTopicPartitions.ts"
 import * as Fetch from "./api/Fetch.ts"
+import * as InitProducerId from "./api/InitProducerId.ts"
 import * as ListOffsets from "./api/ListOffsets.ts"
 import * as Metadata from "./api/Metadata.ts"
 import * as Produce from "./api/Produce.ts"
@@ -14,6 +20,12 @@ const served = [
   Fetch.make,
   ListOffsets.make,
   Metadata.make,
+  CreateTopics.make,
+  DeleteTopics.make,
+  InitProducerId.make,
+  DescribeConfigs.make,
+  CreatePartitions.make,
+  DescribeCluster.make,
   DescribeTopicPartitions.make
 ]
 

@@ -172,6 +172,17 @@ export class TransactionsUnsupported extends Schema.TaggedError<TransactionsUnsu
   }
 }
 
+/** A message set in format v0 or v1: the broker stores v2 record batches only. */
+export class UnsupportedForMessageFormat extends Schema.TaggedError<UnsupportedForMessageFormat>()(
+  "UnsupportedForMessageFormat",
+  { detail: Schema.String }
+) {
+  readonly code = ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+  override get message() {
+    return this.detail
+  }
+}
+
 /** Every error that maps to a Kafka error code. */
 export type KafkaError =
   | UnknownTopicOrPartition
@@ -191,3 +202,4 @@ export type KafkaError =
   | OutOfOrderSequence
   | InvalidProducerEpoch
   | TransactionsUnsupported
+  | UnsupportedForMessageFormat

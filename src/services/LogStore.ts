@@ -1,8 +1,16 @@
-// Partition logs. Appends are serialised per partition and assign offsets; reads serve stored batches byte
-// for byte. The live implementation keeps Kafka's on-disk layout (`<log.dir>/<topic>-<partition>/*.log`).
+// Partition logs. Appends are serialised per partition and assign offsets; batches of idempotent producers
+// are checked against the partition's producer state under the same lock (services/ProducerState.ts); reads
+// serve stored batches byte for byte. The live implementation keeps Kafka's on-disk layout
+// (`<log.dir>/<topic>-<partition>/*.log`).
 import { Context, type Duration, type Effect } from "effect"
 import type { BatchHeader } from "../protocol/RecordBatch.ts"
-import type { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "./Errors.ts"
+import type {
+  InvalidProducerEpoch,
+  OffsetOutOfRange,
+  OutOfOrderSequence,
+  StorageError,
+  UnknownTopicOrPartition
+} from "./Errors.ts"
 
 export interface TopicPartition {
   readonly topic: string
@@ -12,8 +20,11 @@ export interface TopicPartition {
 export const partitionName = (tp: TopicPartition): string => `${tp.topic}-${tp.partition}`
 
 export interface AppendResult {
+  /** Where the batch was written; for a duplicate, where its original was. */
   readonly baseOffset: number
   readonly logStartOffset: number
+  /** A retry of a batch the producer already wrote (same epoch and sequence range): nothing was written. */
+  readonly duplicate: boolean
 }
 
 export interface PartitionOffsets {
@@ -44,12 +55,20 @@ export class LogStore extends Context.Service<LogStore, {
    * the name fails with UnknownTopicOrPartition until `createPartition` makes it again.
    */
   readonly deletePartition: (tp: TopicPartition) => Effect.Effect<void, StorageError>
-  /** Appends one validated batch (its header already read), patching in its base offset. */
+  /**
+   * Appends one validated batch (its header already read), patching in its base offset. A batch with a
+   * producer id is checked against that producer's epoch and sequence first, under the same lock as the
+   * write: a retry of one of its last five batches is answered with the original's offset and not written
+   * again; a sequence that does not follow on, or an older epoch, fails and writes nothing.
+   */
   readonly append: (
     tp: TopicPartition,
     batch: Uint8Array,
     header: BatchHeader
-  ) => Effect.Effect<AppendResult, StorageError | UnknownTopicOrPartition>
+  ) => Effect.Effect<
+    AppendResult,
+    StorageError | UnknownTopicOrPartition | OutOfOrderSequence | InvalidProducerEpoch
+  >
   /**
    * Reads whole batches from the one holding `offset`, up to `maxBytes`; with `minOneBatch` the first batch
    * is returned even when it is larger.

@@ -50,7 +50,7 @@ describe("broker over TCP", () => {
       const response = await client.request(ApiVersions, version, { clientSoftwareName: "raw", clientSoftwareVersion: "1" })
       assert.strictEqual(response.errorCode, ErrorCode.NONE)
       const byKey = new Map(response.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]))
-      assert.deepStrictEqual(byKey.get(Produce.key), [3, 11])
+      assert.deepStrictEqual(byKey.get(Produce.key), [0, 11])
       assert.deepStrictEqual(byKey.get(Fetch.key), [4, 16])
       assert.deepStrictEqual(byKey.get(Metadata.key), [0, 12])
       assert.deepStrictEqual(byKey.get(ApiVersions.key), [0, 4])

@@ -149,11 +149,17 @@ describe("Metadata", () => {
 // ApiVersions
 
 const EXPECTED_APIS = [
-  { apiKey: 0, minVersion: 3, maxVersion: 11 }, // Produce
+  { apiKey: 0, minVersion: 0, maxVersion: 11 }, // Produce
   { apiKey: 1, minVersion: 4, maxVersion: 16 }, // Fetch
   { apiKey: 2, minVersion: 0, maxVersion: 8 }, // ListOffsets
   { apiKey: 3, minVersion: 0, maxVersion: 12 }, // Metadata
   { apiKey: 18, minVersion: 0, maxVersion: 4 }, // ApiVersions
+  { apiKey: 19, minVersion: 0, maxVersion: 7 }, // CreateTopics
+  { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
+  { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
+  { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
+  { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
+  { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster
   { apiKey: 75, minVersion: 0, maxVersion: 0 } // DescribeTopicPartitions
 ]
 

@@ -3,7 +3,9 @@ import { api, array, bytes, field, int16, int32, int64, string, struct, tagged }
 export const Produce = api({
   key: 0,
   name: "Produce",
-  minVersion: 3,
+  // From v0, although only message format v2 is stored: librdkafka 2.0 compresses with gzip, snappy and lz4
+  // only when the broker's Produce range contains v0 (older formats are refused per partition with error 43).
+  minVersion: 0,
   maxVersion: 11,
   flexibleFrom: 9,
   request: struct({

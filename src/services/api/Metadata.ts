@@ -1,7 +1,8 @@
 // Metadata v0-v12. One broker, this node, is the controller and leads every partition with itself as the only
 // replica. Its address is `advertised.listeners`, else the listener, with a wildcard host answered as the
 // address this client connected to. Topic lists: in v0 an empty list means all topics; from v1 null means all
-// and an empty list none. From v10 topics may be named by id.
+// and an empty list none. From v10 topics may be named by id. An unknown topic is created with `num.partitions`
+// when `auto.create.topics.enable` is on and the request allows it (v4+), and answered at once.
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
@@ -10,13 +11,16 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../BrokerConfig.ts"
 import { ClusterMetadata, sortedTopics, type TopicInfo } from "../ClusterMetadata.ts"
 import { handler, type ConnectionInfo } from "../Handler.ts"
-import { describePartition, isValidTopicName, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
+import * as Topics from "../Topics.ts"
+import { createTopic, topicNameProblem } from "../Topics.ts"
+import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
 type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
 
 /** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no ACLs, everything allowed. */
 const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0)
-const CLUSTER_OPERATIONS = [4, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0)
+/** CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER, DESCRIBE on the cluster. */
+const CLUSTER_OPERATIONS = [5, 9, 10, 11, 12, 7, 8].reduce((bits, op) => bits | (1 << op), 0)
 
 const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host === "::"
 
@@ -55,20 +59,38 @@ export const make = handler(Metadata, (request, context) =>
       topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED
     })
 
+    // Before v4 every Metadata request allows auto-creation; the broker's setting decides in any case.
+    const autoCreate = config.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation)
+
+    /** An unknown name: created with the broker's defaults when allowed, else an error. */
+    const unknownName = (name: string): Effect.Effect<TopicResponse, never, Topics.Services> => {
+      if (topicNameProblem(name) !== undefined) return Effect.succeed(failed(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
+      if (!autoCreate) return Effect.succeed(failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name))
+      return createTopic({ name, partitions: -1, replicationFactor: -1 }).pipe(
+        Effect.map(describe),
+        // Another connection created it first: describe that one.
+        Effect.catchTag("TopicAlreadyExists", () =>
+          Effect.map(metadata.image, (now) => {
+            const topic = now.topics.get(name)
+            return topic === undefined ? failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name) : describe(topic)
+          })),
+        Effect.catch((e) => Effect.as(Effect.logWarning(`auto-creating ${name} failed: ${e.message}`), failed(e.code, name)))
+      )
+    }
+
     const all = request.topics === null || (version === 0 && request.topics.length === 0)
     const topics = all
       ? sortedTopics(image).map(describe)
-      : request.topics!.map((t) => {
+      : yield* Effect.forEach(request.topics!, (t) => {
         if (t.name === null) {
           const byId = image.topicsById.get(t.topicId)
           // The response's topic name is nullable only from v12; v10-11 answer an unknown id with "".
-          return byId === undefined
+          return Effect.succeed(byId === undefined
             ? failed(ErrorCode.UNKNOWN_TOPIC_ID, version >= 12 ? null : "", t.topicId)
-            : describe(byId)
+            : describe(byId))
         }
         const byName = image.topics.get(t.name)
-        if (byName !== undefined) return describe(byName)
-        return failed(isValidTopicName(t.name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION, t.name)
+        return byName !== undefined ? Effect.succeed(describe(byName)) : unknownName(t.name)
       })
 
     const { host, port } = advertisedEndpoint(config, context.connection)

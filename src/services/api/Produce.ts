@@ -1,9 +1,14 @@
-// Produce v3-v11 (message format v2 only). Each partition's append is a typed effect whose failures are tagged
-// errors mapped to that partition's error code: unknown topic or partition → 3, a batch over
-// `message.max.bytes` → 10, a bad CRC or a malformed batch → 2, more than one batch or an inconsistent record
-// count → 87. A failing partition never fails its siblings. The broker reads only batch headers, never
-// records, and stores the produced bytes with their base offset and leader epoch patched in. acks=0 gets
-// no response; acks other than -1, 0, 1 → 21 for every partition.
+// Produce v0-v11, message format v2 only (v0-v2 requests are served so that librdkafka 2.0 enables
+// compression; their v0/v1 message sets are refused with 43). Each partition's append is a typed effect whose
+// failures are tagged errors mapped to that partition's error code: unknown topic or partition → 3, a batch
+// over the topic's `max.message.bytes` (default `message.max.bytes`) → 10, a bad CRC or a malformed batch → 2,
+// more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings. The
+// broker reads only batch headers, never records, and stores the produced bytes with their base offset and
+// leader epoch patched in. acks=0 gets no response; acks other than -1, 0, 1 → 21 for every partition.
+// Idempotent producers (a producer id in the batch): a producer id without a sequence → 87; the log store
+// checks epoch and sequence under the partition lock: a retry of one of the last five batches succeeds with
+// the original's base offset and is not written again, a sequence that does not follow on → 45, an epoch
+// older than the partition has seen → 47.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
@@ -11,7 +16,7 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../BrokerConfig.ts"
 import { ClusterMetadata, type MetadataImage } from "../ClusterMetadata.ts"
-import { CorruptMessage, InvalidRecord, MessageTooLarge } from "../Errors.ts"
+import { CorruptMessage, InvalidRecord, MessageTooLarge, UnsupportedForMessageFormat } from "../Errors.ts"
 import { handler, NoResponse } from "../Handler.ts"
 import { LogStore } from "../LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
@@ -28,22 +33,37 @@ export const make = handler(
 
       const append = Effect.fn("Produce.partition")(function*(topic: string, index: number, records: Uint8Array | null) {
         yield* Effect.annotateCurrentSpan({ topic, partition: index })
-        const { partition } = yield* lookupPartition(image, topic, index)
+        const found = yield* lookupPartition(image, topic, index)
         if (records === null || records.length === 0) {
           return yield* new InvalidRecord({ detail: "no record batch for the partition" })
         }
-        if (records.length > config.messageMaxBytes) {
-          return yield* new MessageTooLarge({ size: records.length, limit: config.messageMaxBytes })
-        }
+        const limit = Number(found.topic.configs.get("max.message.bytes") ?? config.messageMaxBytes)
+        if (records.length > limit) return yield* new MessageTooLarge({ size: records.length, limit })
         const header = validateProduced(records)
         if (isProblem(header)) {
           return yield* header.kind === "invalid"
             ? new InvalidRecord({ detail: header.detail })
+            : header.kind === "old-format"
+            ? new UnsupportedForMessageFormat({ detail: header.detail })
             : new CorruptMessage({ detail: header.detail })
         }
-        setPartitionLeaderEpoch(records, 0, partition.leaderEpoch)
+        if (header.producerId >= 0 && header.baseSequence < 0) {
+          return yield* new InvalidRecord({
+            detail: `sequence ${header.baseSequence} in a batch of producer ${header.producerId}`
+          })
+        }
+        setPartitionLeaderEpoch(records, 0, found.partition.leaderEpoch)
         const result = yield* store.append({ topic, partition: index }, records, header)
-        yield* Effect.annotateCurrentSpan({ baseOffset: result.baseOffset, records: header.recordCount })
+        yield* Effect.annotateCurrentSpan({
+          baseOffset: result.baseOffset,
+          records: header.recordCount,
+          duplicate: result.duplicate
+        })
+        if (result.duplicate) {
+          yield* Effect.logDebug(
+            `Produce to ${topic}-${index}: producer ${header.producerId} epoch ${header.producerEpoch} sequence ${header.baseSequence} is a retry of the batch at offset ${result.baseOffset}; not written again`
+          )
+        }
         return result
       })
 

@@ -17,10 +17,6 @@ export const lookupPartition = (
     : Effect.succeed({ topic: t, partition: p })
 }
 
-/** Kafka's topic name rule: 1 to 249 characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`. */
-export const isValidTopicName = (name: string): boolean =>
-  name.length > 0 && name.length <= 249 && name !== "." && name !== ".." && /^[a-zA-Z0-9._-]+$/.test(name)
-
 /** Authorized operations a client did not ask for, as Kafka encodes them. */
 export const OPERATIONS_NOT_REQUESTED = -2147483648
 

@@ -66,7 +66,7 @@ const testCase = <Req, Res>(c: Case<Req, Res>): Case<Req, Res> => c
 const produce = testCase({
   api: Produce,
   request: (m): RequestOf<typeof Produce> => ({
-    transactionalId: m.orNull("3+", "txn-é"),
+    transactionalId: m.at("3+", m.orNull("3+", "txn-é"), null),
     acks: -1,
     timeoutMs: 30_000,
     topicData: [

@@ -1,0 +1,109 @@
+// The public API: a broker inside a test process. `startBroker()` listens on a free port in a few milliseconds,
+// keeps its data in memory or in a folder, and returns a plain handle (no Effect needed); `layer` is the same
+// broker as a Layer for Effect programs.
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, References } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Broker from "./layers/Broker.ts"
+import * as MemoryFileSystem from "./layers/MemoryFileSystem.ts"
+import { BrokerConfig } from "./services/BrokerConfig.ts"
+import { Listener } from "./services/Listener.ts"
+import { createTopic, deleteTopic } from "./services/Topics.ts"
+
+export interface BrokerOptions {
+  /** The port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number
+  /** The address to listen on; default 127.0.0.1. */
+  readonly host?: string
+  /** "memory" (the default): nothing touches the disk. "disk": Kafka's log layout under `logDir`. */
+  readonly storage?: "memory" | "disk"
+  /** Where "disk" storage keeps its data; default: a new temporary folder. Reuse it to restart a broker. */
+  readonly logDir?: string
+  /** More server.properties keys, e.g. `{ "num.partitions": "3" }`. */
+  readonly config?: Readonly<Record<string, string>>
+  /** The least severe log level printed; default "Warn", so tests stay quiet. */
+  readonly logLevel?: LogLevel.LogLevel
+}
+
+export interface TopicOptions {
+  /** Default: the broker's `num.partitions` (1 unless configured). */
+  readonly partitions?: number
+  /** Topic configs, e.g. `{ "retention.ms": "60000" }`. */
+  readonly configs?: Readonly<Record<string, string>>
+}
+
+export interface RunningBroker {
+  /** "127.0.0.1:PORT", for a client's bootstrap servers. */
+  readonly bootstrap: string
+  readonly host: string
+  readonly port: number
+  /** Where the data is ("/kafka" inside the in-memory file system for memory storage). */
+  readonly logDir: string
+  readonly createTopic: (name: string, options?: TopicOptions) => Promise<void>
+  readonly deleteTopic: (name: string) => Promise<void>
+  /** Stops listening, finishes what is in flight, flushes and releases everything. */
+  readonly close: () => Promise<void>
+}
+
+const MEMORY_LOG_DIR = "/kafka"
+
+interface Resolved {
+  readonly storage: "memory" | "disk"
+  readonly logDir: string
+  readonly properties: Readonly<Record<string, string>>
+  readonly logLevel: LogLevel.LogLevel
+}
+
+const resolve = (options: BrokerOptions): Resolved => {
+  const storage = options.storage ?? (options.logDir === undefined ? "memory" : "disk")
+  const logDir = storage === "memory"
+    ? MEMORY_LOG_DIR
+    : options.logDir ?? mkdtempSync(join(tmpdir(), "kafka-broker-"))
+  const host = options.host ?? "127.0.0.1"
+  const properties: Record<string, string> = {
+    "node.id": "1",
+    "log.dirs": logDir,
+    ...options.config,
+    "listeners": `PLAINTEXT://${host}:${options.port ?? 0}`
+  }
+  return { storage, logDir, properties, logLevel: options.logLevel ?? "Warn" }
+}
+
+const brokerLayer = ({ storage, properties, logLevel }: Resolved) =>
+  Broker.layer(BrokerConfig.layerFrom(properties)).pipe(
+    Layer.provide(storage === "memory" ? MemoryFileSystem.layer : NodeFileSystem.layer),
+    Layer.provide(Logger.layer([Logger.consoleLogFmt])),
+    Layer.provide(Layer.succeed(References.MinimumLogLevel, logLevel))
+  )
+
+/**
+ * The broker as a Layer (it listens while the layer is alive), providing its services: `Listener` (the bound
+ * address), `BrokerConfig`, `ClusterMetadata` and `LogStore`.
+ */
+export const layer = (options: BrokerOptions = {}) => brokerLayer(resolve(options))
+
+/** Starts a broker in this process. */
+export const startBroker = async (options: BrokerOptions = {}): Promise<RunningBroker> => {
+  const resolved = resolve(options)
+  const runtime = ManagedRuntime.make(brokerLayer(resolved))
+  const listener = await runtime.runPromise(Listener)
+  const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof brokerLayer>>>) =>
+    runtime.runPromise(Effect.asVoid(effect))
+  return {
+    bootstrap: `${listener.host}:${listener.port}`,
+    host: listener.host,
+    port: listener.port,
+    logDir: resolved.logDir,
+    createTopic: (name, topic = {}) =>
+      run(createTopic({
+        name,
+        partitions: topic.partitions ?? -1,
+        replicationFactor: -1,
+        configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value }))
+      })),
+    deleteTopic: (name) => run(deleteTopic({ name })),
+    close: () => runtime.dispose()
+  }
+}

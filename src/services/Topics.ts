@@ -1,0 +1,169 @@
+// Creating, growing and deleting topics, as Kafka's controller does on one node: names and counts validated
+// with Kafka's rules and error codes, the change committed to the KRaft metadata log (TopicRecord,
+// PartitionRecords, ConfigRecords, RemoveTopicRecord) before anyone sees it, then the partition logs created or
+// removed. Used by the admin APIs and by Metadata's auto-creation.
+import { Effect } from "effect"
+import { topicRecords, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
+import { BrokerConfig } from "./BrokerConfig.ts"
+import { ClusterMetadata, ConfigResource, type MetadataImage, type TopicInfo } from "./ClusterMetadata.ts"
+import {
+  InvalidPartitions,
+  InvalidReplicationFactor,
+  InvalidTopic,
+  TopicAlreadyExists,
+  UnknownTopicId,
+  UnknownTopicOrPartition
+} from "./Errors.ts"
+import { LogStore } from "./LogStore.ts"
+import { validateTopicConfigs } from "./TopicConfigs.ts"
+
+/** What creating a topic needs. */
+export type Services = BrokerConfig | ClusterMetadata | LogStore
+
+const MAX_NAME_LENGTH = 249
+
+/** Kafka's topic name rule: 1 to 249 characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`. */
+export const topicNameProblem = (name: string): string | undefined => {
+  if (name.length === 0) return "the name is empty"
+  if (name === "." || name === "..") return `"${name}" is not allowed`
+  if (name.length > MAX_NAME_LENGTH) return `longer than ${MAX_NAME_LENGTH} characters`
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) return "only ASCII letters, digits, '.', '_' and '-' are allowed"
+  return undefined
+}
+
+/** '.' and '_' collide in metric names, so Kafka refuses a topic that differs from another only by them. */
+const collisionKey = (name: string) => name.replace(/\./g, "_")
+
+export interface NewTopic {
+  readonly name: string
+  /** -1: `num.partitions`. */
+  readonly partitions: number
+  /** 1 or -1 (the default): this broker is the only replica. */
+  readonly replicationFactor: number
+  /** Manual assignments, one replica list per partition; only this node can be named. */
+  readonly assignments?: ReadonlyArray<ReadonlyArray<number>>
+  readonly configs?: ReadonlyArray<{ readonly name: string; readonly value: string | null }>
+}
+
+const newTopicId = (): string => crypto.randomUUID()
+
+/** Creates a topic (or, with `validateOnly`, checks that it could be and describes it unwritten). */
+export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic, validateOnly = false) {
+  const config = yield* BrokerConfig
+  const metadata = yield* ClusterMetadata
+  const store = yield* LogStore
+  const { name } = topic
+  yield* Effect.annotateCurrentSpan({ topic: name })
+
+  const problem = topicNameProblem(name)
+  if (problem !== undefined) return yield* new InvalidTopic({ topic: name, detail: problem })
+  if (topic.replicationFactor !== 1 && topic.replicationFactor !== -1) {
+    return yield* new InvalidReplicationFactor({ replicationFactor: topic.replicationFactor })
+  }
+  const assignments = topic.assignments ?? []
+  if (assignments.length > 0 && topic.partitions !== -1) {
+    return yield* new InvalidPartitions({ detail: "give either a partition count or replica assignments, not both" })
+  }
+  if (assignments.some((replicas) => replicas.length !== 1 || replicas[0] !== config.nodeId)) {
+    return yield* new InvalidPartitions({ detail: `replica assignments may name only this broker (${config.nodeId})` })
+  }
+  const partitions = assignments.length > 0 ? assignments.length : topic.partitions === -1 ? config.numPartitions : topic.partitions
+  if (partitions <= 0) return yield* new InvalidPartitions({ detail: `number of partitions must be larger than 0, got ${partitions}` })
+  const configs = (topic.configs ?? []).filter((c) => c.value !== null) as ReadonlyArray<{ name: string; value: string }>
+  yield* validateTopicConfigs(configs)
+
+  const created = yield* metadata.update((image) =>
+    Effect.gen(function*() {
+      if (image.topics.has(name)) return yield* new TopicAlreadyExists({ topic: name })
+      const colliding = [...image.topics.keys()].find((other) => collisionKey(other) === collisionKey(name))
+      if (colliding !== undefined) {
+        return yield* new InvalidTopic({ topic: name, detail: `it collides with the existing topic ${colliding}` })
+      }
+      const id = newTopicId()
+      const records: Array<NewMetadataRecord> = [
+        ...topicRecords(name, id, partitions, config.nodeId, { metadataVersion: metadataVersionOf(image) }),
+        ...configs.map((c): NewMetadataRecord => ({
+          type: "Config",
+          resourceType: ConfigResource.Topic,
+          resourceName: name,
+          name: c.name,
+          value: c.value
+        }))
+      ]
+      const info: TopicInfo = {
+        name,
+        id,
+        partitions: Array.from({ length: partitions }, (_, index) => ({
+          index,
+          leader: config.nodeId,
+          leaderEpoch: 0,
+          partitionEpoch: 0,
+          replicas: [config.nodeId],
+          isr: [config.nodeId]
+        })),
+        configs: new Map(configs.map((c) => [c.name, c.value]))
+      }
+      return { records: validateOnly ? [] : records, result: info }
+    })
+  )
+  if (!validateOnly) {
+    yield* Effect.forEach(created.partitions, (p) => store.createPartition({ topic: name, partition: p.index }), { discard: true })
+    yield* Effect.logInfo(`created topic ${name} (${partitions} partitions, id ${created.id})`)
+  }
+  return created
+})
+
+const metadataVersionOf = (image: MetadataImage) => image.features.get("metadata.version")
+
+/** Deletes a topic named by name or id, with its partition logs. */
+export const deleteTopic = Effect.fn("Topics.delete")(function*(topic: { readonly name: string } | { readonly id: string }) {
+  const metadata = yield* ClusterMetadata
+  const store = yield* LogStore
+  const removed = yield* metadata.update((image) => {
+    const info = "name" in topic ? image.topics.get(topic.name) : image.topicsById.get(topic.id)
+    if (info === undefined) {
+      return Effect.fail("name" in topic ? new UnknownTopicOrPartition({ topic: topic.name }) : new UnknownTopicId({ topicId: topic.id }))
+    }
+    return Effect.succeed({ records: [{ type: "RemoveTopic", topicId: info.id } satisfies NewMetadataRecord], result: info })
+  })
+  yield* Effect.forEach(removed.partitions, (p) => store.deletePartition({ topic: removed.name, partition: p.index }), { discard: true })
+  yield* Effect.logInfo(`deleted topic ${removed.name} (id ${removed.id})`)
+  return removed
+})
+
+/** Grows a topic to `count` partitions. */
+export const createPartitions = Effect.fn("Topics.createPartitions")(function*(
+  name: string,
+  count: number,
+  assignments: ReadonlyArray<ReadonlyArray<number>> | null,
+  validateOnly = false
+) {
+  const config = yield* BrokerConfig
+  const metadata = yield* ClusterMetadata
+  const store = yield* LogStore
+  const grown = yield* metadata.update((image) =>
+    Effect.gen(function*() {
+      const topic = image.topics.get(name)
+      if (topic === undefined) return yield* new UnknownTopicOrPartition({ topic: name })
+      const current = topic.partitions.length
+      if (count < current) {
+        return yield* new InvalidPartitions({ detail: `topic ${name} has ${current} partitions, more than the requested ${count}` })
+      }
+      if (count === current) return yield* new InvalidPartitions({ detail: `topic ${name} already has ${current} partitions` })
+      if (assignments !== null && assignments.length !== count - current) {
+        return yield* new InvalidPartitions({ detail: `${assignments.length} assignments for ${count - current} new partitions` })
+      }
+      if (assignments?.some((replicas) => replicas.length !== 1 || replicas[0] !== config.nodeId)) {
+        return yield* new InvalidPartitions({ detail: `replica assignments may name only this broker (${config.nodeId})` })
+      }
+      const all = topicRecords(name, topic.id, count, config.nodeId, { metadataVersion: metadataVersionOf(image) })
+      // The TopicRecord and the existing partitions are already in the log: only the new PartitionRecords go in.
+      const records = all.filter((r) => r.type === "Partition" && r.partitionId >= current)
+      return { records: validateOnly ? [] : records, result: { topic, from: current } }
+    })
+  )
+  if (!validateOnly) {
+    for (let partition = grown.from; partition < count; partition++) yield* store.createPartition({ topic: name, partition })
+    yield* Effect.logInfo(`topic ${name} grown from ${grown.from} to ${count} partitions`)
+  }
+})

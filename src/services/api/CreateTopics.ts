@@ -1,0 +1,63 @@
+// CreateTopics v0-v7. Names as Kafka validates them (17), an existing name (36), a partition count ≤ 0 (37;
+// -1 means `num.partitions`), a replication factor other than 1 or -1 (38), an unknown topic config or bad
+// value (40), a name given twice in one request (42). `validate_only` checks everything and writes nothing.
+// From v5 the answer carries the partition count, replication factor and every config of the topic; v7 its id.
+import { Effect } from "effect"
+import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { CreateTopics } from "../../protocol/messages/CreateTopics.ts"
+import type { ResponseOf } from "../../protocol/Message.ts"
+import { BrokerConfig } from "../BrokerConfig.ts"
+import { handler } from "../Handler.ts"
+import { describeTopicConfigs } from "../TopicConfigs.ts"
+import { createTopic } from "../Topics.ts"
+
+type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
+
+export const make = handler(CreateTopics, (request) =>
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const counts = new Map<string, number>()
+    for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
+
+    const failed = (name: string, errorCode: number, errorMessage: string | null): TopicResult => ({
+      name,
+      topicId: ZERO_UUID,
+      errorCode,
+      errorMessage,
+      numPartitions: -1,
+      replicationFactor: -1,
+      configs: null
+    })
+
+    const topics = yield* Effect.forEach(request.topics, (t) => {
+      if (counts.get(t.name)! > 1) {
+        return Effect.succeed<TopicResult>(failed(t.name, ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once in the request`))
+      }
+      return createTopic({
+        name: t.name,
+        partitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        assignments: t.assignments.map((a) => a.brokerIds),
+        configs: t.configs
+      }, request.validateOnly).pipe(
+        Effect.map((topic): TopicResult => ({
+          name: topic.name,
+          topicId: topic.id,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: topic.partitions.length,
+          replicationFactor: 1,
+          configs: describeTopicConfigs(config, topic.configs).map((c) => ({
+            name: c.name,
+            value: c.value,
+            readOnly: false,
+            configSource: c.source,
+            isSensitive: false
+          }))
+        })),
+        Effect.catch((e) => Effect.succeed(failed(t.name, e.code, e.message)))
+      )
+    })
+    return { throttleTimeMs: 0, topics }
+  }))

@@ -1,0 +1,190 @@
+// The idempotent-producer rules on their own: in-order batches, retries of the remembered five, gaps, epochs,
+// sequence wrap-around, untracked batches, and the state rebuilt from a log's batch headers.
+import { assert, describe, it } from "@effect/vitest"
+import { CONTROL } from "../../src/protocol/RecordBatch.ts"
+import * as ProducerState from "../../src/services/ProducerState.ts"
+
+const MAX = 2147483647
+
+interface Batch {
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly lastOffsetDelta: number
+}
+
+const batch = (baseSequence: number, records = 1, producerEpoch = 0, producerId = 7): Batch => ({
+  producerId,
+  producerEpoch,
+  baseSequence,
+  lastOffsetDelta: records - 1
+})
+
+/** A partition log in miniature: appends what the state accepts, at the next offset. */
+const partition = () => {
+  const state = ProducerState.empty()
+  let nextOffset = 0
+  const produce = (b: Batch) => {
+    const result = ProducerState.check(state, b)
+    if (result._tag === "Append") {
+      const baseOffset = nextOffset
+      nextOffset += b.lastOffsetDelta + 1
+      result.record(baseOffset)
+      return { _tag: "Append" as const, baseOffset }
+    }
+    return result
+  }
+  return { state, produce, nextOffset: () => nextOffset }
+}
+
+const appended = (result: { readonly _tag: string; readonly baseOffset?: number }): number => {
+  assert.strictEqual(result._tag, "Append")
+  return result.baseOffset!
+}
+
+describe("ProducerState", () => {
+  it("accepts in-order batches from any starting sequence of a new producer", () => {
+    const p = partition()
+    assert.strictEqual(appended(p.produce(batch(42, 3))), 0)
+    assert.strictEqual(appended(p.produce(batch(45, 2))), 3)
+    assert.strictEqual(appended(p.produce(batch(47))), 5)
+    const entry = p.state.producers.get(7)!
+    assert.strictEqual(entry.epoch, 0)
+    assert.deepStrictEqual(entry.batches.at(-1), { firstSequence: 47, lastSequence: 47, baseOffset: 5, lastOffset: 5 })
+  })
+
+  it("answers a retry of each of the last five batches with its original offsets", () => {
+    const p = partition()
+    for (let i = 0; i < 7; i++) p.produce(batch(i * 2, 2))
+    // Batches 2..6 (sequences 4..13) are remembered; offsets equal sequences here.
+    for (let i = 2; i < 7; i++) {
+      const result = p.produce(batch(i * 2, 2))
+      assert.deepStrictEqual(result, { _tag: "Duplicate", baseOffset: i * 2, lastOffset: i * 2 + 1 })
+    }
+    assert.strictEqual(p.nextOffset(), 14)
+    assert.strictEqual(p.state.producers.get(7)!.batches.length, ProducerState.BATCHES_RETAINED)
+  })
+
+  it("refuses a retry older than the last five with 45", () => {
+    const p = partition()
+    for (let i = 0; i < 6; i++) p.produce(batch(i))
+    const result = p.produce(batch(0))
+    assert.strictEqual(result._tag, "OutOfOrderSequence")
+    if (result._tag === "OutOfOrderSequence") {
+      assert.strictEqual(result.code, 45)
+      assert.strictEqual(result.expected, 6)
+      assert.strictEqual(result.received, 0)
+    }
+  })
+
+  it("a batch with a remembered first sequence but another range is not a duplicate", () => {
+    const p = partition()
+    p.produce(batch(0, 3))
+    assert.strictEqual(p.produce(batch(0, 2))._tag, "OutOfOrderSequence")
+  })
+
+  it("refuses a gap with 45 and does not change the state", () => {
+    const p = partition()
+    p.produce(batch(0, 2))
+    const result = p.produce(batch(3))
+    assert.strictEqual(result._tag, "OutOfOrderSequence")
+    if (result._tag === "OutOfOrderSequence") assert.strictEqual(result.expected, 2)
+    assert.strictEqual(p.nextOffset(), 2)
+    assert.strictEqual(appended(p.produce(batch(2))), 2)
+  })
+
+  it("refuses an epoch older than the current with 47", () => {
+    const p = partition()
+    p.produce(batch(0, 1, 3))
+    const result = p.produce(batch(1, 1, 2))
+    assert.strictEqual(result._tag, "InvalidProducerEpoch")
+    if (result._tag === "InvalidProducerEpoch") {
+      assert.strictEqual(result.code, 47)
+      assert.strictEqual(result.epoch, 2)
+      assert.strictEqual(result.current, 3)
+    }
+    // Even a batch the old epoch did write is refused once a newer epoch wrote.
+    const p2 = partition()
+    p2.produce(batch(0, 1, 0))
+    p2.produce(batch(0, 1, 1))
+    assert.strictEqual(p2.produce(batch(0, 1, 0))._tag, "InvalidProducerEpoch")
+  })
+
+  it("a new epoch must start at sequence 0, and then forgets the old epoch's batches", () => {
+    const p = partition()
+    p.produce(batch(0, 5, 0))
+    const notZero = p.produce(batch(5, 1, 1))
+    assert.strictEqual(notZero._tag, "OutOfOrderSequence")
+    if (notZero._tag === "OutOfOrderSequence") assert.strictEqual(notZero.expected, 0)
+    assert.strictEqual(appended(p.produce(batch(0, 1, 1))), 5)
+    const entry = p.state.producers.get(7)!
+    assert.strictEqual(entry.epoch, 1)
+    assert.strictEqual(entry.batches.length, 1)
+    assert.strictEqual(appended(p.produce(batch(1, 1, 1))), 6)
+  })
+
+  it("sequences wrap from 2^31-1 to 0", () => {
+    assert.strictEqual(ProducerState.addToSequence(MAX - 1, 3), 1)
+    assert.strictEqual(ProducerState.addToSequence(MAX, 1), 0)
+    assert.strictEqual(ProducerState.addToSequence(5, 0), 5)
+    const p = partition()
+    p.produce(batch(MAX - 2, 2))
+    // A batch spanning the wrap: MAX, 0, 1.
+    assert.strictEqual(appended(p.produce(batch(MAX, 3))), 2)
+    assert.strictEqual(p.state.producers.get(7)!.batches.at(-1)!.lastSequence, 1)
+    assert.deepStrictEqual(p.produce(batch(MAX, 3)), { _tag: "Duplicate", baseOffset: 2, lastOffset: 4 })
+    assert.strictEqual(appended(p.produce(batch(2))), 5)
+    // A batch ending exactly at MAX is followed by 0.
+    const q = partition()
+    q.produce(batch(MAX - 1, 2))
+    assert.strictEqual(q.produce(batch(MAX))._tag, "OutOfOrderSequence")
+    assert.strictEqual(appended(q.produce(batch(0))), 2)
+  })
+
+  it("does not track batches without a producer id", () => {
+    const p = partition()
+    for (let i = 0; i < 3; i++) assert.strictEqual(appended(p.produce(batch(-1, 1, -1, -1))), i)
+    assert.strictEqual(p.state.producers.size, 0)
+  })
+
+  it("keeps producers apart", () => {
+    const p = partition()
+    p.produce(batch(0, 1, 0, 1))
+    p.produce(batch(10, 1, 0, 2))
+    assert.strictEqual(appended(p.produce(batch(1, 1, 0, 1))), 2)
+    assert.strictEqual(p.produce(batch(12, 1, 0, 2))._tag, "OutOfOrderSequence")
+    assert.deepStrictEqual(p.produce(batch(10, 1, 0, 2)), { _tag: "Duplicate", baseOffset: 1, lastOffset: 1 })
+  })
+
+  it("check changes nothing until record is called", () => {
+    const state = ProducerState.empty()
+    const result = ProducerState.check(state, batch(0))
+    assert.strictEqual(result._tag, "Append")
+    assert.strictEqual(state.producers.size, 0)
+    // A failed write is never recorded: the same batch is still appendable.
+    assert.strictEqual(ProducerState.check(state, batch(0))._tag, "Append")
+  })
+
+  it("rebuilds from the batch headers of a log", () => {
+    const headers = [
+      { baseOffset: 0, attributes: 0, ...batch(0, 2) },
+      { baseOffset: 2, attributes: 0, ...batch(-1, 1, -1, -1) },
+      { baseOffset: 3, attributes: 0, ...batch(2, 3) },
+      { baseOffset: 6, attributes: 0, ...batch(0, 1, 0, 9) },
+      // A transaction marker of producer 9 at a newer epoch: only the epoch changes.
+      { baseOffset: 7, attributes: CONTROL, ...batch(-1, 1, 1, 9) }
+    ]
+    const state = ProducerState.rebuild(headers)
+    assert.deepStrictEqual([...state.producers.keys()].sort(), [7, 9])
+    assert.deepStrictEqual(ProducerState.check(state, batch(2, 3)), { _tag: "Duplicate", baseOffset: 3, lastOffset: 5 })
+    assert.deepStrictEqual(ProducerState.check(state, batch(0, 2)), { _tag: "Duplicate", baseOffset: 0, lastOffset: 1 })
+    assert.strictEqual(ProducerState.check(state, batch(5))._tag, "Append")
+    assert.strictEqual(ProducerState.check(state, batch(6))._tag, "OutOfOrderSequence")
+    const nine = state.producers.get(9)!
+    assert.strictEqual(nine.epoch, 1)
+    assert.strictEqual(nine.batches.length, 0)
+    assert.strictEqual(ProducerState.check(state, batch(0, 1, 0, 9))._tag, "InvalidProducerEpoch")
+    assert.strictEqual(ProducerState.check(state, batch(3, 1, 1, 9))._tag, "OutOfOrderSequence")
+    assert.strictEqual(ProducerState.check(state, batch(0, 1, 1, 9))._tag, "Append")
+  })
+})
