@@ -71,11 +71,13 @@ const resolve = (options: BrokerOptions): Resolved => {
   return { storage, logDir, properties, logLevel: options.logLevel ?? "Warn" }
 }
 
+const logging = (logLevel: LogLevel.LogLevel) =>
+  Layer.merge(Logger.layer([Logger.consoleLogFmt]), Layer.succeed(References.MinimumLogLevel, logLevel))
+
 const brokerLayer = ({ storage, properties, logLevel }: Resolved) =>
   Broker.layer(BrokerConfig.layerFrom(properties)).pipe(
     Layer.provide(storage === "memory" ? MemoryFileSystem.layer : NodeFileSystem.layer),
-    Layer.provide(Logger.layer([Logger.consoleLogFmt])),
-    Layer.provide(Layer.succeed(References.MinimumLogLevel, logLevel))
+    Layer.provide(logging(logLevel))
   )
 
 /**
@@ -89,8 +91,10 @@ export const startBroker = async (options: BrokerOptions = {}): Promise<RunningB
   const resolved = resolve(options)
   const runtime = ManagedRuntime.make(brokerLayer(resolved))
   const listener = await runtime.runPromise(Listener)
+  // The runtime's context holds the broker's services, not the layer's logger: effects run here get them again,
+  // so that `logLevel` also quiets what createTopic/deleteTopic log.
   const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof brokerLayer>>>) =>
-    runtime.runPromise(Effect.asVoid(effect))
+    runtime.runPromise(Effect.asVoid(effect).pipe(Effect.provide(logging(resolved.logLevel))))
   return {
     bootstrap: `${listener.host}:${listener.port}`,
     host: listener.host,

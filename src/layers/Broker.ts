@@ -2,12 +2,14 @@
 // configuration and file system. Main runs it over Node's file system; tests run it over the in-memory one.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/BrokerConfig.ts"
+import * as GroupCoordinator from "../services/GroupCoordinator.ts"
 import * as FileLogStore from "./FileLogStore.ts"
 import * as KRaftMetadata from "./KRaftMetadata.ts"
 import * as TcpListener from "./TcpListener.ts"
 
 export const layer = <E>(config: Layer.Layer<BrokerConfig, E, FileSystem.FileSystem>) =>
   TcpListener.layer.pipe(
+    Layer.provideMerge(GroupCoordinator.layer),
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(config)

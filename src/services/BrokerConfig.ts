@@ -33,6 +33,12 @@ export interface BrokerConfigShape {
   readonly flushIntervalMessages: number
   /** fsync at least this often; Infinity leaves flushing to the OS. */
   readonly flushIntervalMs: number
+  /** How long the first rebalance of an empty group waits for more members to join. */
+  readonly groupInitialRebalanceDelayMs: number
+  readonly groupMinSessionTimeoutMs: number
+  readonly groupMaxSessionTimeoutMs: number
+  /** The longest metadata string an offset commit may carry. */
+  readonly offsetMetadataMaxBytes: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
 }
@@ -56,7 +62,11 @@ export const HONOURED_KEYS = [
   "socket.request.max.bytes",
   "message.max.bytes",
   "log.flush.interval.messages",
-  "log.flush.interval.ms"
+  "log.flush.interval.ms",
+  "group.initial.rebalance.delay.ms",
+  "group.min.session.timeout.ms",
+  "group.max.session.timeout.ms",
+  "offset.metadata.max.bytes"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -145,6 +155,10 @@ const load = Effect.gen(function*() {
     messageMaxBytes: yield* integer("message.max.bytes", 1024 * 1024 + 12),
     flushIntervalMessages: unbounded(yield* integer("log.flush.interval.messages", -1)),
     flushIntervalMs: unbounded(yield* integer("log.flush.interval.ms", -1)),
+    groupInitialRebalanceDelayMs: yield* integer("group.initial.rebalance.delay.ms", 3000),
+    groupMinSessionTimeoutMs: yield* integer("group.min.session.timeout.ms", 6000),
+    groupMaxSessionTimeoutMs: yield* integer("group.max.session.timeout.ms", 1_800_000),
+    offsetMetadataMaxBytes: yield* integer("offset.metadata.max.bytes", 4096),
     explicit
   })
 }).pipe(

@@ -449,7 +449,16 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
     value: (c, set) => (set === undefined ? null : limit(c.flushIntervalMs, LONG_MAX)),
     synonyms: ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
     doc: "fsync dirty partitions this often."
-  }
+  },
+  "group.initial.rebalance.delay.ms": {
+    type: INT,
+    kafkaDefault: "3000",
+    value: (c) => String(c.groupInitialRebalanceDelayMs),
+    doc: "How long the first rebalance of an empty group waits for more members."
+  },
+  "group.min.session.timeout.ms": { type: INT, kafkaDefault: "6000", value: (c) => String(c.groupMinSessionTimeoutMs), doc: "Shortest session timeout a group member may ask for." },
+  "group.max.session.timeout.ms": { type: INT, kafkaDefault: "1800000", value: (c) => String(c.groupMaxSessionTimeoutMs), doc: "Longest session timeout a group member may ask for." },
+  "offset.metadata.max.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.offsetMetadataMaxBytes), doc: "Longest metadata string of a committed offset." }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */

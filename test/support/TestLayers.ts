@@ -17,6 +17,7 @@ import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts
 import { BrokerConfig } from "../../src/services/BrokerConfig.ts"
 import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
 import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } from "../../src/services/Handler.ts"
+import * as GroupCoordinator from "../../src/services/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/LogStore.ts"
 
 export const LOG_DIR = "/data"
@@ -27,7 +28,7 @@ export const defaultProperties: Readonly<Record<string, string>> = {
   "listeners": "PLAINTEXT://:9092"
 }
 
-export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | FileSystem.FileSystem
+export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | GroupCoordinator.GroupCoordinator | FileSystem.FileSystem
 
 export interface BrokerOptions {
   /** Merged over `defaultProperties`. */
@@ -68,7 +69,8 @@ export const layer = (
     MemoryFileSystem.layerWith(fs),
     BrokerConfig.layerFrom({ ...defaultProperties, ...options.properties })
   )
-  return FileLogStore.layer.pipe(
+  return GroupCoordinator.layer.pipe(
+    Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(seedTopics(fs, options.topics ?? {})),
     Layer.provideMerge(base),

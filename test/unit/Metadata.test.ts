@@ -153,12 +153,22 @@ const EXPECTED_APIS = [
   { apiKey: 1, minVersion: 4, maxVersion: 16 }, // Fetch
   { apiKey: 2, minVersion: 0, maxVersion: 8 }, // ListOffsets
   { apiKey: 3, minVersion: 0, maxVersion: 12 }, // Metadata
+  { apiKey: 8, minVersion: 0, maxVersion: 9 }, // OffsetCommit
+  { apiKey: 9, minVersion: 0, maxVersion: 9 }, // OffsetFetch
+  { apiKey: 10, minVersion: 0, maxVersion: 6 }, // FindCoordinator
+  { apiKey: 11, minVersion: 0, maxVersion: 9 }, // JoinGroup
+  { apiKey: 12, minVersion: 0, maxVersion: 4 }, // Heartbeat
+  { apiKey: 13, minVersion: 0, maxVersion: 5 }, // LeaveGroup
+  { apiKey: 14, minVersion: 0, maxVersion: 5 }, // SyncGroup
+  { apiKey: 15, minVersion: 0, maxVersion: 5 }, // DescribeGroups
+  { apiKey: 16, minVersion: 0, maxVersion: 5 }, // ListGroups
   { apiKey: 18, minVersion: 0, maxVersion: 4 }, // ApiVersions
   { apiKey: 19, minVersion: 0, maxVersion: 7 }, // CreateTopics
   { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
+  { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
   { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster
   { apiKey: 75, minVersion: 0, maxVersion: 0 } // DescribeTopicPartitions
 ]

@@ -1,0 +1,17 @@
+// DeleteGroups v0-v2: deletes groups without members, with their committed offsets. A group with members →
+// NON_EMPTY_GROUP (68); an unknown group → GROUP_ID_NOT_FOUND (69).
+import { Effect } from "effect"
+import { DeleteGroups } from "../../protocol/messages/DeleteGroups.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+export const make = handler(DeleteGroups, (request) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const results = yield* Effect.forEach(request.groupsNames, (groupId) =>
+      coordinator.delete(groupId).pipe(
+        Effect.catch((e) => Effect.as(Effect.logError(`deleting group ${groupId} failed: ${e.message}`), e.code as number)),
+        Effect.map((errorCode) => ({ groupId, errorCode }))
+      ))
+    return { throttleTimeMs: 0, results }
+  }))

@@ -1,0 +1,13 @@
+// Heartbeat v0-v4: keeps a member's session alive; REBALANCE_IN_PROGRESS (27) tells it to rejoin,
+// UNKNOWN_MEMBER_ID (25) and ILLEGAL_GENERATION (22) that it was removed or is behind. See GroupCoordinator.
+import { Effect } from "effect"
+import { Heartbeat } from "../../protocol/messages/Heartbeat.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+export const make = handler(Heartbeat, (request) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const errorCode = yield* coordinator.heartbeat(request.groupId, request.generationId, request)
+    return { throttleTimeMs: 0, errorCode }
+  }))

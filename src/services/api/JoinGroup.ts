@@ -1,0 +1,38 @@
+// JoinGroup v0-v9 (classic protocol). The request waits until the group's next generation forms; the leader's
+// answer lists every member's metadata. v4+: a new member first gets its id with MEMBER_ID_REQUIRED (79) and
+// joins again with it. v0 has no rebalance timeout: the session timeout stands in for it. See GroupCoordinator.
+import { Effect } from "effect"
+import { JoinGroup } from "../../protocol/messages/JoinGroup.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+export const make = handler(JoinGroup, (request, context) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const v = context.apiVersion
+    const result = yield* coordinator.join({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: v === 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+      protocolType: request.protocolType,
+      protocols: request.protocols,
+      clientId: context.clientId ?? "",
+      clientHost: `/${context.connection.remote.replace(/:\d+$/, "")}`,
+      requireKnownMemberId: v >= 4,
+      supportsSkipAssignment: v >= 9
+    })
+    return {
+      throttleTimeMs: 0,
+      errorCode: result.errorCode,
+      generationId: result.generationId,
+      protocolType: result.protocolType,
+      // Nullable only from v7.
+      protocolName: v >= 7 ? result.protocolName : (result.protocolName ?? ""),
+      leader: result.leader,
+      skipAssignment: result.skipAssignment,
+      memberId: result.memberId,
+      members: result.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata }))
+    }
+  }))

@@ -1,0 +1,21 @@
+// ListGroups v0-v5: every group this node coordinates, filtered by state (v4+) and type (v5+; all groups here
+// are "classic").
+import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { ListGroups } from "../../protocol/messages/ListGroups.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+export const make = handler(ListGroups, (request) =>
+  Effect.gen(function*() {
+    const groups = yield* (yield* GroupCoordinator).list
+    const states = new Set(request.statesFilter.map((s) => s.toLowerCase()))
+    const types = new Set(request.typesFilter.map((t) => t.toLowerCase()))
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      groups: groups
+        .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has("classic")))
+        .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: "classic" }))
+    }
+  }))

@@ -1,0 +1,42 @@
+// OffsetCommit v0-v9: a group member commits within its generation; a consumer outside any group commits with
+// generation -1 and no member id. Offsets are persisted before the answer. Unknown topic or partition → 3 for
+// that partition; a metadata string over `offset.metadata.max.bytes` → 12.
+import { Effect } from "effect"
+import { OffsetCommit } from "../../protocol/messages/OffsetCommit.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+export const make = handler(OffsetCommit, (request, context) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const offsets = request.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata: p.committedMetadata
+      }))
+    )
+    const result = yield* coordinator.commit(
+      request.groupId,
+      context.apiVersion === 0 ? -1 : request.generationIdOrMemberEpoch,
+      { memberId: request.memberId, groupInstanceId: request.groupInstanceId },
+      offsets
+    ).pipe(
+      Effect.catch((e) =>
+        Effect.as(Effect.logError(`offset commit for group ${request.groupId} failed: ${e.message}`), {
+          errorCode: e.code,
+          partitions: offsets.map(() => e.code)
+        })
+      )
+    )
+    let i = 0
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: result.partitions[i++]! }))
+      }))
+    }
+  }))

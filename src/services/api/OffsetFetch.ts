@@ -1,0 +1,41 @@
+// OffsetFetch v0-v9: committed offsets of one group (v0-v7) or several (v8+); the named partitions, or every
+// committed one when the topic list is null (v2+). A partition never committed answers offset -1 and empty
+// metadata; an unknown group answers the same for every partition.
+import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { OffsetFetch } from "../../protocol/messages/OffsetFetch.ts"
+import { GroupCoordinator } from "../GroupCoordinator.ts"
+import { handler } from "../Handler.ts"
+
+type Topics = ReadonlyArray<{ readonly name: string; readonly partitionIndexes: ReadonlyArray<number> }> | null
+
+export const make = handler(OffsetFetch, (request, context) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const fetch = (groupId: string, topics: Topics) =>
+      Effect.map(
+        coordinator.committed(groupId, topics?.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })) ?? null),
+        (found) => {
+          const byTopic = new Map<string, Array<(typeof found)[number]>>()
+          for (const f of found) byTopic.set(f.topic, [...(byTopic.get(f.topic) ?? []), f])
+          return [...byTopic].map(([name, partitions]) => ({
+            name,
+            partitions: partitions.map((p) => ({
+              partitionIndex: p.partition,
+              committedOffset: p.committed?.offset ?? -1,
+              committedLeaderEpoch: p.committed?.leaderEpoch ?? -1,
+              metadata: p.committed?.metadata ?? "",
+              errorCode: ErrorCode.NONE
+            }))
+          }))
+        }
+      )
+    if (context.apiVersion >= 8) {
+      const groups = yield* Effect.forEach(request.groups, (g) =>
+        Effect.map(fetch(g.groupId, g.topics), (topics) => ({ groupId: g.groupId, topics, errorCode: ErrorCode.NONE })))
+      return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups }
+    }
+    // v0-v1 have no null topic list: an empty one asks for nothing.
+    const topics = yield* fetch(request.groupId, request.topics)
+    return { throttleTimeMs: 0, topics, errorCode: ErrorCode.NONE, groups: [] }
+  }))
