@@ -330,6 +330,9 @@ export const layer = Layer.effect(
 
     const removeMember = (group: Group, memberId: string) => {
       const member = group.members.get(memberId)
+      // A request it still has parked is answered, or its connection would wait behind it forever.
+      member?.awaitingJoin?.(failedJoin(ErrorCode.UNKNOWN_MEMBER_ID, ""))
+      member?.awaitingSync?.(failedSync(ErrorCode.UNKNOWN_MEMBER_ID))
       group.members.delete(memberId)
       if (member?.groupInstanceId != null) group.staticMembers.delete(member.groupInstanceId)
       if (group.leaderId === memberId) group.leaderId = group.members.keys().next().value ?? null
@@ -355,8 +358,6 @@ export const layer = Layer.effect(
     }
 
     const removeMemberAndRebalance = (group: Group, member: Member) => {
-      member.awaitingJoin?.(failedJoin(ErrorCode.UNKNOWN_MEMBER_ID, ""))
-      member.awaitingJoin = undefined
       removeMember(group, member.memberId)
       if (group.state === "Stable" || group.state === "CompletingRebalance") {
         prepareRebalance(group, `member ${member.memberId} left`)
@@ -568,6 +569,7 @@ export const layer = Layer.effect(
       respond: (r: JoinResult) => void
     ) => {
       const old = group.members.get(oldMemberId)!
+      const previousLeader = group.leaderId ?? ""
       // The old incarnation's pending requests are answered: it has been fenced.
       old.awaitingJoin?.(failedJoin(ErrorCode.FENCED_INSTANCE_ID, oldMemberId))
       old.awaitingSync?.(failedSync(ErrorCode.FENCED_INSTANCE_ID))
@@ -594,11 +596,13 @@ export const layer = Layer.effect(
 
       if (group.state === "Stable" && selectProtocolWith(group) === group.protocolName) {
         // Nothing for the others to change: the member resumes with its assignment, no rebalance.
+        // Before JoinGroup v9 a restarted leader is named the leader it was (the old id), as Kafka does: told it
+        // leads, a client would assign with no members' metadata; as a follower it just syncs for its assignment.
         const isLeader = group.leaderId === newMemberId
         respond(
           request.supportsSkipAssignment
             ? currentGeneration(group, newMemberId, isLeader, isLeader)
-            : currentGeneration(group, newMemberId, false)
+            : { ...currentGeneration(group, newMemberId, false), leader: previousLeader }
         )
         return
       }
@@ -734,7 +738,7 @@ export const layer = Layer.effect(
     const leave = (groupId: string, members: ReadonlyArray<MemberRef>) =>
       Effect.sync(() => {
         const group = groups.get(groupId)
-        if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) }
+        if (group === undefined) return { errorCode: ErrorCode.NONE, members: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) }
         if (group.state === "Dead") return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] }
         const results = members.map((ref) => {
           // A static member may leave by its instance id alone.

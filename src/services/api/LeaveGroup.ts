@@ -11,6 +11,7 @@ export const make = handler(LeaveGroup, (request, context) =>
     const members = context.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }]
     const result = yield* coordinator.leave(request.groupId, members)
     if (context.apiVersion < 3) {
+      // One member, so its error is the request's.
       return { throttleTimeMs: 0, errorCode: result.errorCode !== 0 ? result.errorCode : (result.members[0] ?? 0), members: [] }
     }
     return {
