@@ -65,6 +65,8 @@ const resolve = (options: BrokerOptions): Resolved => {
   const properties: Record<string, string> = {
     "node.id": "1",
     "log.dirs": logDir,
+    // A test's consumer group should not wait Kafka's 3 s for more members before its first rebalance.
+    "group.initial.rebalance.delay.ms": "0",
     ...options.config,
     "listeners": `PLAINTEXT://${host}:${options.port ?? 0}`
   }
