@@ -133,7 +133,9 @@ const encodeResponse = <Res>(api: Api<unknown, Res>, version: number, correlatio
   return w.finish()
 }
 
-const isPeerClose = (e: unknown) => Socket.isSocketError(e) && e.reason._tag === "SocketCloseError"
+/** The client hung up: a clean close, or a write that failed because it had already gone. */
+const isPeerClose = (e: unknown) =>
+  Socket.isSocketError(e) && (e.reason._tag === "SocketCloseError" || e.reason._tag === "SocketWriteError")
 
 /** Serves one connection until the client closes it or sends something that must close it. */
 export const serveConnection = (socket: Socket.Socket, connection: ConnectionInfo) =>

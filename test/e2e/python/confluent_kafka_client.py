@@ -2,8 +2,8 @@
 
 Usage: /usr/bin/python3 confluent_kafka_client.py BOOTSTRAP COMMAND [JSON]
 
-COMMAND is one of create-topic, produce, consume, list-topics, describe-configs, create-partitions,
-delete-topic; JSON holds its parameters ("config" adds librdkafka settings). `produce` reads the records to
+COMMAND is one of create-topic, produce, consume, group-consume, list-groups, list-topics, describe-configs,
+create-partitions, delete-topic; JSON holds its parameters ("config" adds librdkafka settings). `produce` reads the records to
 send from stdin as a JSON array. Results are printed as JSON lines on stdout; the last line is {"apis": {...}},
 the requests (name and version) librdkafka reported sending in its protocol debug log. Any failure exits
 non-zero with the error on stderr.
@@ -15,7 +15,7 @@ import re
 import sys
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -172,6 +172,92 @@ def consume(bootstrap, p):
         consumer.close()
 
 
+def offsets_of(tps):
+    """{partition: offset} of a list of TopicPartitions; an offset never committed (-1001) prints as null."""
+    return {str(tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in sorted(tps, key=lambda t: t.partition)}
+
+
+def describe_groups(bootstrap, p, group):
+    """AdminClient.list_groups (ListGroups, then DescribeGroups), the one group's entry."""
+    client = admin(bootstrap, p)
+    groups = client.list_groups(timeout=10)
+    client.poll(0)
+    return [{"id": g.id, "state": g.state, "protocol_type": g.protocol_type, "protocol": g.protocol,
+             "error": None if g.error is None else g.error.name(),
+             "members": [{"client_id": m.client_id, "assignment": len(m.assignment) > 0} for m in g.members]}
+            for g in groups if g.id == group]
+
+
+def group_consume(bootstrap, p):
+    """Joins group p["group"] subscribed to p["topic"] (offsets reset to earliest, no auto commit), prints what
+    is committed first, every record until the end of every partition, the assignments it was given, what a
+    synchronous commit() committed and what committed() answers after it. It keeps polling p["hold"] seconds
+    once at the end (a record arriving then is printed too: it would be one too many) so that heartbeats go out.
+    With "list_groups", AdminClient.list_groups describes the group while this member is in it."""
+    topic = p["topic"]
+    consumer = Consumer(conf(bootstrap, p, **{
+        "client.id": p.get("client_id", "confluent-kafka-group"),
+        "group.id": p["group"],
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+        "fetch.wait.max.ms": 100,
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 200,
+    }))
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        tps = [TopicPartition(topic, n) for n in partitions]
+        out({"committed_before": offsets_of(consumer.committed(tps, timeout=10))})
+        assignments = []
+        at_end = set()
+
+        def on_assign(_consumer, assigned):
+            assignments.append(sorted(tp.partition for tp in assigned))
+            at_end.clear()
+
+        consumer.subscribe([topic], on_assign=on_assign)
+
+        def poll_once():
+            msg = consumer.poll(0.1)
+            if msg is None:
+                return
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(msg.partition())
+                    return
+                raise RuntimeError(str(msg.error()))
+            at_end.discard(msg.partition())
+            out({"partition": msg.partition(), "offset": msg.offset(), "key": show(msg.key()),
+                 "value": show(msg.value()), "headers": [[k, show(v)] for k, v in (msg.headers() or [])]})
+
+        deadline = time.time() + p.get("timeout", 20)
+        while not (assignments and assignments[-1] == partitions and at_end == set(partitions)):
+            if time.time() > deadline:
+                raise RuntimeError("timed out: assignments %s, at end %s" % (assignments, sorted(at_end)))
+            poll_once()
+        hold = time.time() + p.get("hold", 0.6)
+        while time.time() < hold:
+            poll_once()
+        out({"assignments": assignments})
+        try:
+            committed = consumer.commit(asynchronous=False)
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._NO_OFFSET:
+                raise
+            committed = []
+        out({"commit": offsets_of(committed)})
+        out({"committed": offsets_of(consumer.committed(tps, timeout=10))})
+        if p.get("list_groups"):
+            out({"groups": describe_groups(bootstrap, p, p["group"])})
+    finally:
+        consumer.close()
+
+
+def list_groups(bootstrap, p):
+    out({"groups": describe_groups(bootstrap, p, p["group"])})
+
+
 def list_topics(bootstrap, p):
     client = admin(bootstrap, p)
     metadata = client.list_topics(timeout=10)
@@ -211,6 +297,8 @@ COMMANDS = {
     "create-topic": create_topic,
     "produce": produce,
     "consume": consume,
+    "group-consume": group_consume,
+    "list-groups": list_groups,
     "list-topics": list_topics,
     "describe-configs": describe_configs,
     "create-partitions": create_partitions,

@@ -2,18 +2,19 @@
 
 Usage: /usr/bin/python3 kafka_python_client.py BOOTSTRAP COMMAND [JSON]
 
-COMMAND is one of create-topic, produce, consume, isolation-level-setting, end-offsets, list-topics,
-describe-configs, create-partitions, delete-topic; JSON holds its parameters. `produce` reads the records to
+COMMAND is one of create-topic, produce, consume, group-consume, group-offsets, isolation-level-setting,
+end-offsets, list-topics, describe-configs, create-partitions, delete-topic; JSON holds its parameters. `produce` reads the records to
 send from stdin as a JSON array. Results are printed as JSON lines on stdout; the last line is {"apis": {...}},
 the request types (name and version) this run sent. Any failure exits non-zero with the error on stderr.
 """
 import hashlib
 import json
+import os
 import sys
 import time
 
 import kafka.conn
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
 from kafka.errors import BrokerResponseError, KafkaConfigurationError
 
@@ -145,6 +146,94 @@ def consume(bootstrap, p):
         consumer.close(autocommit=False)
 
 
+def group_consume(bootstrap, p):
+    """Joins group p["group"] subscribed to p["topic"] (offsets reset to earliest, no auto commit), prints what
+    is committed first, every record until the end of its assigned partitions, the assignments it was given,
+    and what committed() answers after a synchronous commit(). It keeps polling p["hold"] seconds once at the
+    end (a record arriving then is printed too: it would be one too many) so that heartbeats go out.
+
+    With "members" > 1 the consumer waits, its partitions paused, until it shares the topic with the others
+    (it holds fewer than all partitions) before fetching anything; once done it waits for the others to be
+    done too ("barrier": a folder where each member leaves a file) before it leaves the group, so that nobody
+    takes over partitions that were already read."""
+    topic = p["topic"]
+    members = p.get("members", 1)
+    name = p.get("client_id", "kafka-python-group")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id=name,
+        group_id=p["group"],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        request_timeout_ms=15000,
+        fetch_max_wait_ms=200,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=200,
+    )
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or [])
+        tps = [TopicPartition(topic, n) for n in partitions]
+        out({"committed_before": {str(tp.partition): consumer.committed(tp) for tp in tps}})
+        assignments = []
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                pass
+
+            def on_partitions_assigned(self, assigned):
+                assignments.append(sorted(tp.partition for tp in assigned))
+                if members > 1 and len(assigned) == len(partitions):
+                    consumer.pause(*assigned)
+
+        consumer.subscribe([topic], listener=Listener())
+
+        def poll_once():
+            for _tp, messages in consumer.poll(timeout_ms=100).items():
+                for m in messages:
+                    out({"partition": m.partition, "offset": m.offset, "key": show(m.key), "value": show(m.value),
+                         "headers": [[k, show(v)] for k, v in m.headers]})
+
+        deadline = time.time() + p.get("timeout", 20)
+        ends = {}
+        while True:
+            if time.time() > deadline:
+                raise RuntimeError("timed out: assignments %s" % assignments)
+            poll_once()
+            assignment = consumer.assignment()
+            if not assignment or (members > 1 and len(assignment) == len(partitions)):
+                continue
+            key = frozenset(assignment)
+            if key not in ends:
+                ends[key] = consumer.end_offsets(list(assignment))
+            if all(consumer.position(tp) >= ends[key][tp] for tp in assignment):
+                break
+        hold = time.time() + p.get("hold", 0.6)
+        while time.time() < hold:
+            poll_once()
+        out({"assignments": assignments, "assignment": sorted(tp.partition for tp in consumer.assignment())})
+        consumer.commit()
+        out({"committed": {str(tp.partition): consumer.committed(tp) for tp in tps}})
+        if members > 1:
+            open(os.path.join(p["barrier"], name), "w").close()
+            while len(os.listdir(p["barrier"])) < members:
+                if time.time() > deadline:
+                    raise RuntimeError("timed out waiting for the other members")
+                time.sleep(0.05)
+    finally:
+        consumer.close(autocommit=False)
+
+
+def group_offsets(bootstrap, p):
+    """KafkaAdminClient: the groups listed, and the committed offsets of p["group"]."""
+    client = admin(bootstrap)
+    try:
+        out({"groups": sorted([g[0], g[1]] for g in client.list_consumer_groups())})
+        offsets = client.list_consumer_group_offsets(p["group"])
+        out({"offsets": {"%s:%d" % (tp.topic, tp.partition): o.offset for tp, o in sorted(offsets.items())}})
+    finally:
+        client.close()
+
+
 def isolation_level_setting(bootstrap, p):
     try:
         KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, isolation_level="read_committed").close()
@@ -211,6 +300,8 @@ COMMANDS = {
     "create-topic": create_topic,
     "produce": produce,
     "consume": consume,
+    "group-consume": group_consume,
+    "group-offsets": group_offsets,
     "isolation-level-setting": isolation_level_setting,
     "end-offsets": end_offsets,
     "list-topics": list_topics,
