@@ -5,6 +5,7 @@ import * as ApiVersions from "./api/ApiVersions.ts"
 import * as CreatePartitions from "./api/CreatePartitions.ts"
 import * as CreateTopics from "./api/CreateTopics.ts"
 import * as DeleteGroups from "./api/DeleteGroups.ts"
+import * as DeleteRecords from "./api/DeleteRecords.ts"
 import * as DeleteTopics from "./api/DeleteTopics.ts"
 import * as DescribeCluster from "./api/DescribeCluster.ts"
 import * as DescribeConfigs from "./api/DescribeConfigs.ts"
@@ -41,6 +42,7 @@ const served = [
   ListGroups.make,
   CreateTopics.make,
   DeleteTopics.make,
+  DeleteRecords.make,
   InitProducerId.make,
   DescribeConfigs.make,
   CreatePartitions.make,

@@ -25,6 +25,12 @@ export interface BrokerConfigShape {
   readonly numPartitions: number
   readonly autoCreateTopics: boolean
   readonly logSegmentBytes: number
+  /** Roll a segment this long after its first batch (`log.roll.ms`, else `log.roll.hours`). */
+  readonly logRollMs: number
+  /** A sparse index entry every this many bytes of log. */
+  readonly logIndexIntervalBytes: number
+  /** How often retention looks for segments to delete. */
+  readonly logRetentionCheckIntervalMs: number
   readonly logRetentionMs: number
   readonly logRetentionBytes: number
   readonly socketRequestMaxBytes: number
@@ -55,6 +61,10 @@ export const HONOURED_KEYS = [
   "num.partitions",
   "auto.create.topics.enable",
   "log.segment.bytes",
+  "log.roll.ms",
+  "log.roll.hours",
+  "log.index.interval.bytes",
+  "log.retention.check.interval.ms",
   "log.retention.ms",
   "log.retention.minutes",
   "log.retention.hours",
@@ -149,6 +159,10 @@ const load = Effect.gen(function*() {
     numPartitions: yield* integer("num.partitions", 1),
     autoCreateTopics: yield* bool("auto.create.topics.enable", true),
     logSegmentBytes: yield* integer("log.segment.bytes", 1024 * 1024 * 1024),
+    logRollMs: Option.getOrElse(yield* optionalInteger("log.roll.ms"), () => 0) ||
+      (yield* integer("log.roll.hours", 168)) * 3_600_000,
+    logIndexIntervalBytes: yield* integer("log.index.interval.bytes", 4096),
+    logRetentionCheckIntervalMs: yield* integer("log.retention.check.interval.ms", 300_000),
     logRetentionMs,
     logRetentionBytes: unbounded(yield* integer("log.retention.bytes", -1)),
     socketRequestMaxBytes: yield* integer("socket.request.max.bytes", 100 * 1024 * 1024),

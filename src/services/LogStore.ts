@@ -90,4 +90,14 @@ export class LogStore extends Context.Service<LogStore, {
    * already does, so an append between a read and this call is never missed), or after `timeout`.
    */
   readonly awaitAppend: (seen: ReadonlyArray<SeenEnd>, timeout: Duration.Input) => Effect.Effect<void>
+  /**
+   * Moves the log start offset up to `offset` (-1: the log end), deleting the segments wholly below it; answers
+   * the new log start offset. Beyond the log end → OffsetOutOfRange.
+   */
+  readonly deleteRecords: (
+    tp: TopicPartition,
+    offset: number
+  ) => Effect.Effect<number, OffsetOutOfRange | StorageError | UnknownTopicOrPartition>
+  /** Deletes the whole segments that retention (time and size, per topic) no longer keeps; runs periodically too. */
+  readonly enforceRetention: Effect.Effect<void>
 }>()("kafka/LogStore") {}

@@ -13,6 +13,7 @@
 // - a newer epoch must start at sequence 0; the same epoch must continue at the last sequence + 1, where
 //   2^31-1 is followed by 0; anything else is OutOfOrderSequence (45), including a retry of a batch older
 //   than the five remembered.
+import type { SnapshotEntry } from "../protocol/LogFiles.ts"
 import { CONTROL, type BatchHeader } from "../protocol/RecordBatch.ts"
 import { InvalidProducerEpoch, OutOfOrderSequence } from "./Errors.ts"
 
@@ -164,5 +165,36 @@ export const rebuild = (
 ): ProducerState => {
   const state = empty()
   for (const header of headers) observe(state, header)
+  return state
+}
+
+/**
+ * The state as Kafka snapshots it: per producer its epoch and last batch (older batches are not kept, so after
+ * a restart from a snapshot only a retry of the last batch is recognised, as with Kafka).
+ */
+export const toSnapshot = (state: ProducerState): Array<SnapshotEntry> =>
+  [...state.producers].map(([producerId, entry]) => {
+    const last = entry.batches.at(-1)
+    return {
+      producerId,
+      epoch: entry.epoch,
+      lastSequence: last?.lastSequence ?? -1,
+      lastOffset: last?.lastOffset ?? -1,
+      offsetDelta: last === undefined ? 0 : last.lastOffset - last.baseOffset,
+      timestamp: -1
+    }
+  })
+
+export const fromSnapshot = (entries: Iterable<SnapshotEntry>): ProducerState => {
+  const state = empty()
+  for (const e of entries) {
+    remember(state, e.producerId, e.epoch, e.lastSequence < 0 ? undefined : {
+      // Sequences wrap from 2^31-1 to 0, so a batch may start "above" where it ends.
+      firstSequence: e.lastSequence - e.offsetDelta < 0 ? e.lastSequence - e.offsetDelta + MAX_SEQUENCE + 1 : e.lastSequence - e.offsetDelta,
+      lastSequence: e.lastSequence,
+      baseOffset: e.lastOffset - e.offsetDelta,
+      lastOffset: e.lastOffset
+    })
+  }
   return state
 }

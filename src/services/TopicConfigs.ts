@@ -159,7 +159,8 @@ export interface TopicConfigDef {
   readonly brokerDefault?: readonly [name: string, value: string]
   /**
    * True for the configs this broker reads (its value comes from `fromBroker`): retention.ms, retention.bytes,
-   * segment.bytes, max.message.bytes, flush.messages, flush.ms. The others are accepted and described only.
+   * segment.bytes, segment.ms, index.interval.bytes, max.message.bytes, flush.messages, flush.ms. The others are
+   * accepted and described only.
    */
   readonly honoured: boolean
   /** The value derived from this broker's typed configuration (honoured configs only). */
@@ -219,7 +220,8 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("follower.replication.throttled.replicas", LIST, throttledReplicas, "",
     "Replicas throttled on followers (no replication here)."),
   def("index.interval.bytes", INT, int(0), "4096",
-    "Bytes between offset index entries (not applied).", ["log.index.interval.bytes"]),
+    "Bytes between offset index entries.", ["log.index.interval.bytes"],
+    { fromBroker: (c) => String(c.logIndexIntervalBytes) }),
   def("leader.replication.throttled.replicas", LIST, throttledReplicas, "",
     "Replicas throttled on the leader (no replication here)."),
   def("local.retention.bytes", LONG, long(-2), "-2",
@@ -272,13 +274,24 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
     "Random jitter subtracted from segment.ms (not applied).", ["log.roll.jitter.ms", "log.roll.jitter.hours"],
     { brokerDefault: ["log.roll.jitter.hours", "0"] }),
   def("segment.ms", LONG, long(1), WEEK_MS,
-    "Age at which a new segment file is started (not applied).", ["log.roll.ms", "log.roll.hours"],
-    { brokerDefault: ["log.roll.hours", "168"] }),
+    "Age at which a new segment file is started.", ["log.roll.ms", "log.roll.hours"],
+    { brokerDefault: ["log.roll.hours", "168"], fromBroker: (c) => String(c.logRollMs) }),
   def("unclean.leader.election.enable", BOOLEAN, bool, "false",
     "Whether an out-of-sync replica may become leader (one replica here).", ["unclean.leader.election.enable"])
 ]
 
 const BY_NAME: ReadonlyMap<string, TopicConfigDef> = new Map(TOPIC_CONFIGS.map((c) => [c.name, c]))
+
+/**
+ * The number a topic runs with for an honoured numeric config: its override, else the broker's, else Kafka's
+ * default. "No limit" (-1, or Long.MAX_VALUE) is Infinity.
+ */
+export const topicSetting = (config: BrokerConfigShape, overrides: ReadonlyMap<string, string>, name: string): number => {
+  const def = BY_NAME.get(name)!
+  const text = overrides.get(name) ?? def.fromBroker?.(config) ?? def.kafkaDefault
+  const value = Number(text.trim())
+  return value < 0 || value >= Number.MAX_SAFE_INTEGER ? Infinity : value
+}
 
 /** The definition of a topic config, if Kafka knows the name. */
 export const topicConfig = (name: string): TopicConfigDef | undefined => BY_NAME.get(name)
@@ -436,6 +449,10 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "num.partitions": { type: INT, kafkaDefault: "1", value: (c) => String(c.numPartitions), doc: "Partitions of a topic created without a count." },
   "auto.create.topics.enable": { type: BOOLEAN, kafkaDefault: "true", value: (c) => String(c.autoCreateTopics), doc: "Create unknown topics named in Metadata requests." },
   "log.segment.bytes": { type: INT, kafkaDefault: "1073741824", value: (c) => String(c.logSegmentBytes), doc: "Default segment.bytes of topics." },
+  "log.roll.ms": { type: LONG, kafkaDefault: null, value: asSet, synonyms: ["log.roll.ms", "log.roll.hours"], doc: "Default segment.ms of topics." },
+  "log.roll.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: ["log.roll.ms", "log.roll.hours"], doc: "Default segment.ms in hours when log.roll.ms is unset." },
+  "log.index.interval.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.logIndexIntervalBytes), doc: "Default index.interval.bytes of topics." },
+  "log.retention.check.interval.ms": { type: LONG, kafkaDefault: "300000", value: (c) => String(c.logRetentionCheckIntervalMs), doc: "How often retention looks for segments to delete." },
   "log.retention.ms": { type: LONG, kafkaDefault: null, value: (c, set) => (set === undefined ? null : limit(c.logRetentionMs, "-1")), synonyms: RETENTION_TIME, doc: "Default retention.ms of topics." },
   "log.retention.minutes": { type: INT, kafkaDefault: null, value: asSet, synonyms: RETENTION_TIME, doc: "Retention in minutes when log.retention.ms is unset." },
   "log.retention.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: RETENTION_TIME, doc: "Retention in hours when the finer keys are unset." },

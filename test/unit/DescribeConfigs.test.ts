@@ -76,7 +76,7 @@ describe("TopicConfigs", () => {
     }
     assert.deepStrictEqual(
       TOPIC_CONFIGS.filter((c) => c.honoured).map((c) => c.name),
-      ["flush.messages", "flush.ms", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"]
+      ["flush.messages", "flush.ms", "index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes", "segment.ms"]
     )
   })
 

@@ -165,6 +165,7 @@ const EXPECTED_APIS = [
   { apiKey: 18, minVersion: 0, maxVersion: 4 }, // ApiVersions
   { apiKey: 19, minVersion: 0, maxVersion: 7 }, // CreateTopics
   { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
+  { apiKey: 21, minVersion: 0, maxVersion: 2 }, // DeleteRecords
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions

@@ -1,0 +1,27 @@
+// DeleteRecords v0-v2: moves each partition's log start offset up to the requested offset (-1: the high
+// watermark), deleting the segments wholly below it; answers the new low watermark. Fetching below it is then
+// OFFSET_OUT_OF_RANGE. Beyond the high watermark → 1; unknown topic or partition → 3.
+import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { DeleteRecords } from "../../protocol/messages/DeleteRecords.ts"
+import { ClusterMetadata } from "../ClusterMetadata.ts"
+import { handler } from "../Handler.ts"
+import { LogStore } from "../LogStore.ts"
+import { lookupPartition } from "./lookup.ts"
+
+export const make = handler(DeleteRecords, (request) =>
+  Effect.gen(function*() {
+    const store = yield* LogStore
+    const image = yield* (yield* ClusterMetadata).image
+    const topics = yield* Effect.forEach(request.topics, (topic) =>
+      Effect.map(
+        Effect.forEach(topic.partitions, (p) =>
+          lookupPartition(image, topic.name, p.partitionIndex).pipe(
+            Effect.andThen(store.deleteRecords({ topic: topic.name, partition: p.partitionIndex }, p.offset)),
+            Effect.map((lowWatermark) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE })),
+            Effect.catch((e) => Effect.succeed({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: e.code as number }))
+          )),
+        (partitions) => ({ name: topic.name, partitions })
+      ))
+    return { throttleTimeMs: 0, topics }
+  }))
