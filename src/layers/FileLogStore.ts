@@ -56,6 +56,8 @@ interface Partition {
   logStartOffset: number
   /** Everything below it is fsynced. */
   recoveryPoint: number
+  /** The recovery point the checkpoint file holds: recovery would start there, so its snapshot is kept. */
+  checkpointedRecoveryPoint: number
   unflushedMessages: number
   /** Segments written to since the last fsync. */
   readonly unflushed: Set<Segment.Segment>
@@ -158,6 +160,7 @@ export const layer = Layer.effect(
           producers: ProducerState.empty(),
           logStartOffset: Math.max(segments[0]!.baseOffset, logStarts.get(name) ?? 0),
           recoveryPoint: 0,
+          checkpointedRecoveryPoint: recoveryPoints.get(name) ?? 0,
           unflushedMessages: 0,
           unflushed: new Set(),
           deleted: false
@@ -190,7 +193,7 @@ export const layer = Layer.effect(
         }
         partitions.set(name, p)
         return p
-      }).pipe(Effect.mapError(storageError(name)))
+      }).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(storageError(name)(e))))
 
     /** Validates the segments from the one holding `from` on, rebuilding indexes and producers; cuts a bad tail. */
     const recoverFrom = Effect.fnUntraced(function*(
@@ -220,7 +223,10 @@ export const layer = Layer.effect(
         break
       }
       p.producers = producers
-      p.recoveryPoint = Math.min(from, nextOffset(p))
+      // What was just validated is made durable and becomes the new recovery point, with its snapshot.
+      for (let i = start; i < p.segments.length; i++) p.unflushed.add(p.segments[i]!)
+      yield* flush(p)
+      yield* snapshotProducers(p)
     })
 
     const deleteSegmentFiles = (s: Segment.Segment) =>
@@ -245,14 +251,22 @@ export const layer = Layer.effect(
     // --- Appending
 
     /** Starts a new active segment at the log end; the old one's indexes are sealed and written. */
-    const roll = Effect.fnUntraced(function*(p: Partition) {
-      const old = active(p)
-      Segment.seal(old)
-      yield* Segment.writeIndexes(fs, old)
-      const next = Segment.newSegment(p.dir, old.nextOffset)
-      yield* Segment.open(fs, next, scope)
-      p.segments.push(next)
-    })
+    /**
+     * Starts a new active segment at the log end. The old one is sealed, its indexes written and its data
+     * fsynced, so the recovery point moves to the new segment, with a producer snapshot there (as Kafka does).
+     */
+    const roll = (p: Partition) =>
+      Effect.gen(function*() {
+        const old = active(p)
+        Segment.seal(old)
+        yield* Segment.writeIndexes(fs, old).pipe(Effect.mapError(storageError(p.name)))
+        const next = Segment.newSegment(p.dir, old.nextOffset)
+        Segment.emptyIndexes(next)
+        yield* Segment.open(fs, next, scope).pipe(Effect.mapError(storageError(p.name)))
+        p.segments.push(next)
+        yield* flush(p)
+        yield* snapshotProducers(p)
+      })
 
     const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       Effect.flatMap(open(tp), (p) =>
@@ -266,8 +280,10 @@ export const layer = Layer.effect(
           const s = yield* settings(p)
           const now = yield* Clock.currentTimeMillis
           let segment = active(p)
-          if (segment.size > 0 && (segment.size + batch.length > s.segmentBytes || now - segment.firstAppendAt >= s.segmentMs)) {
-            yield* roll(p).pipe(Effect.mapError(storageError(p.name)))
+          // A segment loaded at start has no first append yet (-1): it ages from its first append in this run.
+          const aged = segment.firstAppendAt >= 0 && now - segment.firstAppendAt >= s.segmentMs
+          if (segment.size > 0 && (segment.size + batch.length > s.segmentBytes || aged)) {
+            yield* roll(p)
             segment = active(p)
           }
           const file = yield* Segment.open(fs, segment, scope).pipe(Effect.mapError(storageError(p.name)))
@@ -325,10 +341,13 @@ export const layer = Layer.effect(
 
     // --- Reading
 
-    /** A segment ready for reading: its file open, its indexes loaded (old segments are opened lazily). */
+    /**
+     * A segment ready for reading: its file open, its indexes loaded (old segments are opened lazily, never
+     * created: the active one is always open already).
+     */
     const ready = (p: Partition, s: Segment.Segment) =>
       Effect.gen(function*() {
-        const file = yield* Segment.open(fs, s, scope)
+        const file = yield* Segment.open(fs, s, scope, false)
         yield* Segment.loadIndexes(fs, s)
         return file
       }).pipe(Effect.mapError(storageError(p.name)))
@@ -346,7 +365,13 @@ export const layer = Layer.effect(
           for (let i = segmentFor(p, offset); i < segments.length; i++) {
             const s = segments[i]!
             if (s.nextOffset <= offset && i < segments.length - 1) continue
-            const file = yield* ready(p, s)
+            const file = yield* ready(p, s).pipe(
+              // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
+              Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange> =>
+                p.segments.includes(s)
+                  ? Effect.fail(e)
+                  : Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) })))
+            )
             const records = yield* Segment.read(file, s, Math.max(offset, s.baseOffset), maxBytes, minOneBatch).pipe(
               Effect.mapError(storageError(p.name))
             )
@@ -362,7 +387,8 @@ export const layer = Layer.effect(
       Effect.flatMap(open(tp), (p) =>
         Effect.gen(function*() {
           const segments = p.segments.slice()
-          for (const s of segments) yield* ready(p, s)
+          // Choosing a segment needs only the time indexes; only the chosen segment's log is opened.
+          for (const s of segments) yield* Segment.loadIndexes(fs, s).pipe(Effect.mapError(storageError(p.name)))
           const maxMode = timestamp === -3
           // The segment to look in: the first reaching the timestamp, or the one with the largest timestamp.
           let chosen: Segment.Segment | undefined
@@ -376,7 +402,8 @@ export const layer = Layer.effect(
           if (chosen === undefined) return undefined
           const target = maxMode ? chosen.largestTimestamp : timestamp
           const from = Math.max(p.logStartOffset, Segment.timestampStart(chosen, target))
-          const found = yield* Segment.findBatch(chosen.file!, chosen, from, (h) => h.maxTimestamp >= target).pipe(
+          const file = yield* ready(p, chosen)
+          const found = yield* Segment.findBatch(file, chosen, from, (h) => h.maxTimestamp >= target).pipe(
             Effect.mapError(storageError(p.name))
           )
           if (found === undefined) return undefined
@@ -490,17 +517,32 @@ export const layer = Layer.effect(
 
     // --- Flushing and shutting down
 
-    const recoveryPointCheckpoint = Effect.suspend(() =>
-      writeCheckpoint(RECOVERY_POINTS, [...partitions.values()].map((p) => ({ ...p.tp, offset: p.recoveryPoint })))
-    )
+    const recoveryPointCheckpoint = Effect.suspend(() => {
+      const all = [...partitions.values()]
+      return writeCheckpoint(RECOVERY_POINTS, all.map((p) => ({ ...p.tp, offset: p.recoveryPoint }))).pipe(
+        Effect.mapError(storageError(RECOVERY_POINTS)),
+        Effect.andThen(Effect.forEach(all, (p) =>
+          p.checkpointedRecoveryPoint === p.recoveryPoint
+            ? Effect.void
+            : Effect.suspend(() => {
+              p.checkpointedRecoveryPoint = p.recoveryPoint
+              return pruneSnapshots(p)
+            }), { discard: true }))
+      )
+    })
 
     /** The producers at the recovery point, so that recovery from it starts with them; older snapshots go. */
     const snapshotProducers = (p: Partition) =>
       Effect.gen(function*() {
         yield* fs.writeFile(`${p.dir}/${snapshotFile(p.recoveryPoint)}`, encodeProducerSnapshot(ProducerState.toSnapshot(p.producers)))
+      }).pipe(Effect.mapError(storageError(p.name)))
+
+    /** Snapshots below the checkpointed recovery point can no longer be needed: recovery starts there. */
+    const pruneSnapshots = (p: Partition) =>
+      Effect.gen(function*() {
         for (const f of yield* fs.readDirectory(p.dir)) {
           const offset = fileOffset(f, "snapshot")
-          if (offset !== undefined && offset !== p.recoveryPoint) yield* fs.remove(`${p.dir}/${f}`, { force: true })
+          if (offset !== undefined && offset < p.checkpointedRecoveryPoint) yield* fs.remove(`${p.dir}/${f}`, { force: true })
         }
       }).pipe(Effect.mapError(storageError(p.name)))
 
@@ -508,7 +550,7 @@ export const layer = Layer.effect(
       p.unflushed.size === 0
         ? Effect.void
         : p.lock.withPermit(Effect.andThen(flush(p), snapshotProducers(p))), { discard: true }).pipe(
-      Effect.andThen(recoveryPointCheckpoint.pipe(Effect.mapError(storageError(RECOVERY_POINTS))))
+      Effect.andThen(recoveryPointCheckpoint)
     )
 
     if (Number.isFinite(config.flushIntervalMs)) {
@@ -540,12 +582,20 @@ export const layer = Layer.effect(
     }).pipe(Effect.catch((e) => Effect.logError(`unclean shutdown, the next start will recover: ${e.message}`)))
     yield* Effect.addFinalizer(() => shutdown)
 
-    // Open every partition the metadata names before serving.
+    // Open every partition the metadata names before serving, then record where a crash would recover from.
     const image = yield* metadata.image
     yield* Effect.forEach(image.topics.values(), (topic) =>
       Effect.forEach(topic.partitions, (p) => open({ topic: topic.name, partition: p.index }), { discard: true }), {
       discard: true
     })
+    yield* recoveryPointCheckpoint
+    // As Kafka's log.flush.offset.checkpoint.interval.ms: the recovery points moved by rolls get recorded.
+    yield* recoveryPointCheckpoint.pipe(
+      Effect.catch((e) => Effect.logError(`recovery point checkpoint: ${e.message}`)),
+      Effect.delay(Duration.minutes(1)),
+      Effect.forever,
+      Effect.forkIn(scope)
+    )
 
     return LogStore.of({
       createPartition,

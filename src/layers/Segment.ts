@@ -79,7 +79,7 @@ export interface Segment {
   nextOffset: number
   /** The largest timestamp in the segment, -1 while unknown or empty. */
   largestTimestamp: number
-  /** When the first batch was appended (wall clock), for `segment.ms` rolling. */
+  /** When the first batch was appended (wall clock), for `segment.ms` rolling; -1 until an append in this run. */
   firstAppendAt: number
   offsetIndex: Columns<Int32Array> | undefined
   timeIndex: Columns<Float64Array> | undefined
@@ -107,17 +107,28 @@ export const logPath = (s: Segment) => `${s.dir}/${segmentFile(s.baseOffset)}`
 const indexPath = (s: Segment) => `${s.dir}/${indexFile(s.baseOffset)}`
 const timeIndexPath = (s: Segment) => `${s.dir}/${timeIndexFile(s.baseOffset)}`
 
-const emptyIndexes = (s: Segment) => {
+/** Fresh, empty indexes (a new segment, or one being rebuilt); they are written out at roll or shutdown. */
+export const emptyIndexes = (s: Segment) => {
   s.offsetIndex = new Columns((n) => new Int32Array(n))
   s.timeIndex = new Columns((n) => new Float64Array(n))
   s.bytesSinceIndexEntry = 0
 }
 
-/** Opens the segment's file (creating it) in a scope of its own under `parent`, and learns its size. */
-export const open = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment, parent: Scope.Scope) {
+/**
+ * Opens the segment's file in a scope of its own under `parent`, and learns its size. `create: false` (readers)
+ * fails on a missing file instead of creating it: a segment deleted under a read must not come back, empty.
+ */
+export const open = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment, parent: Scope.Scope, create = true) {
   if (s.file !== undefined) return s.file
   const scope = yield* Scope.fork(parent)
-  const file = yield* Scope.provide(fs.open(logPath(s), { flag: "a+" }), scope)
+  const file = yield* Scope.provide(fs.open(logPath(s), { flag: create ? "a+" : "r+" }), scope).pipe(
+    Effect.onError(() => Scope.close(scope, Exit.void))
+  )
+  if (s.file !== undefined) {
+    // Another reader opened it meanwhile: keep one handle.
+    yield* Scope.close(scope, Exit.void)
+    return s.file
+  }
   s.file = file
   s.scope = scope
   if (s.size < 0) s.size = Number((yield* file.stat).size)
@@ -131,6 +142,8 @@ export const loadIndexes = Effect.fnUntraced(function*(fs: FileSystem.FileSystem
     fs.readFile(path).pipe(Effect.catchTag("PlatformError", (e) => (e.reason._tag === "NotFound" ? Effect.succeed(new Uint8Array(0)) : Effect.fail(e))))
   const offsets = decodeOffsetIndex(yield* read(indexPath(s)))
   const times = decodeTimeIndex(yield* read(timeIndexPath(s)))
+  // An append (or another reader) may have built the indexes while the files were read: theirs win.
+  if (s.offsetIndex !== undefined) return
   s.offsetIndex = new Columns((n) => new Int32Array(n), offsets.relativeOffsets, offsets.positions)
   s.timeIndex = new Columns((n) => new Float64Array(n), times.timestamps, times.relativeOffsets)
   const lastTime = s.timeIndex.count - 1
@@ -149,6 +162,9 @@ export const writeIndexes = Effect.fnUntraced(function*(fs: FileSystem.FileSyste
 export const indexBatch = (s: Segment, header: BatchHeader, position: number, indexIntervalBytes: number) => {
   if (s.offsetIndex === undefined) emptyIndexes(s)
   const lastOffset = header.baseOffset + header.lastOffsetDelta
+  // The largest timestamp first, this batch included (as Kafka's LogSegment.append): a time index entry (T, o)
+  // promises that no record up to offset o has a timestamp above T, which lookups starting at o rely on.
+  if (header.maxTimestamp > s.largestTimestamp) s.largestTimestamp = header.maxTimestamp
   if (s.bytesSinceIndexEntry > indexIntervalBytes) {
     s.offsetIndex!.push(lastOffset - s.baseOffset, position)
     const times = s.timeIndex!
@@ -159,7 +175,6 @@ export const indexBatch = (s: Segment, header: BatchHeader, position: number, in
     s.indexDirty = true
   }
   s.bytesSinceIndexEntry += header.size
-  if (header.maxTimestamp > s.largestTimestamp) s.largestTimestamp = header.maxTimestamp
   s.nextOffset = lastOffset + 1
 }
 
