@@ -1,0 +1,782 @@
+// Load generator: raw Kafka Produce requests over N TCP connections, pipelined (a fixed number in flight per
+// connection), built once from prebuilt record batches; and a Fetch consumer reading a partition from offset 0
+// to its end. Usable as a module (`runProduce`, `runFetch`, `createTopics`) and from the command line:
+//
+//   node bench/loadgen.ts produce --port 9092 --topic t --partitions 8 --record-size 1024 --batch 100 \
+//        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create]
+//   node bench/loadgen.ts fetch --port 9092 --topic t [--partition 0] [--max-bytes 33554432]
+//   node bench/loadgen.ts send-cost        # what each way of sending a prebuilt request costs here
+//
+// Sending: every request frame is encoded once per distinct request (RawClient's framing, the broker's own
+// message codecs, batches from `encodeBatch`). What changes per send is only the correlation id (bytes 8-11 of
+// the frame). The broker patches base offsets into its own copy of the bytes (the ones it read from the socket),
+// never into ours, so the shared part can be sent as is: by default ("gather") each send writes a fresh 12-byte
+// prefix (size, api key, version, correlation id) and the shared tail, corked into one writev, with no copy.
+// "copy" copies the template per send and patches the correlation id; `send-cost` measures both (and a fresh
+// encode): see the numbers it prints. Responses are checked per partition (error codes), by a hand parser.
+// The Fetch consumer keeps one request in flight and reads each response where it arrived (the socket chunks,
+// not copied into one buffer): the fields before the records, then the 61-byte header of each batch. The load
+// generator shares the two cores with the server under test, so it does as little as it can.
+import { realpathSync } from "node:fs"
+import { performance } from "node:perf_hooks"
+import * as net from "node:net"
+import { parseArgs } from "node:util"
+import { ZERO_UUID } from "../src/protocol/Bytes.ts"
+import { CreateTopics } from "../src/protocol/messages/CreateTopics.ts"
+import { Fetch } from "../src/protocol/messages/Fetch.ts"
+import { ListOffsets } from "../src/protocol/messages/ListOffsets.ts"
+import { Produce } from "../src/protocol/messages/Produce.ts"
+import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
+import { encodeBatch, LOG_OVERHEAD } from "../src/protocol/RecordBatch.ts"
+import { RawClient } from "../test/support/RawClient.ts"
+import { ChunkedFrameReader, FrameReader, type Parts } from "./frames.ts"
+
+// ---------------------------------------------------------------------------------------------------------
+// Building requests
+
+/** A value of `size` pseudo-random bytes (incompressible, not that it matters: nothing is compressed). */
+const payload = (size: number, seed: number): Uint8Array => {
+  const out = new Uint8Array(size)
+  let x = seed * 2654435761 + 1
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
+/** One uncompressed RecordBatch v2 of `count` records with `recordSize`-byte values and no keys. */
+export const makeBatch = (recordSize: number, count: number): Uint8Array =>
+  encodeBatch(Array.from({ length: count }, (_, i) => ({ key: null, value: payload(recordSize, i) })))
+
+export interface ProduceTemplate {
+  /** The whole request frame, size prefix included, correlation id 0. */
+  readonly frame: Buffer
+  /** Everything after the correlation id (client id, body): the same for every send. */
+  readonly tail: Buffer
+  readonly records: number
+  readonly payloadBytes: number
+}
+
+export const PRODUCE_VERSION = 9
+
+export const buildProduce = (options: {
+  readonly topic: string
+  readonly partitions: ReadonlyArray<number>
+  readonly batch: Uint8Array
+  readonly recordsPerBatch: number
+  readonly recordSize: number
+  readonly acks: number
+  readonly version: number
+}): ProduceTemplate => {
+  const bytes = RawClient.encode(Produce, options.version, {
+    transactionalId: null,
+    acks: options.acks,
+    timeoutMs: 30_000,
+    topicData: [{ name: options.topic, partitionData: options.partitions.map((index) => ({ index, records: options.batch })) }]
+  }, 0, "bench")
+  const frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return {
+    frame,
+    tail: frame.subarray(12),
+    records: options.partitions.length * options.recordsPerBatch,
+    payloadBytes: options.partitions.length * options.recordsPerBatch * options.recordSize
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading Produce responses (by hand: the load generator shares the CPU with the server under test)
+
+class Cursor {
+  at = 0
+  readonly b: Buffer
+  constructor(b: Buffer) {
+    this.b = b
+  }
+  uvarint(): number {
+    let v = 0
+    let shift = 0
+    for (;;) {
+      const byte = this.b[this.at++]!
+      v += (byte & 0x7f) * 2 ** shift
+      if (byte < 0x80) return v
+      shift += 7
+    }
+  }
+  skipTags(): void {
+    const n = this.uvarint()
+    for (let i = 0; i < n; i++) {
+      this.uvarint()
+      this.at += this.uvarint()
+    }
+  }
+  count(flexible: boolean): number {
+    if (flexible) return this.uvarint() - 1
+    const n = this.b.readInt32BE(this.at)
+    this.at += 4
+    return n
+  }
+  skipString(flexible: boolean): void {
+    if (flexible) {
+      const n = this.uvarint() - 1
+      if (n > 0) this.at += n
+    } else {
+      const n = this.b.readInt16BE(this.at)
+      this.at += 2
+      if (n > 0) this.at += n
+    }
+  }
+}
+
+/** Correlation id, partitions answered and the first error code (0 when none) of a Produce response. */
+export const readProduceResponse = (frame: Buffer, version: number): { correlationId: number; partitions: number; errors: number; firstError: number } => {
+  const flexible = version >= 9
+  const c = new Cursor(frame)
+  const correlationId = frame.readInt32BE(0)
+  c.at = 4
+  if (flexible) c.skipTags()
+  let partitions = 0
+  let errors = 0
+  let firstError = 0
+  const topics = c.count(flexible)
+  for (let t = 0; t < topics; t++) {
+    c.skipString(flexible)
+    const n = c.count(flexible)
+    for (let p = 0; p < n; p++) {
+      c.at += 4
+      const error = frame.readInt16BE(c.at)
+      c.at += 2 + 8
+      if (version >= 2) c.at += 8
+      if (version >= 5) c.at += 8
+      if (version >= 8) {
+        const recordErrors = c.count(flexible)
+        for (let e = 0; e < recordErrors; e++) {
+          c.at += 4
+          c.skipString(flexible)
+          if (flexible) c.skipTags()
+        }
+        c.skipString(flexible)
+      }
+      if (flexible) c.skipTags()
+      partitions++
+      if (error !== 0) {
+        errors++
+        if (firstError === 0) firstError = error
+      }
+    }
+    if (flexible) c.skipTags()
+  }
+  return { correlationId, partitions, errors, firstError }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Latency samples
+
+/** Latencies in microseconds, kept whole (a few million doubles at most) and sorted once at the end. */
+export class Samples {
+  private data = new Float64Array(1 << 16)
+  length = 0
+  add(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2)
+      next.set(this.data)
+      this.data = next
+    }
+    this.data[this.length++] = v
+  }
+  summary(): Latency {
+    const s = this.data.slice(0, this.length).sort()
+    const at = (q: number) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!)
+    let sum = 0
+    for (const v of s) sum += v
+    return { count: s.length, mean: s.length === 0 ? NaN : sum / s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: at(1) }
+  }
+}
+
+/** Microseconds. */
+export interface Latency {
+  readonly count: number
+  readonly mean: number
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly max: number
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Produce
+
+export interface ProduceOptions {
+  readonly host?: string
+  readonly port: number
+  readonly topic: string
+  /** Partitions 0..partitions-1. */
+  readonly partitions: number
+  /** Partitions per request (one batch each), rotating over all of them; default: all in every request. */
+  readonly partitionsPerRequest?: number
+  readonly recordSize: number
+  readonly recordsPerBatch: number
+  readonly connections: number
+  /** Requests in flight per connection. */
+  readonly inflight: number
+  readonly acks: number
+  readonly version?: number
+  /** Not measured, run first. */
+  readonly warmupSeconds?: number
+  /** Measured time. */
+  readonly seconds?: number
+  /** Instead of a duration: stop once this many payload bytes are acknowledged (no warm-up). */
+  readonly totalBytes?: number
+  readonly send?: "gather" | "copy"
+  /** Ends the run early: no more sends, what is in flight is awaited, the measured time ends now. */
+  readonly signal?: AbortSignal
+  /** Called about once a second with the acknowledged totals so far (warm-up included). */
+  readonly onTick?: (totals: { readonly records: number; readonly payloadBytes: number; readonly elapsed: number }) => void
+}
+
+export interface ProduceResult {
+  readonly seconds: number
+  readonly requests: number
+  readonly records: number
+  readonly payloadBytes: number
+  readonly wireBytes: number
+  readonly recordsPerSec: number
+  /** Record values only, 10^6 bytes per second. */
+  readonly payloadMBps: number
+  /** Request frames as sent. */
+  readonly wireMBps: number
+  /** Send → response, microseconds (acks=0: send → handed to the kernel). */
+  readonly latency: Latency
+  readonly errors: number
+  readonly firstError: number
+}
+
+const STALL_MS = 60_000
+
+const connect = (port: number, host: string): Promise<net.Socket> =>
+  new Promise((resolve, reject) => {
+    const s = net.createConnection({ port, host, noDelay: true }, () => {
+      s.off("error", reject)
+      resolve(s)
+    })
+    s.once("error", reject)
+  })
+
+export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
+  const host = o.host ?? "127.0.0.1"
+  const version = o.version ?? PRODUCE_VERSION
+  const perRequest = Math.min(o.partitionsPerRequest ?? o.partitions, o.partitions)
+  const batch = makeBatch(o.recordSize, o.recordsPerBatch)
+  const groups = Math.ceil(o.partitions / perRequest)
+  const templates: Array<ProduceTemplate> = []
+  for (let g = 0; g < groups; g++) {
+    const ps: Array<number> = []
+    for (let p = g * perRequest; p < Math.min(o.partitions, (g + 1) * perRequest); p++) ps.push(p)
+    templates.push(buildProduce({ topic: o.topic, partitions: ps, batch, recordsPerBatch: o.recordsPerBatch, recordSize: o.recordSize, acks: o.acks, version }))
+  }
+  const gather = (o.send ?? "gather") === "gather"
+  const byTotal = o.totalBytes !== undefined
+  const samples = new Samples()
+  const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.port, host)))
+
+  const start = performance.now()
+  const measureFrom = byTotal ? start : start + (o.warmupSeconds ?? 0) * 1000
+  let measureTo = byTotal ? Infinity : measureFrom + (o.seconds ?? 10) * 1000
+  let stopping = false
+  let requests = 0
+  let records = 0
+  let payloadBytes = 0
+  let wireBytes = 0
+  let errors = 0
+  let firstError = 0
+  let allRecords = 0
+  let allPayload = 0
+  let sentPayload = 0
+  let lastAck = start
+
+  const ticker = setInterval(() => o.onTick?.({ records: allRecords, payloadBytes: allPayload, elapsed: (performance.now() - start) / 1000 }), 1000)
+  const stopTimer = byTotal ? undefined : setTimeout(() => (stopping = true), measureTo - start)
+  o.signal?.addEventListener("abort", () => {
+    stopping = true
+    const now = performance.now()
+    if (now < measureTo) measureTo = Math.max(now, measureFrom)
+  })
+
+  return await new Promise<ProduceResult>((resolve, reject) => {
+    let open = sockets.length
+    let failed = false
+    // A server that stops answering fails the run instead of hanging it.
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastAck > STALL_MS) fail(new Error(`no response for ${STALL_MS / 1000} s`))
+    }, 1000)
+    const fail = (e: Error) => {
+      if (failed) return
+      failed = true
+      clearInterval(watchdog)
+      clearInterval(ticker)
+      if (stopTimer !== undefined) clearTimeout(stopTimer)
+      for (const s of sockets) s.destroy()
+      reject(e)
+    }
+    const finishOne = () => {
+      if (--open > 0 || failed) return
+      clearInterval(watchdog)
+      clearInterval(ticker)
+      if (stopTimer !== undefined) clearTimeout(stopTimer)
+      if (byTotal) measureTo = lastAck
+      const seconds = (measureTo - measureFrom) / 1000
+      resolve({
+        seconds,
+        requests,
+        records,
+        payloadBytes,
+        wireBytes,
+        recordsPerSec: records / seconds,
+        payloadMBps: payloadBytes / seconds / 1e6,
+        wireMBps: wireBytes / seconds / 1e6,
+        latency: samples.summary(),
+        errors,
+        firstError
+      })
+    }
+
+    sockets.forEach((socket, c) => {
+      // FIFO of what is in flight: send time and template index, in request order.
+      const sentAt = new Float64Array(o.inflight)
+      const sentTemplate = new Int32Array(o.inflight)
+      let head = 0
+      let inflight = 0
+      let correlation = 0
+      let next = c % templates.length
+      let done = false
+
+      const acknowledged = (now: number) => {
+        const t = templates[sentTemplate[head]!]!
+        const at = sentAt[head]!
+        head = (head + 1) % o.inflight
+        inflight--
+        allRecords += t.records
+        allPayload += t.payloadBytes
+        lastAck = now
+        if (now >= measureFrom && now <= measureTo && at >= measureFrom) {
+          requests++
+          records += t.records
+          payloadBytes += t.payloadBytes
+          wireBytes += t.frame.length
+          samples.add((now - at) * 1000)
+        }
+      }
+
+      const sendOne = () => {
+        const ti = next
+        next = (next + 1) % templates.length
+        const t = templates[ti]!
+        const id = ++correlation
+        const slot = (head + inflight) % o.inflight
+        sentTemplate[slot] = ti
+        inflight++
+        sentPayload += t.payloadBytes
+        const written = o.acks === 0 ? afterWrite : undefined
+        if (gather) {
+          const prefix = Buffer.allocUnsafe(12)
+          t.frame.copy(prefix, 0, 0, 8)
+          prefix.writeInt32BE(id, 8)
+          sentAt[slot] = performance.now()
+          socket.write(prefix)
+          socket.write(t.tail, written)
+        } else {
+          const copy = Buffer.allocUnsafe(t.frame.length)
+          t.frame.copy(copy)
+          copy.writeInt32BE(id, 8)
+          sentAt[slot] = performance.now()
+          socket.write(copy, written)
+        }
+        return id
+      }
+
+      const afterWrite = () => {
+        acknowledged(performance.now())
+        pump()
+      }
+
+      let expected = 1
+      const pump = () => {
+        if (done) return
+        const now = performance.now()
+        if (now >= measureTo) stopping = true
+        const more = () => !stopping && !(byTotal && sentPayload >= o.totalBytes!) && !failed
+        if (inflight < o.inflight && more()) {
+          socket.cork()
+          while (inflight < o.inflight && more()) sendOne()
+          socket.uncork()
+        }
+        if (inflight === 0 && !more()) {
+          done = true
+          socket.end()
+          finishOne()
+        }
+      }
+
+      const reader = new FrameReader((frame) => {
+        if (o.acks === 0) return fail(new Error("a response to an acks=0 request"))
+        const r = readProduceResponse(frame, version)
+        if (r.correlationId !== expected) return fail(new Error(`correlation id ${r.correlationId}, expected ${expected}`))
+        expected++
+        if (r.errors > 0) {
+          errors += r.errors
+          if (firstError === 0) firstError = r.firstError
+        }
+        acknowledged(performance.now())
+      })
+      socket.on("data", (chunk: Buffer) => {
+        try {
+          reader.push(chunk)
+        } catch (e) {
+          return fail(e as Error)
+        }
+        pump()
+      })
+      socket.on("error", (e) => fail(e))
+      socket.on("close", () => {
+        if (!done) fail(new Error(`connection ${c} closed by the server with ${inflight} requests in flight`))
+      })
+      pump()
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fetch consumer
+
+export interface FetchOptions {
+  readonly host?: string
+  readonly port: number
+  readonly topic: string
+  readonly partition?: number
+  readonly maxBytes?: number
+  readonly version?: number
+  /** Read up to this offset; default: the high watermark of the first response. */
+  readonly untilOffset?: number
+}
+
+export interface FetchResult {
+  readonly seconds: number
+  readonly requests: number
+  readonly bytes: number
+  readonly records: number
+  readonly batches: number
+  readonly endOffset: number
+  /** Record batch bytes received, 10^6 bytes per second. */
+  readonly MBps: number
+}
+
+/** Requests written, responses read whole but not copied (each as the socket chunks it arrived in). */
+class FrameConnection {
+  private readonly socket: net.Socket
+  private readonly frames: Array<Parts> = []
+  private waiter: (() => void) | undefined
+  private error: Error | undefined
+
+  constructor(socket: net.Socket) {
+    this.socket = socket
+    const reader = new ChunkedFrameReader((f) => {
+      this.frames.push(f)
+      this.waiter?.()
+    })
+    socket.on("data", (d: Buffer) => reader.push(d))
+    socket.on("error", (e) => {
+      this.error = e
+      this.waiter?.()
+    })
+    socket.on("close", () => {
+      this.error ??= new Error("connection closed")
+      this.waiter?.()
+    })
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes)
+  }
+
+  async next(): Promise<Parts> {
+    const deadline = performance.now() + STALL_MS
+    while (this.frames.length === 0) {
+      if (this.error !== undefined) throw this.error
+      if (performance.now() >= deadline) throw new Error(`no response for ${STALL_MS / 1000} s`)
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, deadline - performance.now())
+        this.waiter = () => {
+          clearTimeout(timer)
+          r()
+        }
+      })
+      this.waiter = undefined
+    }
+    return this.frames.shift()!
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+/**
+ * Reads a Fetch response (v4-v12, one topic, one partition) by hand from its slices: the fields before the
+ * records, then only the 61-byte header of each batch. Returns where the records are and what they hold.
+ */
+export const readFetchResponse = (frame: Parts, version: number) => {
+  const flexible = version >= 12
+  const h = frame.bytes(0, Math.min(frame.length, 4096))
+  const c = new Cursor(h)
+  const correlationId = h.readInt32BE(0)
+  c.at = 4
+  if (flexible) c.skipTags()
+  c.at += 4
+  let errorCode = 0
+  if (version >= 7) {
+    errorCode = h.readInt16BE(c.at)
+    c.at += 6
+  }
+  if (c.count(flexible) !== 1) throw new Error("Fetch response without exactly one topic")
+  c.skipString(flexible)
+  if (c.count(flexible) !== 1) throw new Error("Fetch response without exactly one partition")
+  c.at += 4
+  const partitionError = h.readInt16BE(c.at)
+  const highWatermark = h.readInt32BE(c.at + 2) * 4294967296 + h.readUInt32BE(c.at + 6)
+  c.at += 2 + 8 + 8
+  if (version >= 5) c.at += 8
+  const aborted = c.count(flexible)
+  for (let i = 0; i < aborted; i++) {
+    c.at += 16
+    if (flexible) c.skipTags()
+  }
+  if (version >= 11) c.at += 4
+  let length: number
+  if (flexible) {
+    length = c.uvarint() - 1
+  } else {
+    length = h.readInt32BE(c.at)
+    c.at += 4
+  }
+  const start = c.at
+  let at = start
+  let nextOffset = -1
+  let records = 0
+  let batches = 0
+  const end = start + Math.max(0, length)
+  while (at + 61 <= end) {
+    const b = frame.bytes(at, 61)
+    const size = b.readInt32BE(8) + LOG_OVERHEAD
+    if (at + size > end) break
+    nextOffset = b.readInt32BE(0) * 4294967296 + b.readUInt32BE(4) + b.readInt32BE(23) + 1
+    records += b.readInt32BE(57)
+    batches++
+    at += size
+  }
+  return { correlationId, errorCode, partitionError, highWatermark, bytes: at - start, nextOffset, records, batches }
+}
+
+export const runFetch = async (o: FetchOptions): Promise<FetchResult> => {
+  const version = o.version ?? 12
+  if (version < 4 || version > 12) throw new Error(`Fetch v${version}: the consumer reads v4-v12 (topic names)`)
+  const maxBytes = o.maxBytes ?? 32 * 1024 * 1024
+  const partition = o.partition ?? 0
+  const conn = new FrameConnection(await connect(o.port, o.host ?? "127.0.0.1"))
+  let offset = 0
+  let until = o.untilOffset ?? -1
+  let bytes = 0
+  let records = 0
+  let batches = 0
+  let requests = 0
+  const start = performance.now()
+  try {
+    for (;;) {
+      const id = ++requests
+      conn.write(RawClient.encode(Fetch, version, {
+        clusterId: null,
+        replicaId: -1,
+        maxWaitMs: 500,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{
+          topic: o.topic,
+          topicId: ZERO_UUID,
+          partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: maxBytes }]
+        }],
+        forgottenTopicsData: [],
+        rackId: ""
+      }, id, "bench"))
+      const r = readFetchResponse(await conn.next(), version)
+      if (r.correlationId !== id) throw new Error(`correlation id ${r.correlationId}, expected ${id}`)
+      if (r.errorCode !== 0) throw new Error(`Fetch error ${r.errorCode}`)
+      if (r.partitionError !== 0) throw new Error(`Fetch error ${r.partitionError} for ${o.topic}-${partition} at offset ${offset}`)
+      if (until < 0) until = r.highWatermark
+      bytes += r.bytes
+      records += r.records
+      batches += r.batches
+      if (r.nextOffset >= 0) offset = r.nextOffset
+      if (offset >= until) break
+      if (r.batches === 0) throw new Error(`no whole batch at offset ${offset} (high watermark ${r.highWatermark})`)
+    }
+  } finally {
+    conn.close()
+  }
+  const seconds = (performance.now() - start) / 1000
+  return { seconds, requests, bytes, records, batches, endOffset: offset, MBps: bytes / seconds / 1e6 }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Administration
+
+/** Creates topics through CreateTopics (v4); an existing topic is fine. */
+export const createTopics = async (port: number, topics: Readonly<Record<string, number>>, host = "127.0.0.1"): Promise<void> => {
+  const client = await RawClient.connect(port, host)
+  try {
+    const response = await client.request(CreateTopics, 4, {
+      topics: Object.entries(topics).map(([name, numPartitions]) => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] })),
+      timeoutMs: 60_000,
+      validateOnly: false
+    })
+    for (const t of response.topics) {
+      if (t.errorCode !== 0 && t.errorCode !== 36) throw new Error(`CreateTopics ${t.name}: error ${t.errorCode} ${t.errorMessage ?? ""}`)
+    }
+  } finally {
+    client.close()
+  }
+}
+
+/** The log end offset of each partition 0..partitions-1 (ListOffsets v6, latest). */
+export const endOffsets = async (port: number, topic: string, partitions: number, host = "127.0.0.1"): Promise<Array<number>> => {
+  const client = await RawClient.connect(port, host)
+  try {
+    const response = await client.request(ListOffsets, 6, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 })) }],
+      timeoutMs: 30_000
+    })
+    return (response.topics[0]?.partitions ?? []).map((p) => (p.errorCode === 0 ? p.offset : -1))
+  } finally {
+    client.close()
+  }
+}
+
+/** One ApiVersions round trip (v3); resolves when answered. */
+export const apiVersions = async (port: number, host = "127.0.0.1"): Promise<void> => {
+  const client = await RawClient.connect(port, host)
+  try {
+    const response = await client.request(ApiVersions, 3, { clientSoftwareName: "bench", clientSoftwareVersion: "1" })
+    if (response.errorCode !== 0) throw new Error(`ApiVersions error ${response.errorCode}`)
+  } finally {
+    client.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Send cost: encoding fresh vs copying the template vs the gathered prefix + shared tail
+
+export const measureSendCost = (recordSize = 1024, recordsPerBatch = 100, partitions = 8): Array<string> => {
+  const batch = makeBatch(recordSize, recordsPerBatch)
+  const ps = Array.from({ length: partitions }, (_, i) => i)
+  const t = buildProduce({ topic: "bench", partitions: ps, batch, recordsPerBatch, recordSize, acks: 1, version: PRODUCE_VERSION })
+  const time = (n: number, f: (i: number) => unknown) => {
+    for (let i = 0; i < Math.min(n, 200); i++) f(i)
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) f(i)
+    return ((performance.now() - t0) * 1000) / n
+  }
+  const body = { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: "bench", partitionData: ps.map((index) => ({ index, records: batch })) }] }
+  const n = 2000
+  const fresh = time(n, (i) => RawClient.encode(Produce, PRODUCE_VERSION, body, i, "bench"))
+  const copy = time(n, (i) => {
+    const c = Buffer.allocUnsafe(t.frame.length)
+    t.frame.copy(c)
+    c.writeInt32BE(i, 8)
+    return c
+  })
+  const prefix = time(n * 20, (i) => {
+    const p = Buffer.allocUnsafe(12)
+    t.frame.copy(p, 0, 0, 8)
+    p.writeInt32BE(i, 8)
+    return p
+  })
+  return [
+    `request of ${t.frame.length} bytes (${partitions} × ${recordsPerBatch} × ${recordSize} B):`,
+    `  encode fresh ${fresh.toFixed(1)} µs, copy template ${copy.toFixed(1)} µs, prefix + shared tail ${prefix.toFixed(2)} µs`
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Command line
+
+const isMain = process.argv[1] !== undefined && import.meta.filename === realpathSync(process.argv[1])
+
+if (isMain) {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string" },
+      topic: { type: "string", default: "bench" },
+      partitions: { type: "string", default: "8" },
+      "partitions-per-request": { type: "string" },
+      partition: { type: "string", default: "0" },
+      "record-size": { type: "string", default: "1024" },
+      batch: { type: "string", default: "100" },
+      connections: { type: "string", default: "4" },
+      inflight: { type: "string", default: "8" },
+      acks: { type: "string", default: "1" },
+      version: { type: "string" },
+      seconds: { type: "string", default: "10" },
+      warmup: { type: "string", default: "2" },
+      "total-mb": { type: "string" },
+      send: { type: "string", default: "gather" },
+      "max-bytes": { type: "string", default: String(32 * 1024 * 1024) },
+      create: { type: "boolean", default: false }
+    }
+  })
+  const mode = positionals[0] ?? "produce"
+  const num = (k: keyof typeof values) => Number(values[k])
+  const ms = (us: number) => (us / 1000).toFixed(3)
+  if (mode === "send-cost") {
+    for (const line of measureSendCost()) console.log(line)
+    for (const line of measureSendCost(100, 1, 1)) console.log(line)
+  } else {
+    if (values.port === undefined) throw new Error("--port is required")
+    const port = num("port")
+    const host = values.host
+    if (values.create) await createTopics(port, { [values.topic]: num("partitions") }, host)
+    if (mode === "produce") {
+      const r = await runProduce({
+        host,
+        port,
+        topic: values.topic,
+        partitions: num("partitions"),
+        partitionsPerRequest: values["partitions-per-request"] === undefined ? undefined : num("partitions-per-request"),
+        recordSize: num("record-size"),
+        recordsPerBatch: num("batch"),
+        connections: num("connections"),
+        inflight: num("inflight"),
+        acks: num("acks"),
+        version: values.version === undefined ? undefined : num("version"),
+        seconds: num("seconds"),
+        warmupSeconds: num("warmup"),
+        totalBytes: values["total-mb"] === undefined ? undefined : num("total-mb") * 1e6,
+        send: values.send === "copy" ? "copy" : "gather"
+      })
+      console.log(
+        `${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSec)} records/s, ${r.payloadMBps.toFixed(1)} MB/s payload (${r.wireMBps.toFixed(1)} MB/s on the wire), ` +
+          `latency p50 ${ms(r.latency.p50)} ms p99 ${ms(r.latency.p99)} ms p999 ${ms(r.latency.p999)} ms max ${ms(r.latency.max)} ms` +
+          (r.errors > 0 ? `, ${r.errors} partition errors (first: ${r.firstError})` : "")
+      )
+    } else if (mode === "fetch") {
+      const r = await runFetch({ host, port, topic: values.topic, partition: num("partition"), maxBytes: num("max-bytes"), version: values.version === undefined ? undefined : num("version") })
+      console.log(`${r.bytes} bytes (${r.records} records, ${r.batches} batches, offsets 0-${r.endOffset}) in ${r.seconds.toFixed(2)} s over ${r.requests} requests: ${r.MBps.toFixed(0)} MB/s`)
+    } else {
+      throw new Error(`unknown mode ${mode}: produce, fetch or send-cost`)
+    }
+  }
+}

@@ -1,0 +1,551 @@
+// The benchmark suite of issue 5: the broker against the reference server (bench/reference-server.ts, the
+// least a Node process must do for the same Produce and Fetch work), alternating, with a fresh process and log
+// dir per run; the load generator (bench/loadgen.ts) runs in this process. Progress goes to stderr, the summary
+// (machine, command, figures, PASS/FAIL, profiles) to stdout.
+//
+//   npm run bench                                   # scenarios 1-5 (a few minutes; the 10 GiB data set of
+//                                                   # scenario 5 is built once, into /tmp/bench-10g)
+//   npm run bench -- --scenario 2 --seconds 5       # one scenario (or a list: --scenario 1,3), shorter runs
+//   npm run bench -- --profile --scenario 1         # broker under --cpu-prof; prints its top self-time functions
+//   npm run bench:soak [-- --minutes 5]             # scenario 1 for 5 minutes, broker RSS sampled every second
+//
+// Scenarios and targets (2-core machine, load generator included):
+//   1 throughput  1 KiB records, 100/batch, 8 partitions (one batch each per request), 4 connections,
+//                 5 requests in flight each, acks=1               broker records/s ≥ 0.9 × reference
+//   2 latency     100-byte single-record batches, 1 connection, 1 in flight, acks=1   broker p99 ≤ 1.2 × reference
+//   3 width       1,000 partitions, 1 record (1 KiB) per partition per request, as 1 otherwise
+//                                                                 broker payload MB/s ≥ 0.8 × broker's in scenario 1
+//   4 fetch       1 GiB produced into one partition (1,000-record batches), then read from offset 0 with Fetch
+//                 (32 MiB max bytes), 3 reads; the reference's figure is shown   broker ≥ 500 MB/s
+//   5 start-up    spawn → first answered ApiVersions on 10 GiB of cleanly shut-down logs, 5 starts, each
+//                 followed by one on an empty log dir (the floor)   < 300 ms
+//   soak          scenario 1 without pause                        broker max RSS < 150 MB
+// Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
+import { execSync } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs"
+import { cpus, release, tmpdir, totalmem } from "node:os"
+import { join } from "node:path"
+import { performance } from "node:perf_hooks"
+import { parseArgs } from "node:util"
+import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
+import { apiVersions, createTopics, endOffsets, runFetch, runProduce, type ProduceResult } from "./loadgen.ts"
+import { summarizeProfile } from "./profile.ts"
+import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
+
+const { values: flags } = parseArgs({
+  options: {
+    scenario: { type: "string", default: "1,2,3,4,5" },
+    seconds: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
+    inflight: { type: "string", default: "5" },
+    starts: { type: "string", default: "5" },
+    "fetch-gib": { type: "string", default: "1" },
+    "fetch-reads": { type: "string", default: "3" },
+    "big-dir": { type: "string", default: "/tmp/bench-10g" },
+    "big-gib": { type: "string", default: "10" },
+    io: { type: "string", default: "auto" },
+    entry: { type: "string", default: "launcher" },
+    profile: { type: "boolean", default: false },
+    soak: { type: "boolean", default: false },
+    minutes: { type: "string", default: "5" },
+    help: { type: "boolean", short: "h", default: false }
+  }
+})
+
+if (flags.help) {
+  console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
+
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5)
+  --seconds N         measured seconds per run of scenarios 1-3 (default 5)
+  --warmup N          unmeasured seconds before each (default 2)
+  --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
+  --inflight N        requests in flight per connection in scenarios 1 and 3 (default 5)
+  --starts N          measured starts in scenario 5 (default 5)
+  --fetch-gib N       GiB produced then fetched in scenario 4 (default 1); --fetch-reads N reads (default 3)
+  --big-dir DIR       cached data set of scenario 5 (default /tmp/bench-10g); --big-gib N its size (default 10)
+  --io MODE           reference server writes: auto, sync or async (default auto)
+  --entry E           broker started through your_program.sh ("launcher", default) or as node src/Main.ts ("sources")
+  --profile           run the broker with --cpu-prof and summarise its profile per scenario
+  --soak              scenario 1 without pause for --minutes N (default 5), broker RSS every second`)
+  process.exit(0)
+}
+
+const num = (k: keyof typeof flags) => Number(flags[k])
+const seconds = num("seconds")
+const warmup = num("warmup")
+const rounds = Math.max(1, num("rounds"))
+const inflight = num("inflight")
+const selected = new Set(flags.scenario.split(",").map((s) => Number(s.trim())))
+const entry: BrokerEntry = flags.entry === "sources" ? "sources" : "launcher"
+const profileRoot = flags.profile ? mkdtempSync(join(tmpdir(), "bench-profiles-")) : undefined
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+const out = (line = "") => console.log(line)
+const progress = (line: string) => console.error(line)
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-")
+const msOf = (us: number) => (Number.isFinite(us) ? (us < 10_000 ? (us / 1000).toFixed(3) : (us / 1000).toFixed(0)) : "-")
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0)
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+const command = (() => {
+  const argv = process.argv.slice(2)
+  const event = process.env["npm_lifecycle_event"]
+  const direct = `node bench/run.ts${argv.length > 0 ? " " + argv.join(" ") : ""}`
+  if (event === undefined) return direct
+  const own = (process.env["npm_lifecycle_script"] ?? "").split(/\s+/).slice(2)
+  const extra = own.every((a, i) => argv[i] === a) ? argv.slice(own.length) : argv
+  return `npm run ${event}${extra.length > 0 ? " -- " + extra.join(" ") : ""}   (${direct})`
+})()
+
+const gitState = (() => {
+  try {
+    const head = execSync("git rev-parse --short HEAD", { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
+    const dirty = execSync("git status --porcelain -- src", { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
+    return `${head}${dirty === "" ? "" : " + uncommitted changes in src/"}`
+  } catch {
+    return "unknown"
+  }
+})()
+
+out(`# Kafka broker benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`)
+out(`command: ${command}`)
+out(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`)
+out(`code:    broker ${gitState}, ${entry === "launcher" ? `your_program.sh → ${launcherEntry()}` : "node src/Main.ts"}`)
+out(`         reference bench/reference-server.ts (${flags.io} writes); load generator (bench/loadgen.ts) in the runner's process`)
+if (!flags.soak) {
+  out(`method:  scenarios 1-3: ${rounds} rounds of reference and broker alternating (order swapped each round), fresh process and`)
+  out(`         log dir per run, ${warmup} s warm-up + ${seconds} s measured; medians. MB = 10^6 B; payload = record values.`)
+}
+if (profileRoot !== undefined) out(`profile: broker runs under --cpu-prof (figures include its overhead); profiles in ${profileRoot}`)
+out()
+
+// ---------------------------------------------------------------------------------------------------------
+// Produce scenarios (1-3)
+
+interface ProduceScenario {
+  readonly id: number
+  readonly name: string
+  readonly topic: string
+  readonly partitions: number
+  readonly recordSize: number
+  readonly recordsPerBatch: number
+  readonly connections: number
+  readonly inflight: number
+  readonly describe: string
+}
+
+const produceScenarios: ReadonlyArray<ProduceScenario> = [
+  { id: 1, name: "throughput", topic: "s1", partitions: 8, recordSize: 1024, recordsPerBatch: 100, connections: 4, inflight, describe: `1 KiB records × 100/batch, 8 partitions per request, 4 conns × ${inflight} in flight, acks=1` },
+  { id: 2, name: "latency", topic: "s2", partitions: 1, recordSize: 100, recordsPerBatch: 1, connections: 1, inflight: 1, describe: "100-byte single-record batches, 1 conn × 1 in flight, acks=1" },
+  { id: 3, name: "width", topic: "s3", partitions: 1000, recordSize: 1024, recordsPerBatch: 1, connections: 4, inflight, describe: `1,000 partitions × 1 record (1 KiB) per request, 4 conns × ${inflight} in flight, acks=1` }
+]
+
+type Target = "reference" | "broker"
+
+interface RunResult {
+  readonly result: ProduceResult | undefined
+  readonly error: string | undefined
+  readonly rssMax: number
+  readonly profile: string | undefined
+  /** Percentage of CPU time stolen by the hypervisor during the run. */
+  readonly steal: number
+}
+
+/** Aggregate CPU ticks from /proc/stat: total and stolen by the hypervisor (a noisy neighbour shows here). */
+const cpuTicks = (): { total: number; steal: number } => {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 }
+  } catch {
+    return { total: 0, steal: 0 }
+  }
+}
+const stealSince = (from: { total: number; steal: number }) => {
+  const now = cpuTicks()
+  return now.total > from.total ? (100 * (now.steal - from.steal)) / (now.total - from.total) : NaN
+}
+
+const freshDir = (label: string) => mkdtempSync(join(tmpdir(), `bench-${label}-`))
+
+const profileArgs = (label: string): { args: Array<string>; dir: string } | undefined => {
+  if (profileRoot === undefined) return undefined
+  const dir = join(profileRoot, label)
+  return { args: ["--cpu-prof", `--cpu-prof-dir=${dir}`], dir }
+}
+
+const findProfile = (dir: string | undefined): string | undefined => {
+  if (dir === undefined) return undefined
+  try {
+    const f = readdirSync(dir).find((n) => n.endsWith(".cpuprofile"))
+    return f === undefined ? undefined : join(dir, f)
+  } catch {
+    return undefined
+  }
+}
+
+const startTarget = async (target: Target, dir: string, topics: Readonly<Record<string, number>>, label: string, brokerExtra: Readonly<Record<string, string>> = {}) => {
+  if (target === "reference") return { server: await startReference(join(dir, "data"), { io: flags.io }), profileDir: undefined }
+  const prof = profileArgs(label)
+  const server = await startBroker(writeBrokerConfig(dir, join(dir, "logs"), brokerExtra), { nodeArgs: prof?.args ?? [], entry })
+  try {
+    await createTopics(server.port, topics)
+  } catch (e) {
+    await server.stop()
+    throw e
+  }
+  return { server, profileDir: prof?.dir }
+}
+
+const stopTarget = async (server: ServerProcess, dir: string) => {
+  const code = await server.stop()
+  rmSync(dir, { recursive: true, force: true })
+  // Let the deletion of the run's files (and the disk's discards) settle before the next run.
+  await new Promise((r) => setTimeout(r, 500))
+  if (code !== 0) progress(`    ${server.kind} exited with code ${code}: ${server.output().trim().split("\n").slice(-3).join(" | ")}`)
+}
+
+const produceRun = async (target: Target, s: ProduceScenario, round: number): Promise<RunResult> => {
+  const dir = freshDir(target)
+  let server: ServerProcess | undefined
+  let profileDir: string | undefined
+  let rss: ReturnType<typeof sampleRss> | undefined
+  try {
+    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}`))
+    rss = sampleRss(server.rss)
+    const ticks = cpuTicks()
+    const result = await runProduce({ port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds })
+    const steal = stealSince(ticks)
+    const rssMax = rss.stop()
+    await stopTarget(server, dir)
+    return { result, error: undefined, rssMax, profile: findProfile(profileDir), steal }
+  } catch (e) {
+    const rssMax = rss?.stop() ?? NaN
+    if (server !== undefined) await stopTarget(server, dir)
+    else rmSync(dir, { recursive: true, force: true })
+    return { result: undefined, error: (e as Error).message.split("\n")[0]!, rssMax, profile: undefined, steal: NaN }
+  }
+}
+
+const describeRun = (r: RunResult) =>
+  r.result === undefined
+    ? `error: ${r.error}`
+    : `${int(r.result.recordsPerSec)} records/s, ${fixed(r.result.payloadMBps)} MB/s, p50 ${msOf(r.result.latency.p50)} p99 ${msOf(r.result.latency.p99)} p999 ${msOf(r.result.latency.p999)} ms, RSS ${mb(r.rssMax)} MB, steal ${fixed(r.steal, 0)}%` +
+      (r.result.errors > 0 ? `, ${r.result.errors} partition errors (first ${r.result.firstError})` : "")
+
+interface Figures {
+  readonly recordsPerSec: number
+  readonly MBps: number
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly rss: number
+  readonly errors: number
+  readonly failed: number
+}
+
+const figures = (runs: ReadonlyArray<RunResult>): Figures => {
+  const ok = runs.flatMap((r) => (r.result === undefined ? [] : [r.result]))
+  return {
+    recordsPerSec: median(ok.map((r) => r.recordsPerSec)),
+    MBps: median(ok.map((r) => r.payloadMBps)),
+    p50: median(ok.map((r) => r.latency.p50)),
+    p99: median(ok.map((r) => r.latency.p99)),
+    p999: median(ok.map((r) => r.latency.p999)),
+    rss: runs.some((r) => Number.isFinite(r.rssMax)) ? Math.max(...runs.map((r) => r.rssMax).filter(Number.isFinite)) : NaN,
+    errors: ok.reduce((n, r) => n + r.errors, 0),
+    failed: runs.length - ok.length
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Summary table
+
+const summary: Array<string> = []
+const profiles: Array<string> = []
+const row = (label: string, ref: string, broker: string, ratio: string, target = "", result = "") =>
+  summary.push(`${label.padEnd(22)}${ref.padStart(16)} ${broker.padStart(16)}${ratio.padStart(7)}   ${target.padEnd(28)}${result}`.trimEnd())
+const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a" : ok ? "PASS" : "FAIL")
+const ratioOf = (b: number, r: number) => (Number.isFinite(b) && Number.isFinite(r) && r !== 0 ? (b / r).toFixed(2) : "-")
+
+const addProfile = (title: string, file: string | undefined) => {
+  if (file === undefined) return
+  profiles.push(`${title} (${file}):`)
+  for (const line of summarizeProfile(file, 12)) profiles.push(`  ${line}`)
+}
+
+const produced = new Map<number, { ref: Figures; broker: Figures }>()
+
+const runProduceScenario = async (s: ProduceScenario) => {
+  progress(`scenario ${s.id} ${s.name}: ${s.describe}`)
+  const runs: Record<Target, Array<RunResult>> = { reference: [], broker: [] }
+  for (let round = 1; round <= rounds; round++) {
+    const order: Array<Target> = round % 2 === 1 ? ["reference", "broker"] : ["broker", "reference"]
+    for (const target of order) {
+      const r = await produceRun(target, s, round)
+      runs[target].push(r)
+      progress(`  round ${round} ${target.padEnd(9)} ${describeRun(r)}`)
+    }
+  }
+  const ref = figures(runs.reference)
+  const broker = figures(runs.broker)
+  produced.set(s.id, { ref, broker })
+  addProfile(`broker profile, scenario ${s.id} (last round)`, runs.broker.at(-1)?.profile)
+  return { ref, broker }
+}
+
+const failures = (f: Figures) => (f.failed > 0 ? ` (${f.failed} runs failed)` : "") + (f.errors > 0 ? ` (${f.errors} partition errors)` : "")
+
+const reportProduce = (s: ProduceScenario, ref: Figures, broker: Figures) => {
+  summary.push(`${s.id} ${s.name}: ${s.describe}`)
+  const latencyCells = (f: Figures) => `${msOf(f.p50)}/${msOf(f.p99)}/${msOf(f.p999)}`
+  if (s.id === 1) {
+    const ok = Number.isFinite(broker.recordsPerSec) && Number.isFinite(ref.recordsPerSec) ? broker.recordsPerSec >= 0.9 * ref.recordsPerSec : undefined
+    row("  records/s", int(ref.recordsPerSec), int(broker.recordsPerSec), ratioOf(broker.recordsPerSec, ref.recordsPerSec), "≥ 0.90 × reference", verdict(ok) + failures(broker))
+    row("  MB/s (payload)", fixed(ref.MBps), fixed(broker.MBps), ratioOf(broker.MBps, ref.MBps))
+    row("  p50/p99/p999 ms", latencyCells(ref), latencyCells(broker), ratioOf(broker.p99, ref.p99))
+  } else if (s.id === 2) {
+    const ok = Number.isFinite(broker.p99) && Number.isFinite(ref.p99) ? broker.p99 <= 1.2 * ref.p99 : undefined
+    row("  p99 ms", msOf(ref.p99), msOf(broker.p99), ratioOf(broker.p99, ref.p99), "≤ 1.20 × reference", verdict(ok) + failures(broker))
+    row("  p50/p999 ms", `${msOf(ref.p50)}/${msOf(ref.p999)}`, `${msOf(broker.p50)}/${msOf(broker.p999)}`, ratioOf(broker.p50, ref.p50))
+    row("  records/s", int(ref.recordsPerSec), int(broker.recordsPerSec), ratioOf(broker.recordsPerSec, ref.recordsPerSec))
+  } else {
+    const s1 = produced.get(1)?.broker.MBps
+    const ok = s1 !== undefined && Number.isFinite(s1) && Number.isFinite(broker.MBps) ? broker.MBps >= 0.8 * s1 : undefined
+    row("  MB/s (payload)", fixed(ref.MBps), fixed(broker.MBps), ratioOf(broker.MBps, ref.MBps), s1 === undefined ? "≥ 0.8 × broker's s1 (not run)" : `≥ 0.8 × s1's ${fixed(s1)} = ${fixed(0.8 * s1)}`, verdict(ok) + failures(broker))
+    row("  records/s", int(ref.recordsPerSec), int(broker.recordsPerSec), ratioOf(broker.recordsPerSec, ref.recordsPerSec))
+    row("  p50/p99/p999 ms", latencyCells(ref), latencyCells(broker), ratioOf(broker.p99, ref.p99))
+  }
+  row("  max RSS MB", mb(ref.rss), mb(broker.rss), ratioOf(broker.rss, ref.rss))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 4: fetch
+
+const fetchRun = async (target: Target, gib: number, reads: number) => {
+  const dir = freshDir(target)
+  const { server, profileDir } = await startTarget(target, dir, { fetch: 1 }, "s4")
+  const rss = sampleRss(server.rss)
+  const speeds: Array<number> = []
+  let producedLine = ""
+  let error: string | undefined
+  try {
+    const p = await runProduce({ port: server.port, topic: "fetch", partitions: 1, recordSize: 1024, recordsPerBatch: 1000, connections: 1, inflight: 4, acks: 1, totalBytes: gib * 2 ** 30 })
+    producedLine = `${(p.payloadBytes / 2 ** 30).toFixed(2)} GiB of payload produced in ${fixed(p.seconds)} s (${fixed(p.payloadMBps)} MB/s)`
+    progress(`  ${target.padEnd(9)} ${producedLine}`)
+    for (let i = 0; i < reads; i++) {
+      const f = await runFetch({ port: server.port, topic: "fetch", partition: 0, maxBytes: 32 * 2 ** 20 })
+      speeds.push(f.MBps)
+      progress(`  ${target.padEnd(9)} read ${i + 1}: ${(f.bytes / 2 ** 30).toFixed(2)} GiB, offsets 0-${f.endOffset}, ${f.requests} requests, ${fixed(f.seconds, 2)} s: ${fixed(f.MBps, 0)} MB/s`)
+    }
+  } catch (e) {
+    error = (e as Error).message.split("\n")[0]
+    progress(`  ${target.padEnd(9)} error: ${error}`)
+  }
+  const rssMax = rss.stop()
+  await stopTarget(server, dir)
+  return { speeds, MBps: median(speeds), rssMax, producedLine, error, profile: findProfile(profileDir) }
+}
+
+const runFetchScenario = async () => {
+  const gib = num("fetch-gib")
+  const reads = Math.max(1, num("fetch-reads"))
+  progress(`scenario 4 fetch: produce ${gib} GiB into one partition (1,000 × 1 KiB batches, 4 in flight), then read it from offset 0 ${reads} times`)
+  const ref = await fetchRun("reference", gib, reads)
+  const broker = await fetchRun("broker", gib, reads)
+  summary.push(`4 fetch: ${gib} GiB from offset 0 of one partition, Fetch v12, 32 MiB max bytes, one in flight; ${reads} reads (target: broker only)`)
+  const m = broker.MBps
+  row("  MB/s", fixed(ref.MBps, 0), fixed(m, 0), ratioOf(m, ref.MBps), "≥ 500 MB/s", broker.error !== undefined ? `FAIL (${broker.error})` : verdict(Number.isFinite(m) ? m >= 500 : undefined))
+  if (reads > 1) row("  reads MB/s", ref.speeds.map((s) => fixed(s, 0)).join(", "), broker.speeds.map((s) => fixed(s, 0)).join(", "), "")
+  row("  max RSS MB", mb(ref.rssMax), mb(broker.rssMax), ratioOf(broker.rssMax, ref.rssMax))
+  summary.push(`  (reference: ${ref.producedLine}; broker: ${broker.producedLine})`)
+  addProfile("broker profile, scenario 4 (produce then fetch)", broker.profile)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 5: start-up
+
+const startOnce = async (configPath: string, nodeArgs: Array<string> = [], check?: (port: number) => Promise<void>) => {
+  const broker = await startBroker(configPath, { timeoutMs: 15 * 60_000, nodeArgs, entry })
+  await apiVersions(broker.port)
+  const answeredMs = performance.now() - broker.spawnedAt
+  if (check !== undefined) {
+    try {
+      await check(broker.port)
+    } catch (e) {
+      await broker.stop()
+      throw e
+    }
+  }
+  const t = performance.now()
+  const code = await broker.stop(5 * 60_000)
+  const stopMs = performance.now() - t
+  if (code !== 0) throw new Error(`the broker exited with ${code}: ${broker.output().trim().split("\n").slice(-3).join(" | ")}`)
+  return { listeningMs: broker.listeningMs, answeredMs, stopMs }
+}
+
+const runStartupScenario = async () => {
+  const starts = Math.max(1, num("starts"))
+  const gib = num("big-gib")
+  progress(`scenario 5 start-up: ${starts} starts on ${gib} GiB of cleanly shut-down logs, and on an empty log dir`)
+  const big = await ensureBigLogs(flags["big-dir"], gib, (line) => {
+    progress(`  ${line}`)
+  })
+  const stat = (xs: ReadonlyArray<number>) => `${fixed(median(xs), 0)} (${fixed(Math.min(...xs), 0)}-${fixed(Math.max(...xs), 0)})`
+  // An empty log dir gives the floor (module loading, layers): its starts alternate with the measured ones so
+  // that both see the same machine.
+  const emptyDir = freshDir("empty")
+  const emptyConfig = writeBrokerConfig(emptyDir, join(emptyDir, "logs"))
+  await startOnce(emptyConfig)
+  // A first start on the data set (not measured) warms the compile cache and leaves the clean-shutdown state of
+  // the broker as built now, whatever version wrote the data set's last one.
+  // It also checks that the broker sees the whole data set.
+  const first = await startOnce(big.configPath, [], async (port) => {
+    const ends = await endOffsets(port, BIG_TOPIC, big.partitions)
+    if (ends.length !== big.partitions || ends.some((e) => e !== big.endOffset)) {
+      throw new Error(`the broker reports log end offsets ${ends.join(", ")} for ${BIG_TOPIC}, expected ${big.endOffset} each`)
+    }
+  })
+  progress(`  warm-up start: ApiVersions answered after ${fixed(first.answeredMs, 0)} ms, stopped in ${fixed(first.stopMs, 0)} ms`)
+  const runs: Array<Awaited<ReturnType<typeof startOnce>>> = []
+  const empty: Array<number> = []
+  for (let i = 0; i < starts; i++) {
+    const r = await startOnce(big.configPath)
+    runs.push(r)
+    const e = await startOnce(emptyConfig)
+    empty.push(e.answeredMs)
+    progress(`  start ${i + 1}: listening ${fixed(r.listeningMs, 0)} ms, ApiVersions answered ${fixed(r.answeredMs, 0)} ms, clean stop ${fixed(r.stopMs, 0)} ms; empty log dir: answered ${fixed(e.answeredMs, 0)} ms`)
+  }
+  rmSync(emptyDir, { recursive: true, force: true })
+  const answered = runs.map((r) => r.answeredMs)
+  summary.push(`5 start-up: spawn → first answered ApiVersions, ${(big.bytes / 2 ** 30).toFixed(1)} GiB in ${big.partitions} partitions (${big.logDir}), ${starts} starts`)
+  row("  ms, median (min-max)", "-", stat(answered), "", "< 300 ms", verdict(median(answered) < 300))
+  row("  to 'listening' ms", "-", stat(runs.map((r) => r.listeningMs)), "")
+  row("  empty log dir ms", "-", stat(empty), "")
+  row("  clean stop ms", "-", stat(runs.map((r) => r.stopMs)), "")
+  if (big.built !== undefined) {
+    summary.push(`  (data set built now: written in ${fixed(big.built.writeSeconds)} s; first start on it ${fixed(big.built.firstStartMs / 1000)} s, its clean stop ${fixed(big.built.shutdownMs / 1000)} s)`)
+  }
+  if (profileRoot !== undefined) {
+    const prof = profileArgs("s5")!
+    await startOnce(big.configPath, prof.args)
+    addProfile("broker profile, scenario 5 (one start on the data set)", findProfile(prof.dir))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Soak
+
+const runSoak = async () => {
+  const minutes = num("minutes")
+  const s = produceScenarios[0]!
+  progress(`soak: scenario 1 for ${minutes} min against the broker, RSS every second`)
+  const dir = freshDir("soak")
+  // Bounded disk use for a broker with retention; the free-space guard below covers one without.
+  const retention = { "log.segment.bytes": String(256 * 2 ** 20), "log.retention.bytes": String(2 ** 30), "log.retention.check.interval.ms": "10000" }
+  const { server, profileDir } = await startTarget("broker", dir, { [s.topic]: s.partitions }, "soak", retention)
+  const controller = new AbortController()
+  let stoppedEarly: string | undefined
+  let maxAt = 0
+  let maxSeen = 0
+  const start = performance.now()
+  const rss = sampleRss(server.rss, 1000, (v) => {
+    if (v > maxSeen) {
+      maxSeen = v
+      maxAt = (performance.now() - start) / 1000
+    }
+  })
+  const minFree = 5 * 2 ** 30
+  const guard = setInterval(() => {
+    const st = statfsSync(dir)
+    if (st.bavail * st.bsize < minFree && stoppedEarly === undefined) {
+      stoppedEarly = `stopped early: less than ${minFree / 2 ** 30} GiB free on the disk of ${dir}`
+      controller.abort()
+    }
+  }, 1000)
+  const samples: Array<string> = []
+  let last = { records: 0, elapsed: 0 }
+  const everySeconds = minutes >= 2 ? 30 : 10
+  let result: ProduceResult | undefined
+  let error: string | undefined
+  try {
+    result = await runProduce({
+      port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch,
+      connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: 0, seconds: minutes * 60, signal: controller.signal,
+      onTick: (t) => {
+        if (t.elapsed - last.elapsed < everySeconds - 0.5) return
+        const rate = int((t.records - last.records) / (t.elapsed - last.elapsed))
+        const now = mb(server.rss() ?? NaN)
+        samples.push(`${fixed(t.elapsed, 0)}s ${rate}/s ${now} MB`)
+        progress(`  t=${fixed(t.elapsed, 0)} s: ${rate} records/s, RSS ${now} MB (max so far ${mb(rss.max())} MB)`)
+        last = { records: t.records, elapsed: t.elapsed }
+      }
+    })
+  } catch (e) {
+    error = (e as Error).message.split("\n")[0]
+  }
+  clearInterval(guard)
+  const rssMax = rss.stop()
+  const rssEnd = server.rss() ?? NaN
+  await stopTarget(server, dir)
+  summary.push(`soak: scenario 1 (${s.describe}) for ${minutes} min, broker RSS every second;`)
+  summary.push(`  broker config: log.segment.bytes=256 MiB, log.retention.bytes=1 GiB (bounded disk use); stop below 5 GiB free`)
+  row("  max RSS MB", "", mb(rssMax), "", "< 150 MB", error !== undefined ? `FAIL (${error})` : verdict(rssMax < 150 * 2 ** 20))
+  row("  RSS at the end MB", "", mb(rssEnd), "")
+  summary.push(`  max reached at t=${fixed(maxAt, 0)} s` + (result === undefined ? "" : `; ${int(result.recordsPerSec)} records/s (${fixed(result.payloadMBps)} MB/s) over ${fixed(result.seconds, 0)} s, p99 ${msOf(result.latency.p99)} ms`))
+  if (stoppedEarly !== undefined) summary.push(`  ${stoppedEarly}`)
+  summary.push(`  every ${everySeconds} s (time, records/s, RSS):`)
+  for (let i = 0; i < samples.length; i += 5) summary.push(`    ${samples.slice(i, i + 5).join(" | ")}`)
+  addProfile("broker profile, soak", findProfile(profileDir))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+// Servers run in their own process groups: on Ctrl-C, exit so that servers.ts kills them.
+process.on("SIGINT", () => process.exit(130))
+process.on("SIGTERM", () => process.exit(143))
+
+/** One scenario failing (a broker that does not start, say) leaves a line in the summary, not a stack trace. */
+const guarded = async (label: string, f: () => Promise<void>) => {
+  try {
+    await f()
+  } catch (e) {
+    const message = (e as Error).message.split("\n")[0]
+    progress(`  ${label} failed: ${message}`)
+    summary.push(`${label}: FAILED (${message})`)
+  }
+}
+
+const t0 = performance.now()
+const ticksAtStart = cpuTicks()
+if (flags.soak) {
+  await guarded("soak", runSoak)
+} else {
+  for (const s of produceScenarios) {
+    if (!selected.has(s.id)) continue
+    await guarded(`${s.id} ${s.name}`, async () => {
+      const { ref, broker } = await runProduceScenario(s)
+      reportProduce(s, ref, broker)
+    })
+  }
+  if (selected.has(4)) await guarded("4 fetch", runFetchScenario)
+  if (selected.has(5)) await guarded("5 start-up", runStartupScenario)
+}
+
+summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)
+out(`${"scenario".padEnd(22)}${"reference".padStart(16)} ${"broker".padStart(16)}${"b/ref".padStart(7)}   ${"target".padEnd(28)}result`)
+for (const line of summary) out(line)
+if (profiles.length > 0) {
+  out()
+  for (const line of profiles) out(line)
+}
+out()
+out(`total ${fixed((performance.now() - t0) / 1000, 0)} s`)
