@@ -1,10 +1,10 @@
 // Entry point: `node src/Main.ts [server.properties]`. Wires the live layers (Node's file system, the
 // properties file, the KRaft metadata log, the file log store, the TCP listener) and runs until SIGINT/SIGTERM.
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Layer, Logger } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Broker from "./layers/Broker.ts"
+import * as NodeFileSystem from "./layers/NodeFileSystem.ts"
 import * as PropertiesConfig from "./layers/PropertiesConfig.ts"
 
 const usage = `Usage: your_program.sh [server.properties]

@@ -1,13 +1,13 @@
 // The public API: a broker inside a test process. `startBroker()` listens on a free port in a few milliseconds,
 // keeps its data in memory or in a folder, and returns a plain handle (no Effect needed); `layer` is the same
 // broker as a Layer for Effect programs.
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, References } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Broker from "./layers/Broker.ts"
 import * as MemoryFileSystem from "./layers/MemoryFileSystem.ts"
+import * as NodeFileSystem from "./layers/NodeFileSystem.ts"
 import { BrokerConfig } from "./services/BrokerConfig.ts"
 import { Listener } from "./services/Listener.ts"
 import { createTopic, deleteTopic } from "./services/Topics.ts"

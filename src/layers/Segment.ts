@@ -188,7 +188,8 @@ export const startPosition = (s: Segment, offset: number): number => {
 
 /** Reads `length` bytes at `position` (fewer at the end of the file). */
 export const readBytes = Effect.fnUntraced(function*(file: FileSystem.File, position: number, length: number) {
-  const buffer = new Uint8Array(length)
+  // Not zero-filled: every byte returned is read from the file.
+  const buffer: Uint8Array = Buffer.allocUnsafeSlow(length)
   let done = 0
   while (done < length) {
     const n = yield* file.read(buffer.subarray(done), { position: BigInt(position + done) })
@@ -268,7 +269,7 @@ export const recover = Effect.fnUntraced(function*(
   s.largestTimestamp = -1
   s.nextOffset = s.baseOffset
   s.indexDirty = true
-  let window = new Uint8Array(0)
+  let window: Uint8Array = new Uint8Array(0)
   let windowStart = 0
   let position = 0
   while (position < fileSize) {

@@ -17,13 +17,16 @@ export const layer = Layer.effect(
     const bound = server.address._tag === "UnixPathAddress" ? port : server.address.port
     let connections = 0
     yield* server.run((socket) =>
-      Effect.flatMap(Effect.serviceOption(NodeSocket.NetSocket), (conn) =>
-        serveConnection(socket, {
+      Effect.flatMap(Effect.serviceOption(NodeSocket.NetSocket), (conn) => {
+        // Responses go out as soon as they are written: Nagle's algorithm would hold small ones back.
+        if (conn._tag === "Some") conn.value.setNoDelay(true)
+        return serveConnection(socket, {
           id: ++connections,
           localHost: Option.match(conn, { onNone: () => host, onSome: (c) => c.localAddress ?? host }),
           localPort: Option.match(conn, { onNone: () => bound, onSome: (c) => c.localPort ?? bound }),
           remote: Option.match(conn, { onNone: () => "unknown", onSome: (c) => `${c.remoteAddress}:${c.remotePort}` })
-        }))
+        })
+      })
     ).pipe(Effect.forkScoped)
     yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${bound} (${config.listener.name})`)
     return Listener.of({ host, port: bound })

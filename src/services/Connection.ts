@@ -162,9 +162,12 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const context: RequestContext = { apiVersion, correlationId, clientId, connection }
         let run: Pending = h.handle(request, context).pipe(
           Effect.map((response) => response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)),
-          Effect.withSpan(api.name, {
-            attributes: { "kafka.api_version": apiVersion, "kafka.correlation_id": correlationId, "kafka.client_id": clientId ?? "" }
-          })
+          Effect.withSpan(
+            api.name,
+            { attributes: { "kafka.api_version": apiVersion, "kafka.correlation_id": correlationId, "kafka.client_id": clientId ?? "" } },
+            // A stack trace per request costs more than the request itself on the hot path.
+            { captureStackTrace: false }
+          )
         )
         if (h.ordered) {
           const previous = lastOrdered

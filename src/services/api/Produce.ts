@@ -5,6 +5,8 @@
 // more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings. The
 // broker reads only batch headers, never records, and stores the produced bytes with their base offset and
 // leader epoch patched in. acks=0 gets no response; acks other than -1, 0, 1 → 21 for every partition.
+// Partitions are appended concurrently (each partition's own order is kept by its lock, and produce requests
+// of one connection start one after another).
 // Idempotent producers (a producer id in the batch): a producer id without a sequence → 87; the log store
 // checks epoch and sequence under the partition lock: a retry of one of the last five batches succeeds with
 // the original's base offset and is not written again, a sequence that does not follow on → 45, an epoch
@@ -31,8 +33,8 @@ export const make = handler(
       const store = yield* LogStore
       const image: MetadataImage = yield* (yield* ClusterMetadata).image
 
-      const append = Effect.fn("Produce.partition")(function*(topic: string, index: number, records: Uint8Array | null) {
-        yield* Effect.annotateCurrentSpan({ topic, partition: index })
+      // Per partition no span of its own (a request may name a thousand): the request's span gets the totals.
+      const append = Effect.fnUntraced(function*(topic: string, index: number, records: Uint8Array | null) {
         const found = yield* lookupPartition(image, topic, index)
         if (records === null || records.length === 0) {
           return yield* new InvalidRecord({ detail: "no record batch for the partition" })
@@ -54,11 +56,7 @@ export const make = handler(
         }
         setPartitionLeaderEpoch(records, 0, found.partition.leaderEpoch)
         const result = yield* store.append({ topic, partition: index }, records, header)
-        yield* Effect.annotateCurrentSpan({
-          baseOffset: result.baseOffset,
-          records: header.recordCount,
-          duplicate: result.duplicate
-        })
+        appended += header.recordCount
         if (result.duplicate) {
           yield* Effect.logDebug(
             `Produce to ${topic}-${index}: producer ${header.producerId} epoch ${header.producerEpoch} sequence ${header.baseSequence} is a retry of the batch at offset ${result.baseOffset}; not written again`
@@ -67,6 +65,7 @@ export const make = handler(
         return result
       })
 
+      let appended = 0
       const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
       const responses = yield* Effect.forEach(request.topicData, (topic) =>
         Effect.map(
@@ -99,10 +98,15 @@ export const make = handler(
                 )
               )
             )
-          }),
+          }, { concurrency: "unbounded" }),
           (partitionResponses) => ({ name: topic.name, partitionResponses })
-        ))
+        ), { concurrency: "unbounded" })
 
+      yield* Effect.annotateCurrentSpan({
+        "kafka.partitions": responses.reduce((n, t) => n + t.partitionResponses.length, 0),
+        "kafka.records": appended,
+        "kafka.errors": responses.reduce((n, t) => n + t.partitionResponses.filter((p) => p.errorCode !== 0).length, 0)
+      })
       if (request.acks === 0) return NoResponse
       return { responses, throttleTimeMs: 0 }
     }),
