@@ -98,9 +98,9 @@ export const make = handler(
                 )
               )
             )
-          }, { concurrency: "unbounded" }),
+          }),
           (partitionResponses) => ({ name: topic.name, partitionResponses })
-        ), { concurrency: "unbounded" })
+        ))
 
       yield* Effect.annotateCurrentSpan({
         "kafka.partitions": responses.reduce((n, t) => n + t.partitionResponses.length, 0),
