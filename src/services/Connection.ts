@@ -1,9 +1,11 @@
 // One client connection, as a Stream: socket bytes → size-prefixed frames → request header and body decoded
-// and admitted in arrival order → handlers run (several at once) → responses encoded and written, one write
-// each, in request order. Bad input closes the connection with a log line: a frame above
+// in arrival order → handlers run → responses encoded and written, one write each, in request order. Requests
+// run one at a time in arrival order, except those that may wait long (a Fetch long poll, a JoinGroup, a
+// SyncGroup): those run on fibers of their own while the next requests are handled, and their answers still
+// leave in request order. Bad input closes the connection with a log line: a frame above
 // `socket.request.max.bytes`, an unknown API key, a version outside the advertised range (except ApiVersions,
 // answered with error 35), bytes that do not decode. Nothing a client sends can stop the server.
-import { Cause, Deferred, Effect, Schema, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../protocol/ApiKeys.ts"
 import { ByteReader, ByteWriter, MalformedInput } from "../protocol/Bytes.ts"
@@ -15,9 +17,14 @@ import { unsupportedVersion } from "./api/ApiVersions.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
 import { NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
 
-/** Requests of one connection handled at the same time; responses still leave in request order. */
-const MAX_IN_FLIGHT = 16
+/**
+ * Responses not yet written, per connection: past this, the connection stops reading until they are (a client
+ * pipelining behind a long poll cannot make the broker buffer without limit).
+ */
+const MAX_PENDING = 32
 
+/** How long answers still running may be written after the client stopped sending. */
+const LINGER = Duration.seconds(5)
 export class FrameTooLarge extends Schema.TaggedError<FrameTooLarge>()("FrameTooLarge", {
   size: Schema.Number,
   limit: Schema.Number
@@ -121,7 +128,19 @@ export class Framer {
   }
 }
 
-type Pending = Effect.Effect<ReadonlyArray<Uint8Array> | undefined, never, HandlerServices>
+type Encoded = ReadonlyArray<Uint8Array> | undefined
+
+/** A request ready to run: the effect answering it, and whether it may wait long. */
+interface Admitted {
+  readonly run: Effect.Effect<Encoded, never, HandlerServices>
+  readonly waits: boolean
+}
+
+/** A response in request order: written once it and everything before it are done. */
+interface Slot {
+  done: boolean
+  response: Encoded
+}
 
 const encodeResponse = <Res>(api: Api<unknown, Res>, version: number, correlationId: number, body: Res) => {
   const w = new ByteWriter(256)
@@ -142,25 +161,25 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const writer = yield* socket.writer
-    let lastOrdered: Deferred.Deferred<void> | undefined
+    const scope = yield* Effect.scope
 
-    /** Decodes one frame and returns the effect that answers it (runs later, possibly alongside others). */
-    const admit = (frame: Uint8Array | FrameTooLarge): Effect.Effect<Pending, FrameTooLarge | UnsupportedRequest | MalformedRequest> => {
-      if (frame instanceof FrameTooLarge) return Effect.fail(frame)
+    /** Decodes one frame into the effect that answers it. */
+    const admit = (frame: Uint8Array | FrameTooLarge): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest => {
+      if (frame instanceof FrameTooLarge) return frame
       try {
         const r = new ByteReader(frame)
         const { apiKey, apiVersion, correlationId } = readHeaderPrefix(r)
         const h = handlers.get(apiKey)
-        if (h === undefined) return Effect.fail(new UnsupportedRequest({ apiKey, apiVersion }))
+        if (h === undefined) return new UnsupportedRequest({ apiKey, apiVersion })
         const { api } = h
         if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
-          if (apiKey !== ApiVersions.key) return Effect.fail(new UnsupportedRequest({ apiKey, apiVersion }))
-          return Effect.succeed(Effect.succeed(encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))))
+          if (apiKey !== ApiVersions.key) return new UnsupportedRequest({ apiKey, apiVersion })
+          return { run: Effect.succeed(encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))), waits: false }
         }
         const clientId = readHeaderRest(r, isFlexible(api, apiVersion))
         const request = requestCodec(api, apiVersion).read(r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection }
-        let run: Pending = h.handle(request, context).pipe(
+        const run = h.handle(request, context).pipe(
           Effect.map((response) => response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)),
           Effect.withSpan(
             api.name,
@@ -169,37 +188,89 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
             { captureStackTrace: false }
           )
         )
-        if (h.ordered) {
-          const previous = lastOrdered
-          const done = Deferred.makeUnsafe<void>()
-          lastOrdered = done
-          run = (previous === undefined ? run : Effect.andThen(Deferred.await(previous), run)).pipe(
-            Effect.ensuring(Deferred.succeed(done, undefined))
-          )
-        }
-        return Effect.succeed(run)
+        return { run, waits: h.waits(request) }
       } catch (e) {
-        if (e instanceof MalformedInput) return Effect.fail(new MalformedRequest({ detail: e.message }))
+        if (e instanceof MalformedInput) return new MalformedRequest({ detail: e.message })
         throw e
       }
     }
 
+    // Responses in request order. The writer drains the head while it is done; checking the head and giving up
+    // the writer happen in one synchronous step, so a response finishing meanwhile is never left behind.
+    const slots: Array<Slot> = []
+    let writing = false
+    let room: Deferred.Deferred<void> | undefined
+    let idle: Deferred.Deferred<void> | undefined
+    const drain: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
+      const head = slots[0]
+      if (head === undefined || !head.done) {
+        writing = false
+        if (head === undefined && idle !== undefined) Deferred.doneUnsafe(idle, Effect.void)
+        return Effect.void
+      }
+      slots.shift()
+      if (room !== undefined && slots.length < MAX_PENDING) {
+        Deferred.doneUnsafe(room, Effect.void)
+        room = undefined
+      }
+      return head.response === undefined
+        ? drain
+        : Effect.andThen(writer.writeAll(head.response as [Uint8Array, ...Array<Uint8Array>]), drain)
+    })
+    const flush = Effect.suspend(() => {
+      if (writing) return Effect.void
+      writing = true
+      return drain
+    })
+
+    /** A failure of a request running on its own fiber (a write to a gone client, a defect) ends the connection. */
+    const failed = Deferred.makeUnsafe<never, Socket.SocketError>()
+
+    const handle = (frame: Uint8Array | FrameTooLarge) =>
+      Effect.suspend((): Effect.Effect<void, Socket.SocketError | FrameTooLarge | UnsupportedRequest | MalformedRequest, HandlerServices> => {
+        const admitted = admit(frame)
+        if (!("run" in admitted)) return Effect.fail(admitted)
+        const slot: Slot = { done: false, response: undefined }
+        slots.push(slot)
+        const complete = (response: Encoded) => {
+          slot.done = true
+          slot.response = response
+          return flush
+        }
+        const waitForRoom = Effect.suspend(() => {
+          if (slots.length < MAX_PENDING) return Effect.void
+          room ??= Deferred.makeUnsafe<void>()
+          return Deferred.await(room)
+        })
+        if (!admitted.waits) return Effect.andThen(Effect.flatMap(admitted.run, complete), waitForRoom)
+        return admitted.run.pipe(
+          Effect.flatMap(complete),
+          Effect.catchCause((cause) => Deferred.failCause(failed, cause)),
+          Effect.forkIn(scope),
+          Effect.andThen(waitForRoom)
+        )
+      })
+
     yield* Effect.logInfo("connection opened")
     const exit = yield* Socket.toStream(socket).pipe(
       Stream.mapAccumArray(() => new Framer(config.socketRequestMaxBytes), (framer, chunks) => [framer, framer.push(chunks)]),
-      Stream.mapEffect(admit),
-      Stream.mapEffect((pending) => pending, { concurrency: MAX_IN_FLIGHT }),
-      Stream.runForEach((response) => (response === undefined ? Effect.void : writer.writeAll(response as [Uint8Array, ...Array<Uint8Array>]))),
+      Stream.runForEachArray((frames) => Effect.forEach(frames, handle, { discard: true })),
+      Effect.raceFirst(Deferred.await(failed)),
       Effect.exit
     )
-    if (exit._tag === "Success") {
-      yield* Effect.logInfo("connection closed")
-      return
-    }
-    const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some" && isPeerClose(failure.value)) {
-      yield* Effect.logInfo("connection closed by client")
-    } else if (failure._tag === "Some") {
+    const failure = exit._tag === "Success" ? undefined : Cause.findErrorOption(exit.cause)
+    if (exit._tag === "Success" || (failure?._tag === "Some" && isPeerClose(failure.value))) {
+      // The client sent its last request: answers still on their way (a long poll) may be read if it only
+      // half-closed; give them a few seconds.
+      if (slots.length > 0) {
+        yield* Effect.suspend(() => {
+          if (slots.length === 0) return Effect.void
+          idle ??= Deferred.makeUnsafe<void>()
+          return Deferred.await(idle)
+        }).pipe(Effect.raceFirst(Deferred.await(failed)), Effect.timeoutOption(LINGER), Effect.ignore)
+      }
+      yield* Effect.logInfo(exit._tag === "Success" ? "connection closed" : "connection closed by client")
+    } else if (failure?._tag === "Some") {
       yield* Effect.logWarning(`closing connection: ${failure.value.message}`)
     } else {
       yield* Effect.logError("closing connection after an internal error", exit.cause)

@@ -27,14 +27,17 @@ export interface Handler<Req, Res, R> {
   readonly api: Api<Req, Res>
   readonly handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>
   /**
-   * Requests of an ordered API start only after the previous ordered request on the same connection
-   * finished, so that produces pipelined on one connection append in the order they were sent.
+   * Whether this request may wait long (a long poll, a rebalance). Such requests run on their own fiber, so the
+   * connection's next requests are handled meanwhile; every other request runs in arrival order, one at a
+   * time, so that produces pipelined on one connection append in the order they were sent.
    */
-  readonly ordered: boolean
+  readonly waits: (request: Req) => boolean
 }
+
+const never = () => false
 
 export const handler = <Req, Res, R>(
   api: Api<Req, Res>,
   handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>,
-  options: { readonly ordered?: boolean } = {}
-): Handler<Req, Res, R> => ({ api, handle, ordered: options.ordered ?? false })
+  options: { readonly waits?: (request: Req) => boolean } = {}
+): Handler<Req, Res, R> => ({ api, handle, waits: options.waits ?? never })

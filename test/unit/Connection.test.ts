@@ -6,6 +6,7 @@ import * as Socket from "effect/socket/Socket"
 import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
 import { concat } from "../../src/protocol/Bytes.ts"
 import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
+import { Fetch } from "../../src/protocol/messages/Fetch.ts"
 import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
@@ -128,6 +129,36 @@ describe("serveConnection", () => {
       const out = frames(written)
       assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [2])
       assert.strictEqual(end.logEndOffset, 1)
+    }))
+
+  it.live("handles requests behind a long poll while it waits, and still answers in request order", () =>
+    Effect.gen(function*() {
+      const fetchRequest = RawClient.encode(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 5000,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: "orders", topicId: "00000000-0000-0000-0000-000000000000", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: ""
+      }, 1)
+      const produce = RawClient.encode(Produce, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: "orders", partitionData: [{ index: 0, records: encodeBatch([{ value: new Uint8Array([42]) }]) }] }]
+      }, 2)
+      const started = Date.now()
+      // The fetch waits for data; the produce behind it on the same connection provides it.
+      const out = yield* serve([concat([fetchRequest, produce, RawClient.encode(ApiVersions, 0, versionsRequest, 3)])])
+      assert.isBelow(Date.now() - started, 2000, "the fetch returned when the produce arrived, not after max_wait_ms")
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1, 2, 3])
+      const fetched = decodeResponse(Fetch, 11, out[0]!).responses[0]!.partitions[0]!
+      assert.strictEqual(fetched.highWatermark, 1)
+      assert.isAbove(fetched.records!.length, 0)
     }))
 
   it.effect("stops at a frame above socket.request.max.bytes without answering it", () =>

@@ -120,4 +120,4 @@ export const make = handler(Fetch, (request, context) =>
       }
       yield* store.awaitAppend(result.seen, deadline - now)
     }
-  }))
+  }), { waits: (request) => request.maxWaitMs > 0 })

@@ -35,4 +35,4 @@ export const make = handler(JoinGroup, (request, context) =>
       memberId: result.memberId,
       members: result.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata }))
     }
-  }))
+  }), { waits: () => true })

@@ -5,8 +5,7 @@
 // more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings. The
 // broker reads only batch headers, never records, and stores the produced bytes with their base offset and
 // leader epoch patched in. acks=0 gets no response; acks other than -1, 0, 1 → 21 for every partition.
-// Partitions are appended concurrently (each partition's own order is kept by its lock, and produce requests
-// of one connection start one after another).
+// Produce requests of one connection run one after another, in the order they were sent (Connection.ts).
 // Idempotent producers (a producer id in the batch): a producer id without a sequence → 87; the log store
 // checks epoch and sequence under the partition lock: a retry of one of the last five batches succeeds with
 // the original's base offset and is not written again, a sequence that does not follow on → 45, an epoch
@@ -109,7 +108,6 @@ export const make = handler(
       })
       if (request.acks === 0) return NoResponse
       return { responses, throttleTimeMs: 0 }
-    }),
-  { ordered: true }
+    })
 )
 

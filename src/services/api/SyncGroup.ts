@@ -9,4 +9,4 @@ export const make = handler(SyncGroup, (request) =>
   Effect.gen(function*() {
     const result = yield* (yield* GroupCoordinator).sync(request)
     return { throttleTimeMs: 0, ...result }
-  }))
+  }), { waits: () => true })
