@@ -120,21 +120,19 @@ const BY_REFERENCE = 16 * 1024
  */
 export class ByteWriter {
   private buf: Uint8Array
-  private view: DataView
   private pos = 0
   private readonly chunks: Array<Uint8Array> = []
   private flushedLength = 0
 
   constructor(initial = INITIAL) {
     this.buf = new Uint8Array(initial)
-    this.view = new DataView(this.buf.buffer)
   }
 
   get length(): number {
     return this.flushedLength + this.pos
   }
 
-  /** Makes room for n bytes and returns where they go; it may replace `buf` and `view`, so call it first. */
+  /** Makes room for n bytes and returns where they go; it may replace `buf`, so call it first. */
   private ensure(n: number): number {
     const at = this.pos
     if (at + n > this.buf.length) {
@@ -144,41 +142,45 @@ export class ByteWriter {
       const next = new Uint8Array(size)
       next.set(this.buf.subarray(0, at))
       this.buf = next
-      this.view = new DataView(next.buffer)
     }
     this.pos = at + n
     return at
   }
 
+  // Integers are written byte by byte: cheaper than a DataView per writer for the small messages of the
+  // protocol, and Uint8Array stores keep the low 8 bits of whatever they are given.
   int8(v: number): void {
     const at = this.ensure(1)
-    this.view.setInt8(at, v)
+    this.buf[at] = v
   }
   int16(v: number): void {
     const at = this.ensure(2)
-    this.view.setInt16(at, v)
+    const b = this.buf
+    b[at] = v >> 8
+    b[at + 1] = v
   }
   uint16(v: number): void {
-    const at = this.ensure(2)
-    this.view.setUint16(at, v)
+    this.int16(v)
   }
   int32(v: number): void {
     const at = this.ensure(4)
-    this.view.setInt32(at, v)
+    const b = this.buf
+    b[at] = v >> 24
+    b[at + 1] = v >> 16
+    b[at + 2] = v >> 8
+    b[at + 3] = v
   }
   uint32(v: number): void {
-    const at = this.ensure(4)
-    this.view.setUint32(at, v)
+    this.int32(v | 0)
   }
   int64(v: number): void {
-    const at = this.ensure(8)
     const hi = Math.floor(v / TWO_32)
-    this.view.setInt32(at, hi)
-    this.view.setUint32(at + 4, v - hi * TWO_32)
+    this.int32(hi | 0)
+    this.int32((v - hi * TWO_32) | 0)
   }
   float64(v: number): void {
     const at = this.ensure(8)
-    this.view.setFloat64(at, v)
+    new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).setFloat64(0, v)
   }
   bool(v: boolean): void {
     const at = this.ensure(1)
@@ -208,12 +210,19 @@ export class ByteWriter {
       this.chunks.push(this.buf.subarray(0, this.pos), bytes)
       this.flushedLength += this.pos + bytes.length
       this.buf = this.buf.subarray(this.pos)
-      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
       this.pos = 0
       return
     }
     const at = this.ensure(bytes.length)
     this.buf.set(bytes, at)
+  }
+
+  /** Writes a string known to be ASCII (see `isAscii`), one byte per character. */
+  ascii(s: string): void {
+    const n = s.length
+    const at = this.ensure(n)
+    const b = this.buf
+    for (let i = 0; i < n; i++) b[at + i] = s.charCodeAt(i)
   }
 
   uuid(id: string): void {
@@ -226,12 +235,11 @@ export class ByteWriter {
   }
 
   patchInt32(mark: { readonly chunk: number; readonly at: number }, v: number): void {
-    if (mark.chunk === this.chunks.length) {
-      this.view.setInt32(mark.at, v)
-    } else {
-      const c = this.chunks[mark.chunk]!
-      new DataView(c.buffer, c.byteOffset, c.byteLength).setInt32(mark.at, v)
-    }
+    const b = mark.chunk === this.chunks.length ? this.buf : this.chunks[mark.chunk]!
+    b[mark.at] = v >> 24
+    b[mark.at + 1] = v >> 16
+    b[mark.at + 2] = v >> 8
+    b[mark.at + 3] = v
   }
 
   /** The written bytes as chunks to be sent with one gathered write. */
@@ -246,6 +254,23 @@ export class ByteWriter {
     const parts = this.finish()
     return parts.length === 1 ? parts[0]! : concat(parts)
   }
+}
+
+export const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false
+  return true
+}
+
+/** The string of short ASCII bytes without a decoder (names, ids: the common case); undefined otherwise. */
+export const asciiString = (bytes: Uint8Array): string | undefined => {
+  if (bytes.length > 64) return undefined
+  let s = ""
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!
+    if (c >= 0x80) return undefined
+    s += String.fromCharCode(c)
+  }
+  return s
 }
 
 export const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {

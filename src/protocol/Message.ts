@@ -3,7 +3,7 @@
 // once per version into a reader and a writer made of closures: classic encodings (int16 string lengths,
 // int32 array counts) and flexible ones (compact lengths, tagged-field sections) are decided at compile time,
 // never per byte.
-import { ByteReader, ByteWriter, MalformedInput, ZERO_UUID } from "./Bytes.ts"
+import { asciiString, ByteReader, ByteWriter, isAscii, MalformedInput, ZERO_UUID } from "./Bytes.ts"
 
 /** An inclusive version range; `[0, Infinity]` for "0+", `[1, 0]` (empty) for "none". */
 export type Versions = readonly [min: number, max: number]
@@ -172,6 +172,8 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
 const decodeUtf8 = (bytes: Uint8Array): string => {
+  const ascii = asciiString(bytes)
+  if (ascii !== undefined) return ascii
   try {
     return decoder.decode(bytes)
   } catch {
@@ -204,8 +206,13 @@ const compile = (type: Type<unknown>, version: number, flexible: boolean, nullab
         },
         (w, v: string | null) => {
           if (v === null) return nullable ? writeLength(w, -1) : nullError()
-          const b = encoder.encode(v)
           // Kafka strings are at most 32767 bytes, compact ones too; a longer one would wrap its int16 length.
+          if (isAscii(v)) {
+            if (v.length > 0x7fff) throw new MalformedInput(`string ${name} is ${v.length} bytes, more than 32767`)
+            writeLength(w, v.length)
+            return w.ascii(v)
+          }
+          const b = encoder.encode(v)
           if (b.length > 0x7fff) throw new MalformedInput(`string ${name} is ${b.length} bytes, more than 32767`)
           writeLength(w, b.length)
           w.raw(b)
