@@ -29,7 +29,7 @@ import {
   snapshotFile,
   timeIndexFile
 } from "../protocol/LogFiles.ts"
-import { COMPRESSION_MASK, decodeRecords, type BatchHeader } from "../protocol/RecordBatch.ts"
+import { COMPRESSION_MASK, decodeRecords, setBaseOffset, type BatchHeader } from "../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata } from "../services/ClusterMetadata.ts"
 import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
@@ -269,42 +269,44 @@ export const layer = Layer.effect(
       })
 
     const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
-      Effect.flatMap(open(tp), (p) =>
-        p.lock.withPermit(Effect.gen(function*() {
-          if (p.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
-          const checked = ProducerState.check(p.producers, header)
-          if (checked._tag === "Duplicate") {
-            return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
-          }
-          if (checked._tag !== "Append") return yield* checked
-          const s = yield* settings(p)
-          const now = yield* Clock.currentTimeMillis
-          let segment = active(p)
-          // A segment loaded at start has no first append yet (-1): it ages from its first append in this run.
-          const aged = segment.firstAppendAt >= 0 && now - segment.firstAppendAt >= s.segmentMs
-          if (segment.size > 0 && (segment.size + batch.length > s.segmentBytes || aged)) {
-            yield* roll(p)
-            segment = active(p)
-          }
-          const file = yield* Segment.open(fs, segment, scope).pipe(Effect.mapError(storageError(p.name)))
-          const baseOffset = segment.nextOffset
-          const position = segment.size
-          // The CRC starts at byte 21, so the offset can be patched into the produced bytes as they are.
-          new DataView(batch.buffer, batch.byteOffset, 8).setBigInt64(0, BigInt(baseOffset))
-          yield* file.writeAll(batch).pipe(
-            Effect.tapError(() => Effect.ignore(file.truncate(position))),
-            Effect.mapError(storageError(p.name))
-          )
-          segment.size = position + batch.length
-          if (segment.firstAppendAt < 0) segment.firstAppendAt = now
-          Segment.indexBatch(segment, { ...header, baseOffset }, position, s.indexIntervalBytes)
-          checked.record(baseOffset)
-          p.unflushed.add(segment)
-          p.unflushedMessages += header.recordCount
-          if (p.unflushedMessages >= config.flushIntervalMessages) yield* flush(p)
-          notify(p.name)
-          return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
-        }).pipe(Effect.uninterruptible)))
+      Effect.flatMap(open(tp), (p) => p.lock.withPermit(appendLocked(p, batch, header)))
+
+    /** The append itself, under the partition's lock, and not interruptible once it has started writing. */
+    const appendLocked = (p: Partition, batch: Uint8Array, header: BatchHeader) =>
+      Effect.gen(function*() {
+        if (p.deleted) return yield* new UnknownTopicOrPartition(p.tp)
+        const checked = ProducerState.check(p.producers, header)
+        if (checked._tag === "Duplicate") {
+          return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
+        }
+        if (checked._tag !== "Append") return yield* checked
+        const s = yield* settings(p)
+        const now = yield* Clock.currentTimeMillis
+        let segment = active(p)
+        // A segment loaded at start has no first append yet (-1): it ages from its first append in this run.
+        const aged = segment.firstAppendAt >= 0 && now - segment.firstAppendAt >= s.segmentMs
+        if (segment.size > 0 && (segment.size + batch.length > s.segmentBytes || aged)) {
+          yield* roll(p)
+          segment = active(p)
+        }
+        const file = segment.file ?? (yield* Segment.open(fs, segment, scope).pipe(Effect.mapError(storageError(p.name))))
+        const baseOffset = segment.nextOffset
+        const position = segment.size
+        // The CRC starts at byte 21, so the offset can be patched into the produced bytes as they are.
+        setBaseOffset(batch, 0, baseOffset)
+        yield* file.writeAll(batch).pipe(
+          Effect.catch((e) => Effect.andThen(Effect.ignore(file.truncate(position)), Effect.fail(new StorageError({ partition: p.name, cause: e }))))
+        )
+        segment.size = position + batch.length
+        if (segment.firstAppendAt < 0) segment.firstAppendAt = now
+        Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
+        checked.record(baseOffset)
+        p.unflushed.add(segment)
+        p.unflushedMessages += header.recordCount
+        if (p.unflushedMessages >= config.flushIntervalMessages) yield* flush(p)
+        notify(p.name)
+        return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
+      }).pipe(Effect.uninterruptible)
 
     /** fsyncs what was written since the last flush; the recovery point moves to the log end. */
     const flush = (p: Partition) =>

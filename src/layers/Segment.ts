@@ -159,9 +159,15 @@ export const writeIndexes = Effect.fnUntraced(function*(fs: FileSystem.FileSyste
 })
 
 /** Records a batch written at `position` in the indexes, as Kafka does after each append. */
-export const indexBatch = (s: Segment, header: BatchHeader, position: number, indexIntervalBytes: number) => {
+export const indexBatch = (
+  s: Segment,
+  header: BatchHeader,
+  position: number,
+  indexIntervalBytes: number,
+  baseOffset = header.baseOffset
+) => {
   if (s.offsetIndex === undefined) emptyIndexes(s)
-  const lastOffset = header.baseOffset + header.lastOffsetDelta
+  const lastOffset = baseOffset + header.lastOffsetDelta
   // The largest timestamp first, this batch included (as Kafka's LogSegment.append): a time index entry (T, o)
   // promises that no record up to offset o has a timestamp above T, which lookups starting at o rely on.
   if (header.maxTimestamp > s.largestTimestamp) s.largestTimestamp = header.maxTimestamp

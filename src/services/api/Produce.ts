@@ -10,104 +10,119 @@
 // checks epoch and sequence under the partition lock: a retry of one of the last five batches succeeds with
 // the original's base offset and is not written again, a sequence that does not follow on → 45, an epoch
 // older than the partition has seen → 47.
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../BrokerConfig.ts"
 import { ClusterMetadata, type MetadataImage } from "../ClusterMetadata.ts"
-import { CorruptMessage, InvalidRecord, MessageTooLarge, UnsupportedForMessageFormat } from "../Errors.ts"
+import { CorruptMessage, InvalidRecord, MessageTooLarge, UnknownTopicOrPartition, UnsupportedForMessageFormat } from "../Errors.ts"
 import { handler, NoResponse } from "../Handler.ts"
-import { LogStore } from "../LogStore.ts"
-import { lookupPartition } from "./lookup.ts"
+import { type AppendResult, LogStore } from "../LogStore.ts"
 
 type PartitionResponse = ResponseOf<typeof Produce>["responses"][number]["partitionResponses"][number]
 
-export const make = handler(
-  Produce,
-  (request) =>
-    Effect.gen(function*() {
-      const config = yield* BrokerConfig
-      const store = yield* LogStore
-      const image: MetadataImage = yield* (yield* ClusterMetadata).image
+type Rejection = UnknownTopicOrPartition | InvalidRecord | MessageTooLarge | CorruptMessage | UnsupportedForMessageFormat
+type AppendError = Effect.Error<ReturnType<LogStore["Service"]["append"]>>
 
-      // Per partition no span of its own (a request may name a thousand): the request's span gets the totals.
-      const append = Effect.fnUntraced(function*(topic: string, index: number, records: Uint8Array | null) {
-        const found = yield* lookupPartition(image, topic, index)
-        if (records === null || records.length === 0) {
-          return yield* new InvalidRecord({ detail: "no record batch for the partition" })
-        }
-        const limit = Number(found.topic.configs.get("max.message.bytes") ?? config.messageMaxBytes)
-        if (records.length > limit) return yield* new MessageTooLarge({ size: records.length, limit })
-        const header = validateProduced(records)
-        if (isProblem(header)) {
-          return yield* header.kind === "invalid"
-            ? new InvalidRecord({ detail: header.detail })
-            : header.kind === "old-format"
-            ? new UnsupportedForMessageFormat({ detail: header.detail })
-            : new CorruptMessage({ detail: header.detail })
-        }
-        if (header.producerId >= 0 && header.baseSequence < 0) {
-          return yield* new InvalidRecord({
-            detail: `sequence ${header.baseSequence} in a batch of producer ${header.producerId}`
-          })
-        }
-        setPartitionLeaderEpoch(records, 0, found.partition.leaderEpoch)
-        const result = yield* store.append({ topic, partition: index }, records, header)
-        appended += header.recordCount
-        if (result.duplicate) {
-          yield* Effect.logDebug(
-            `Produce to ${topic}-${index}: producer ${header.producerId} epoch ${header.producerEpoch} sequence ${header.baseSequence} is a retry of the batch at offset ${result.baseOffset}; not written again`
-          )
-        }
-        return result
-      })
+/** Checks a partition's batch before anything is written: the batch header if it can be appended, else why not. */
+const validate = (
+  image: MetadataImage,
+  messageMaxBytes: number,
+  topic: string,
+  index: number,
+  records: Uint8Array | null
+): { readonly header: BatchHeader; readonly leaderEpoch: number } | Rejection => {
+  const t = image.topics.get(topic)
+  const partition = t?.partitions[index]
+  if (t === undefined || partition === undefined) return new UnknownTopicOrPartition({ topic, partition: index })
+  if (records === null || records.length === 0) return new InvalidRecord({ detail: "no record batch for the partition" })
+  const limit = Number(t.configs.get("max.message.bytes") ?? messageMaxBytes)
+  if (records.length > limit) return new MessageTooLarge({ size: records.length, limit })
+  const header = validateProduced(records)
+  if (isProblem(header)) {
+    return header.kind === "invalid"
+      ? new InvalidRecord({ detail: header.detail })
+      : header.kind === "old-format"
+      ? new UnsupportedForMessageFormat({ detail: header.detail })
+      : new CorruptMessage({ detail: header.detail })
+  }
+  if (header.producerId >= 0 && header.baseSequence < 0) {
+    return new InvalidRecord({ detail: `sequence ${header.baseSequence} in a batch of producer ${header.producerId}` })
+  }
+  return { header, leaderEpoch: partition.leaderEpoch }
+}
 
-      let appended = 0
-      const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
-      const responses = yield* Effect.forEach(request.topicData, (topic) =>
-        Effect.map(
-          Effect.forEach(topic.partitionData, (p): Effect.Effect<PartitionResponse> => {
-            const failed = (errorCode: number, errorMessage: string | null): PartitionResponse => ({
-              index: p.index,
-              errorCode,
-              baseOffset: -1,
-              logAppendTimeMs: -1,
-              logStartOffset: -1,
-              recordErrors: [],
-              errorMessage
-            })
-            if (!validAcks) return Effect.succeed(failed(ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks}`))
-            return append(topic.name, p.index, p.records).pipe(
-              Effect.map((r) => ({
-                index: p.index,
-                errorCode: ErrorCode.NONE,
-                baseOffset: r.baseOffset,
-                logAppendTimeMs: -1,
-                logStartOffset: r.logStartOffset,
-                recordErrors: [],
-                errorMessage: null
-              })),
-              Effect.catchTag("UnknownTopicOrPartition", (e) => Effect.succeed(failed(e.code, null))),
-              Effect.catch((e) =>
-                Effect.as(
-                  Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${e.code}): ${e.message}`),
-                  failed(e.code, e.message)
-                )
-              )
+const failed = (index: number, errorCode: number, errorMessage: string | null): PartitionResponse => ({
+  index,
+  errorCode,
+  baseOffset: -1,
+  logAppendTimeMs: -1,
+  logStartOffset: -1,
+  recordErrors: [],
+  errorMessage
+})
+
+export const make = handler(Produce, (request) =>
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const store = yield* LogStore
+    const image = yield* (yield* ClusterMetadata).image
+    const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
+    let records = 0
+    let errors = 0
+    // One loop over every partition, and no span per partition (a request may name a thousand): the
+    // request's span gets the totals.
+    const responses: Array<{ name: string; partitionResponses: Array<PartitionResponse> }> = []
+    for (const topic of request.topicData) {
+      const partitionResponses: Array<PartitionResponse> = []
+      responses.push({ name: topic.name, partitionResponses })
+      for (const p of topic.partitionData) {
+        if (!validAcks) {
+          partitionResponses.push(failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks}`))
+          errors++
+          continue
+        }
+        const checked = validate(image, config.messageMaxBytes, topic.name, p.index, p.records)
+        let result: Result.Result<AppendResult, Rejection | AppendError>
+        if ("header" in checked) {
+          setPartitionLeaderEpoch(p.records!, 0, checked.leaderEpoch)
+          result = yield* Effect.result(store.append({ topic: topic.name, partition: p.index }, p.records!, checked.header))
+        } else {
+          result = Result.fail(checked)
+        }
+        if (Result.isSuccess(result)) {
+          const r = result.success
+          const { header } = checked as { readonly header: BatchHeader }
+          records += header.recordCount
+          if (r.duplicate) {
+            yield* Effect.logDebug(
+              `Produce to ${topic.name}-${p.index}: producer ${header.producerId} sequence ${header.baseSequence} is a retry of the batch at offset ${r.baseOffset}; not written again`
             )
-          }),
-          (partitionResponses) => ({ name: topic.name, partitionResponses })
-        ))
-
-      yield* Effect.annotateCurrentSpan({
-        "kafka.partitions": responses.reduce((n, t) => n + t.partitionResponses.length, 0),
-        "kafka.records": appended,
-        "kafka.errors": responses.reduce((n, t) => n + t.partitionResponses.filter((p) => p.errorCode !== 0).length, 0)
-      })
-      if (request.acks === 0) return NoResponse
-      return { responses, throttleTimeMs: 0 }
-    })
-)
-
+          }
+          partitionResponses.push({
+            index: p.index,
+            errorCode: ErrorCode.NONE,
+            baseOffset: r.baseOffset,
+            logAppendTimeMs: -1,
+            logStartOffset: r.logStartOffset,
+            recordErrors: [],
+            errorMessage: null
+          })
+          continue
+        }
+        const e = result.failure
+        errors++
+        if (e._tag === "UnknownTopicOrPartition") {
+          partitionResponses.push(failed(p.index, e.code, null))
+        } else {
+          yield* Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${e.code}): ${e.message}`)
+          partitionResponses.push(failed(p.index, e.code, e.message))
+        }
+      }
+    }
+    yield* Effect.annotateCurrentSpan({ "kafka.records": records, "kafka.errors": errors })
+    if (request.acks === 0) return NoResponse
+    return { responses, throttleTimeMs: 0 }
+  }))
