@@ -16,6 +16,7 @@ import {
   timeIndexFile
 } from "../protocol/LogFiles.ts"
 import { type BatchHeader, computeCrc, HEADER_SIZE, MAGIC, readHeader } from "../protocol/RecordBatch.ts"
+import * as BufferPool from "../services/BufferPool.ts"
 
 /** A growable pair of typed columns: relative offset → position, or timestamp → relative offset. */
 class Columns<K extends Int32Array | Float64Array> {
@@ -192,10 +193,12 @@ export const startPosition = (s: Segment, offset: number): number => {
   return i < 0 ? 0 : index.values[i]!
 }
 
-/** Reads `length` bytes at `position` (fewer at the end of the file). */
+/**
+ * Reads `length` bytes at `position` (fewer at the end of the file), into a buffer from the pool when large:
+ * whoever is done with the bytes may `BufferPool.release` them.
+ */
 export const readBytes = Effect.fnUntraced(function*(file: FileSystem.File, position: number, length: number) {
-  // Not zero-filled: every byte returned is read from the file.
-  const buffer: Uint8Array = Buffer.allocUnsafeSlow(length)
+  const buffer = BufferPool.acquire(length)
   let done = 0
   while (done < length) {
     const n = yield* file.read(buffer.subarray(done), { position: BigInt(position + done) })
@@ -210,7 +213,10 @@ const WALK_SLACK = 64 * 1024
 
 /**
  * Whole batches from the one holding `offset`, up to `maxBytes` (the first one whatever its size when
- * `minOneBatch`), or an empty array when the segment holds nothing at or after `offset`.
+ * `minOneBatch`), or an empty array when the segment holds nothing at or after `offset`. A small read is one
+ * read of the budget plus some slack (the walk from the index entry to the wanted batch happens in it); a large
+ * one first walks batch headers to the wanted batch, then reads exactly the budget, so that its buffer, from the
+ * pool, has the same size every time.
  */
 export const read = Effect.fnUntraced(function*(
   file: FileSystem.File,
@@ -219,38 +225,46 @@ export const read = Effect.fnUntraced(function*(
   maxBytes: number,
   minOneBatch: boolean
 ): Effect.fn.Return<Uint8Array, PlatformError> {
-  let position = startPosition(s, offset)
   const end = s.size
-  let window = yield* readBytes(file, position, Math.min(end - position, maxBytes + WALK_SLACK))
+  let position = startPosition(s, offset)
+  const small = maxBytes + WALK_SLACK < BufferPool.MIN_POOLED
+  let window: Uint8Array = new Uint8Array(0)
   let at = 0
+  let firstSize = 0
   // Walk to the batch holding `offset`.
   for (;;) {
     if (at + HEADER_SIZE > window.length) {
-      if (position + at >= end) return new Uint8Array(0)
+      if (position + at + HEADER_SIZE > end) return new Uint8Array(0)
       position += at
-      window = yield* readBytes(file, position, Math.min(end - position, maxBytes + WALK_SLACK))
+      window = yield* readBytes(file, position, Math.min(end - position, small ? maxBytes + WALK_SLACK : WALK_SLACK))
       at = 0
-      if (window.length < HEADER_SIZE) return new Uint8Array(0)
+      continue
     }
     const header = readHeader(window, at)
-    if (header.baseOffset + header.lastOffsetDelta >= offset) break
+    if (header.baseOffset + header.lastOffsetDelta >= offset) {
+      firstSize = header.size
+      break
+    }
     at += header.size
   }
-  // Take whole batches within the budget.
-  const first = at
-  let taken = 0
-  for (;;) {
-    if (first + taken + HEADER_SIZE > window.length) break
-    const size = readHeader(window, first + taken).size
-    if (taken + size > maxBytes && !(taken === 0 && minOneBatch)) break
-    if (first + taken + size > window.length) {
-      // The batch runs past what was read: read exactly the batches taken so far plus this one.
-      return yield* readBytes(file, position + first, taken + size)
-    }
-    taken += size
-    if (taken >= maxBytes) break
+  if (firstSize > maxBytes && !minOneBatch) return new Uint8Array(0)
+  let data: Uint8Array = window.subarray(at)
+  if (!small || data.length < Math.min(end - position - at, Math.max(maxBytes, firstSize))) {
+    // Read the budget from the wanted batch on (at least that whole batch).
+    data = yield* readBytes(file, position + at, Math.min(end - position - at, Math.max(maxBytes, firstSize)))
   }
-  return window.subarray(first, first + taken)
+  // Whole batches only: the last one may have been cut by the budget.
+  let taken = 0
+  while (taken + HEADER_SIZE <= data.length) {
+    const size = readHeader(data, taken).size
+    if (taken + size > data.length || (taken > 0 && taken + size > maxBytes)) break
+    taken += size
+  }
+  if (data.length < BufferPool.MIN_POOLED || taken >= BufferPool.MIN_POOLED) return data.subarray(0, taken)
+  // A small result out of a large buffer is copied out, so that the buffer goes back at once (see MIN_POOLED).
+  const out = data.slice(0, taken)
+  BufferPool.release(data)
+  return out
 })
 
 export interface ScanResult {
@@ -281,6 +295,7 @@ export const recover = Effect.fnUntraced(function*(
   while (position < fileSize) {
     if (fileSize - position < HEADER_SIZE) return { validBytes: position, problem: `${fileSize - position} bytes of a batch header` }
     if (position + HEADER_SIZE > windowStart + window.length) {
+      BufferPool.release(window)
       windowStart = position
       window = yield* readBytes(file, position, Math.min(WINDOW, fileSize - position))
     }
@@ -290,6 +305,7 @@ export const recover = Effect.fnUntraced(function*(
       return { validBytes: position, problem: `a batch of ${header.size} bytes at position ${position} running past the end` }
     }
     if (position + header.size > windowStart + window.length) {
+      BufferPool.release(window)
       windowStart = position
       window = yield* readBytes(file, position, Math.max(header.size, Math.min(WINDOW, fileSize - position)))
     }
@@ -301,6 +317,7 @@ export const recover = Effect.fnUntraced(function*(
     onBatch(header)
     position += header.size
   }
+  BufferPool.release(window)
   return { validBytes: position, problem: undefined }
 })
 

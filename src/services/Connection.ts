@@ -15,7 +15,7 @@ import { ApiVersions } from "../protocol/messages/ApiVersions.ts"
 import { handlers, supportedApis, type HandlerServices } from "./Apis.ts"
 import { unsupportedVersion } from "./api/ApiVersions.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
-import { NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
+import { afterWriteOf, NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
 
 /**
  * Responses not yet written, per connection: past this, the connection stops reading until they are (a client
@@ -128,7 +128,8 @@ export class Framer {
   }
 }
 
-type Encoded = ReadonlyArray<Uint8Array> | undefined
+/** A response's bytes, and what to do once they are written (undefined: no response, as for acks=0). */
+type Encoded = { readonly bytes: ReadonlyArray<Uint8Array>; readonly after: (() => void) | undefined } | undefined
 
 /** A request ready to run: the effect answering it, and whether it may wait long. */
 interface Admitted {
@@ -174,13 +175,18 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const { api } = h
         if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
           if (apiKey !== ApiVersions.key) return new UnsupportedRequest({ apiKey, apiVersion })
-          return { run: Effect.succeed(encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))), waits: false }
+          const bytes = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
+          return { run: Effect.succeed({ bytes, after: undefined }), waits: false }
         }
         const clientId = readHeaderRest(r, isFlexible(api, apiVersion))
         const request = requestCodec(api, apiVersion).read(r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection }
         const run = h.handle(request, context).pipe(
-          Effect.map((response) => response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)),
+          Effect.map((response): Encoded =>
+            response === NoResponse
+              ? undefined
+              : { bytes: encodeResponse(api, apiVersion, correlationId, response), after: afterWriteOf(response) }
+          ),
           Effect.withSpan(
             api.name,
             { attributes: { "kafka.api_version": apiVersion, "kafka.correlation_id": correlationId, "kafka.client_id": clientId ?? "" } },
@@ -213,9 +219,11 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         Deferred.doneUnsafe(room, Effect.void)
         room = undefined
       }
-      return head.response === undefined
-        ? drain
-        : Effect.andThen(writer.writeAll(head.response as [Uint8Array, ...Array<Uint8Array>]), drain)
+      const response = head.response
+      if (response === undefined) return drain
+      const written = writer.writeAll(response.bytes as [Uint8Array, ...Array<Uint8Array>])
+      const after = response.after
+      return Effect.andThen(after === undefined ? written : Effect.andThen(written, Effect.sync(after)), drain)
     })
     const flush = Effect.suspend(() => {
       if (writing) return Effect.void

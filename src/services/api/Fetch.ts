@@ -10,7 +10,8 @@ import { Fetch } from "../../protocol/messages/Fetch.ts"
 import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../ClusterMetadata.ts"
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
-import { handler } from "../Handler.ts"
+import * as BufferPool from "../BufferPool.ts"
+import { handler, withAfterWrite } from "../Handler.ts"
 import { LogStore, type SeenEnd } from "../LogStore.ts"
 
 type Request = RequestOf<typeof Fetch>
@@ -116,7 +117,10 @@ export const make = handler(Fetch, (request, context) =>
       if (
         result.bytes >= request.minBytes || result.failed || result.seen.length === 0 || now >= deadline
       ) {
-        return result.response
+        // Large reads come from the buffer pool: they go back once the response has been written.
+        return withAfterWrite(result.response, () => {
+          for (const t of result.response.responses) for (const p of t.partitions) if (p.records !== null) BufferPool.release(p.records)
+        })
       }
       yield* store.awaitAppend(result.seen, deadline - now)
     }
