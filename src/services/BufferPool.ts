@@ -15,9 +15,12 @@ const idleSet = new Set<ArrayBuffer>()
 const ours = new WeakSet<ArrayBuffer>()
 let idleBytes = 0
 
-/** `n` bytes, not zeroed when they come from the pool: the caller fills them. */
-export const acquire = (n: number): Uint8Array => {
-  if (n < MIN_POOLED) return new Uint8Array(n)
+/**
+ * `n` bytes, not zeroed when they come from the pool: the caller fills them. Sizes from `min` up are pooled
+ * (smaller ones only where no socket write will hold them; see MIN_POOLED).
+ */
+export const acquire = (n: number, min = MIN_POOLED): Uint8Array => {
+  if (n < min) return new Uint8Array(n)
   const size = Math.ceil(n / GRANULE) * GRANULE
   const buffer = idle.get(size)?.pop()
   if (buffer !== undefined) {

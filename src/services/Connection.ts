@@ -15,6 +15,7 @@ import { ApiVersions } from "../protocol/messages/ApiVersions.ts"
 import { handlers, supportedApis, type HandlerServices } from "./Apis.ts"
 import { unsupportedVersion } from "./api/ApiVersions.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
+import * as BufferPool from "./BufferPool.ts"
 import { afterWriteOf, NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
 
 /**
@@ -54,6 +55,10 @@ export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("Ma
   }
 }
 
+/** Produce requests at least this large are gathered into pooled buffers. */
+const POOLED_FRAME = 64 * 1024
+const PRODUCE_KEY = 0
+
 /** Splits a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes). */
 export class Framer {
   private readonly limit: number
@@ -92,8 +97,8 @@ export class Framer {
   }
 
   /** The first n buffered bytes as one array (a copy only when they span chunks). */
-  private gather(n: number): Uint8Array {
-    const out = new Uint8Array(n)
+  private gather(n: number, pooled = false): Uint8Array {
+    const out = pooled ? BufferPool.acquire(n, POOLED_FRAME) : new Uint8Array(n)
     let at = 0
     for (const p of this.parts) {
       const k = Math.min(p.length, n - at)
@@ -110,7 +115,8 @@ export class Framer {
     if (first.length >= n) {
       out = first.subarray(0, n)
     } else {
-      out = this.gather(n)
+      // A large Produce request spread over socket reads goes into a pooled buffer (given back once handled).
+      out = this.gather(n, n >= POOLED_FRAME && first.length >= 2 && first[0] === 0 && first[1] === PRODUCE_KEY)
     }
     let left = n
     while (left > 0) {
@@ -250,7 +256,13 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           room ??= Deferred.makeUnsafe<void>()
           return Deferred.await(room)
         })
-        if (!admitted.waits) return Effect.andThen(Effect.flatMap(admitted.run, complete), waitForRoom)
+        // A Produce frame's bytes are written to the log (or copied) by the time it is handled: it can go back.
+        if (!admitted.waits) {
+          return Effect.flatMap(admitted.run, (response) => {
+            if (frame instanceof Uint8Array) BufferPool.release(frame)
+            return Effect.andThen(complete(response), waitForRoom)
+          })
+        }
         return admitted.run.pipe(
           Effect.flatMap(complete),
           Effect.catchCause((cause) => Deferred.failCause(failed, cause)),
