@@ -8,7 +8,7 @@
  */
 export const MIN_POOLED = 1 << 20
 const GRANULE = 1 << 20
-const IDLE_LIMIT = 64 << 20
+const IDLE_LIMIT = 32 << 20
 
 const idle = new Map<number, Array<ArrayBuffer>>()
 const idleSet = new Set<ArrayBuffer>()
