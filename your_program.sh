@@ -29,11 +29,11 @@ case "${1:-}" in
 esac
 # Memory, as Kafka's launcher sets heap options. Every socket read is a fresh buffer of up to 64 KiB that is
 # freed only by a garbage collection: with V8's default young generation (up to 64 MB) hundreds of megabytes of
-# dead reads pile up under load. A 2 MB semi-space collects them every few megabytes; glibc then returns each
+# dead reads pile up under load. A 1 MB semi-space collects them every megabyte or two; glibc then returns each
 # one to the OS at once (mmap threshold) instead of keeping it in its arenas. Measured: scenario 1 of
-# `npm run bench` at unchanged throughput, broker RSS ~130 MB instead of ~300 MB. Override through NODE_OPTIONS
+# `npm run bench` at unchanged throughput, broker RSS under 150 MB instead of ~300 MB. Override through NODE_OPTIONS
 # (a later --max-semi-space-size wins) and MALLOC_MMAP_THRESHOLD_ / MALLOC_ARENA_MAX.
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-65536}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-export NODE_OPTIONS="--max-semi-space-size=2${NODE_OPTIONS:+ $NODE_OPTIONS}"
+export NODE_OPTIONS="--max-semi-space-size=1${NODE_OPTIONS:+ $NODE_OPTIONS}"
 exec "$node" "$entry" "$config" "$@"

@@ -118,7 +118,9 @@ export const layer = Layer.effect(
       segmentMs: topicSetting(config, configs, "segment.ms"),
       indexIntervalBytes: topicSetting(config, configs, "index.interval.bytes"),
       retentionMs: topicSetting(config, configs, "retention.ms"),
-      retentionBytes: topicSetting(config, configs, "retention.bytes")
+      retentionBytes: topicSetting(config, configs, "retention.bytes"),
+      // A compact-only topic keeps its segments: retention deletes only under the "delete" policy.
+      deletes: (configs.get("cleanup.policy") ?? "delete").split(",").some((v) => v.trim() === "delete")
     })
     const noOverrides = new Map<string, string>()
     const settings = Effect.fnUntraced(function*(p: Partition) {
@@ -479,7 +481,7 @@ export const layer = Layer.effect(
       let changed = false
       for (const p of [...partitions.values()]) {
         const s = yield* settings(p)
-        if (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes)) continue
+        if (!s.deletes || (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes))) continue
         const dropped = yield* p.lock.withPermit(Effect.gen(function*() {
           if (p.deleted) return 0
           // Retention by time reads each closed segment's largest timestamp from its time index.

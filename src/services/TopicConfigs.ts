@@ -4,11 +4,11 @@
 // `describeBrokerConfigs` lists the broker's own keys (`HONOURED_KEYS`) for DescribeConfigs.
 //
 // Every config Kafka 3.9 knows is accepted, stored (ConfigRecords) and described, but this broker acts on few:
-// the `honoured` column marks retention.ms, retention.bytes, segment.bytes, max.message.bytes, flush.messages
-// and flush.ms, whose defaults come from the broker configs it reads. Of those, today the broker applies the
-// broker-wide `message.max.bytes` and `log.flush.interval.*`; retention and segment rolling are read for later
-// work, and per-topic overrides are described but not yet applied. Everything else (compaction, compression,
-// timestamps, remote storage, throttles, ...) is Kafka's default, described so that tools show what they expect.
+// the `honoured` column marks those whose defaults come from the broker configs it reads. Applied per topic:
+// retention.ms, retention.bytes, segment.bytes, segment.ms, index.interval.bytes, max.message.bytes and
+// cleanup.policy (retention only under "delete"); flush.messages and flush.ms are applied broker-wide only
+// (`log.flush.interval.*`). Everything else (compaction, compression, timestamps, remote storage, throttles, ...)
+// is Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
 import { type BrokerConfigShape, HONOURED_KEYS } from "./BrokerConfig.ts"
 import { InvalidTopicConfig } from "./Errors.ts"
@@ -198,7 +198,7 @@ const WEEK_MS = String(7 * 24 * 3600 * 1000)
 /** Kafka 3.9's topic configs, sorted by name (the order DescribeConfigs lists them in). */
 export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("cleanup.policy", LIST, listOf("compact", "delete"), "delete",
-    "What happens to old segments: delete, compact, or both (not applied: segments are kept).", ["log.cleanup.policy"]),
+    "What happens to old segments: delete (retention applies), compact (not done: segments are kept), or both.", ["log.cleanup.policy"]),
   def("compression.gzip.level", INT, gzipLevel, "-1",
     "gzip level when compression.type is gzip (not applied).", ["compression.gzip.level"]),
   def("compression.lz4.level", INT, int(1, 17), "9",

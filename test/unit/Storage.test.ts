@@ -631,12 +631,17 @@ describe("retention", () => {
       yield* quietly(run(fs, Effect.gen(function*() {
         yield* newTopic("keep", { "retention.bytes": "-1" })
         yield* newTopic("tight", { "retention.bytes": "1" })
-        for (const topic of ["events", "keep", "tight"]) yield* produceAll(singles(22), topic)
+        // Retention applies under the "delete" cleanup policy only: a compact-only topic keeps its segments.
+        yield* newTopic("compacted", { "retention.bytes": "1", "cleanup.policy": "compact" })
+        yield* newTopic("both", { "retention.bytes": "1", "cleanup.policy": "compact,delete" })
+        for (const topic of ["events", "keep", "tight", "compacted", "both"]) yield* produceAll(singles(22), topic)
         yield* (yield* store).enforceRetention
         const bases = (topic: string) => Effect.map(filesWith(fs, "log", `${LOG_DIR}/${topic}-0`), (n) => n.map((f) => Number(f.slice(0, 20))))
         assert.deepStrictEqual(yield* bases("events"), [10, 15, 20])
         assert.deepStrictEqual(yield* bases("keep"), [0, 5, 10, 15, 20])
         assert.deepStrictEqual(yield* bases("tight"), [20])
+        assert.deepStrictEqual(yield* bases("compacted"), [0, 5, 10, 15, 20])
+        assert.deepStrictEqual(yield* bases("both"), [20])
         assert.deepStrictEqual((yield* Effect.forEach(["events", "keep", "tight"], (t) => listOffset(-2, t))).map((p) => p.offset), [10, 0, 20])
         const starts = yield* checkpointOf(fs, LOG_START_OFFSETS)
         assert.deepStrictEqual([starts.get("events-0"), starts.get("keep-0"), starts.get("tight-0")], [10, 0, 20])
