@@ -8,7 +8,8 @@
  */
 export const MIN_POOLED = 1 << 20
 const GRANULE = 1 << 20
-const IDLE_LIMIT = 32 << 20
+/** Must hold one whole fetch read (consumers' fetch.max.bytes defaults to 50 MiB): a smaller limit would let every large fetch allocate afresh. */
+const IDLE_LIMIT = 64 << 20
 
 const idle = new Map<number, Array<ArrayBuffer>>()
 const idleSet = new Set<ArrayBuffer>()
