@@ -113,6 +113,8 @@ export const emptyIndexes = (s: Segment) => {
   s.offsetIndex = new Columns((n) => new Int32Array(n))
   s.timeIndex = new Columns((n) => new Float64Array(n))
   s.bytesSinceIndexEntry = 0
+  // Written at the next roll or shutdown even if no entry comes: every segment has its two index files.
+  s.indexDirty = true
 }
 
 /**

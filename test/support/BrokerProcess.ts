@@ -21,6 +21,8 @@ export interface BrokerProcess {
   /** Everything the broker printed so far. */
   readonly output: () => string
   readonly stop: () => Promise<number | null>
+  /** A crash: SIGKILL, no clean shutdown. */
+  readonly kill: () => Promise<void>
 }
 
 export const makeLogDir = (): string => mkdtempSync(join(tmpdir(), "broker-e2e-"))
@@ -88,5 +90,11 @@ export const startBroker = async (options: {
     }
     return child.exitCode
   }
-  return { port, logDir, configPath, output: () => output, stop }
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid!, "SIGKILL")
+      await exited
+    }
+  }
+  return { port, logDir, configPath, output: () => output, stop, kill }
 }
