@@ -2,35 +2,11 @@
 // that leaves the marker and recovery points, reads from the middle after a restart, and a SIGKILL crash with a
 // torn tail after which every acknowledged record is still served and producing continues where it stopped.
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync, spawn } from "node:child_process"
 import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll } from "vitest"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
-
-const kcatInstalled = (() => {
-  try {
-    execFileSync("kcat", ["-V"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
-
-const kcat = (args: ReadonlyArray<string>, input = ""): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      code === 0 ? resolve(out) : reject(new Error(`kcat ${args.join(" ")} exited with ${code}:\n${err}`))
-    })
-    child.stdin.end(input)
-  })
+import { kcat, kcatInstalled } from "../support/Kcat.ts"
 
 interface Consumed {
   readonly offset: number

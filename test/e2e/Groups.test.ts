@@ -7,7 +7,7 @@
 // admin. The rebalance times are printed once at the end (not asserted: they depend on the machine).
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
 import type { Admin, Consumer } from "kafkajs"
-import { execFileSync, spawn, type ChildProcess } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import * as BrokerProcess from "../support/BrokerProcess.ts"
+import { kcat, kcatInstalled } from "../support/Kcat.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const PARTITIONS = 4
@@ -369,31 +370,6 @@ const startVictim = (bootstrap: string, groupId: string, topic: string, sink: Ar
 
 // ---------------------------------------------------------------------------------------------------------
 // librdkafka through kcat -G
-
-const kcatInstalled = (() => {
-  try {
-    execFileSync("kcat", ["-V"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
-
-/** Runs kcat with `input` on stdin; resolves with stdout, rejects with stderr on a non-zero exit. */
-const kcat = (args: ReadonlyArray<string>, input = ""): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      code === 0 ? resolve(out) : reject(new Error(`kcat ${args.join(" ")} exited with ${code}:\n${err}`))
-    })
-    child.stdin.end(input)
-  })
 
 describe.runIf(kcatInstalled)("librdkafka (kcat -G)", () => {
   let broker: BrokerProcess.BrokerProcess | undefined

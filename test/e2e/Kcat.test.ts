@@ -1,37 +1,12 @@
 // librdkafka through kcat against the real broker: list the topics of a KRaft metadata log, produce 200 keyed
 // messages with acks=all (some of 20 KiB), consume them back from the beginning, and again after a restart.
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll } from "vitest"
 import { COMPRESSION_MASK, scanBatches } from "../../src/protocol/RecordBatch.ts"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
-
-const kcatInstalled = (() => {
-  try {
-    execFileSync("kcat", ["-V"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
-
-/** Runs kcat with `input` on stdin; resolves with stdout, rejects with stderr on a non-zero exit. */
-const kcat = (args: ReadonlyArray<string>, input = ""): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn("kcat", args, { stdio: ["pipe", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      code === 0 ? resolve(out) : reject(new Error(`kcat ${args.join(" ")} exited with ${code}:\n${err}`))
-    })
-    child.stdin.end(input)
-  })
+import { kcat, kcatInstalled } from "../support/Kcat.ts"
 
 interface Consumed {
   readonly offset: number
