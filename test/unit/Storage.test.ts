@@ -722,6 +722,8 @@ describe("DeleteRecords", () => {
           [[["events", 0, 1, -1], ["events", 3, 3, -1]], [["nope", 0, 3, -1]]]
         )
         assert.strictEqual((yield* listOffset(-2)).offset, 23)
+        // A negative offset other than -1 is out of range too.
+        assert.deepStrictEqual(yield* deleteRecords(2, [{ name: "events", partitions: [[0, -5]] }]), [[["events", 0, 1, -1]]])
       })))
     }))
 
