@@ -4,19 +4,28 @@
 // `segment.bytes` or `segment.ms` (per topic, defaulting to `log.segment.bytes` / `log.roll.*`); retention deletes
 // whole segments past `retention.ms` or `retention.bytes`, and DeleteRecords moves the log start offset.
 //
+// Partitions cost nothing until used: a partition's directory is made by its first append, its state is loaded
+// on first use, and segment files are opened on demand with at most `log.max.open.files` open at once
+// (layers/SegmentFiles.ts), so a broker with tens of thousands of partitions starts at once and holds a bounded
+// number of file descriptors. Large reads are answered with where the bytes lie, read when the response is sent.
+//
 // Start-up: a clean shutdown leaves `.kafka_cleanshutdown`, every index and a producer snapshot at each log end;
-// the next start then reads only the active segment's index and the batch headers after its last entry. After a
-// crash, each partition is recovered from its recovery point (`recovery-point-offset-checkpoint`: what was
-// fsynced): those segments are validated batch by batch (length, magic, CRC), their indexes rebuilt, a torn tail
-// truncated with a log line. Earlier segments are trusted, as Kafka trusts them.
+// a partition then loads by reading only its active segment's index and the batch headers after its last entry.
+// After a crash, every partition is recovered before the broker serves, from its recovery point
+// (`recovery-point-offset-checkpoint`: what was fsynced): those segments are validated batch by batch (length,
+// magic, CRC), their indexes rebuilt, a torn tail truncated with a log line. Earlier segments are trusted, as
+// Kafka trusts them, but their index files are sanity-checked when loaded and rebuilt when wrong.
 //
 // Appends are serialised per partition; a batch's sequence check, write and bookkeeping happen under one permit
 // and cannot be interrupted halfway. Reads take no lock: a segment only grows, and what a read sees was fully
-// written.
-import { Clock, Deferred, Duration, Effect, Exit, FileSystem, Layer, Scope, Semaphore } from "effect"
+// written. A failing file system (full, read-only, I/O errors) fails the partition's request with
+// KAFKA_STORAGE_ERROR and a log line naming the file; the broker keeps serving.
+import { Clock, Deferred, Duration, Effect, FileSystem, Layer, Schedule, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
+import type { ByteSource } from "../protocol/Bytes.ts"
 import {
   CLEAN_SHUTDOWN,
+  type CheckpointEntry,
   decodeProducerSnapshot,
   encodeProducerSnapshot,
   fileOffset,
@@ -32,7 +41,7 @@ import {
 import { COMPRESSION_MASK, decodeRecords, setBaseOffset, type BatchHeader } from "../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata } from "../services/ClusterMetadata.ts"
-import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
+import { describeFailure, LogDirUnavailable, OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
 import {
   type AppendResult,
   LogStore,
@@ -44,11 +53,14 @@ import {
 import * as ProducerState from "../services/ProducerState.ts"
 import { topicSetting } from "../services/TopicConfigs.ts"
 import * as Segment from "./Segment.ts"
+import * as SegmentFiles from "./SegmentFiles.ts"
 
 interface Partition {
   readonly tp: TopicPartition
   readonly name: string
   readonly dir: string
+  /** Whether the directory exists (it is made by the first append). */
+  dirMade: boolean
   readonly lock: Semaphore.Semaphore
   /** In offset order; the last one is the active segment, which takes appends. */
   readonly segments: Array<Segment.Segment>
@@ -79,8 +91,8 @@ const segmentFor = (p: Partition, offset: number): number => {
   return lo
 }
 
-/** A segment file is removed at once, but an open handle stays usable this long for reads already under way. */
-const DELETE_DELAY = Duration.seconds(60)
+/** Results smaller than this are read at once; larger ones are read while the response is written. */
+const INLINE_READ = 64 * 1024
 
 export const layer = Layer.effect(
   LogStore,
@@ -90,6 +102,7 @@ export const layer = Layer.effect(
     const metadata = yield* ClusterMetadata
     // Files live in a child scope, closed after the final flush below.
     const scope = yield* Scope.fork(yield* Effect.scope)
+    const files = SegmentFiles.make(fs, scope, config.logMaxOpenFiles)
     const partitions = new Map<string, Partition>()
     /** Partitions deleted since start: they must not come back by being read or written. */
     const deleted = new Set<string>()
@@ -97,19 +110,24 @@ export const layer = Layer.effect(
     const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
     const logDir = config.logDir
 
-    const storageError = (name: string) => (cause: PlatformError) => new StorageError({ partition: name, cause })
+    const storageError = (name: string, path?: string) => (cause: PlatformError) => new StorageError({ partition: name, path, cause })
+    /** A failure of the log as a whole (its checkpoints), logged with the file and the operating system's words. */
+    const logFailure = (what: string) => (e: StorageError) => Effect.logError(`${what}: ${e.message}`)
 
     // --- What the last run left behind
 
-    yield* fs.makeDirectory(logDir, { recursive: true })
     const readText = (name: string) =>
       fs.readFileString(`${logDir}/${name}`).pipe(Effect.catchTag("PlatformError", () => Effect.succeed("")))
-    const checkpoint = (text: string) => new Map((parseCheckpoint(text) ?? []).map((e) => [partitionName(e), e.offset]))
-    const clean = yield* fs.exists(`${logDir}/${CLEAN_SHUTDOWN}`)
-    const recoveryPoints = checkpoint(yield* readText(RECOVERY_POINTS))
-    const logStarts = checkpoint(yield* readText(LOG_START_OFFSETS))
-    // From now on a crash must be recovered from: the marker goes until the next clean shutdown.
-    yield* fs.remove(`${logDir}/${CLEAN_SHUTDOWN}`, { force: true })
+    const checkpoint = (text: string) => new Map((parseCheckpoint(text) ?? []).map((e) => [partitionName(e), e]))
+    const { clean, recoveryPoints, logStarts } = yield* Effect.gen(function*() {
+      yield* fs.makeDirectory(logDir, { recursive: true })
+      const clean = yield* fs.exists(`${logDir}/${CLEAN_SHUTDOWN}`)
+      const recoveryPoints = checkpoint(yield* readText(RECOVERY_POINTS))
+      const logStarts = checkpoint(yield* readText(LOG_START_OFFSETS))
+      // From now on a crash must be recovered from: the marker goes until the next clean shutdown.
+      yield* fs.remove(`${logDir}/${CLEAN_SHUTDOWN}`, { force: true })
+      return { clean, recoveryPoints, logStarts }
+    }).pipe(Effect.mapError((cause) => new LogDirUnavailable({ dir: logDir, detail: describeFailure(cause) })))
 
     /** Per-topic settings, parsed once per version of the topic's configs. */
     const settingsCache = new WeakMap<object, ReturnType<typeof settingsOf>>()
@@ -130,9 +148,34 @@ export const layer = Layer.effect(
       return s
     })
 
-    // --- Opening a partition
+    /** A damaged batch found by a read: reported once per position, then stepped over. */
+    const reportDamage = (s: Segment.Segment) => (position: number) =>
+      Effect.logWarning(
+        `${Segment.logPath(s)}: damaged batch at position ${position} (bad magic or length); reads skip to the next indexed batch`
+      )
 
-    const open = (tp: TopicPartition): Effect.Effect<Partition, StorageError | UnknownTopicOrPartition> => {
+    /** The segment's indexes, loaded (and rebuilt from the log when their files are damaged). */
+    const ensureIndexes = (p: Partition, s: Segment.Segment) =>
+      Effect.gen(function*() {
+        if (s.offsetIndex !== undefined) return
+        const problem = yield* Segment.loadIndexes(fs, s)
+        if (problem === undefined) return
+        yield* rebuild(p, s, problem)
+      }).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+
+    const rebuild = (p: Partition, s: Segment.Segment, problem: string) =>
+      Effect.gen(function*() {
+        const { indexIntervalBytes } = yield* settings(p)
+        const result = yield* files.use(s, (file) => Segment.rebuildIndexes(file, s, indexIntervalBytes))
+        yield* Effect.logWarning(
+          `${p.dir}: ${problem}; indexes rebuilt from ${segmentFile(s.baseOffset)}` +
+            (result.problem === undefined ? "" : ` up to ${result.problem}`)
+        )
+      })
+
+    // --- Loading a partition
+
+    const partitionOf = (tp: TopicPartition): Effect.Effect<Partition, StorageError | UnknownTopicOrPartition> => {
       const name = partitionName(tp)
       const existing = partitions.get(name)
       if (existing !== undefined) return Effect.succeed(existing)
@@ -146,34 +189,48 @@ export const layer = Layer.effect(
     const load = (tp: TopicPartition, name: string) =>
       Effect.gen(function*() {
         const dir = `${logDir}/${name}`
-        yield* fs.makeDirectory(dir, { recursive: true })
-        const files = yield* fs.readDirectory(dir)
-        const bases = files.map((f) => fileOffset(f, "log")).filter((o) => o !== undefined).sort((a, b) => a - b)
-        const snapshots = new Set(files.map((f) => fileOffset(f, "snapshot")).filter((o) => o !== undefined))
-        if (bases.length === 0) bases.push(0)
+        // A partition never written to has no directory yet.
+        const listing = yield* fs.readDirectory(dir).pipe(
+          Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(undefined))
+        )
+        const found = listing ?? []
+        const bases = found.map((f) => fileOffset(f, "log")).filter((o) => o !== undefined).sort((a, b) => a - b)
+        const snapshots = new Set(found.map((f) => fileOffset(f, "snapshot")).filter((o) => o !== undefined))
+        const empty = bases.length === 0
+        if (empty) bases.push(0)
         const segments = bases.map((base) => Segment.newSegment(dir, base))
         for (let i = 0; i + 1 < segments.length; i++) segments[i]!.nextOffset = segments[i + 1]!.baseOffset
+        const checkpointed = recoveryPoints.get(name)?.offset ?? 0
         const p: Partition = {
           tp,
           name,
           dir,
+          dirMade: listing !== undefined,
           lock: Semaphore.makeUnsafe(1),
           segments,
           producers: ProducerState.empty(),
-          logStartOffset: Math.max(segments[0]!.baseOffset, logStarts.get(name) ?? 0),
+          logStartOffset: Math.max(segments[0]!.baseOffset, logStarts.get(name)?.offset ?? 0),
           recoveryPoint: 0,
-          checkpointedRecoveryPoint: recoveryPoints.get(name) ?? 0,
+          checkpointedRecoveryPoint: checkpointed,
           unflushedMessages: 0,
           unflushed: new Set(),
           deleted: false
+        }
+        if (empty) {
+          // Nothing stored: no file to open until the first append makes one.
+          const only = segments[0]!
+          only.size = 0
+          Segment.emptyIndexes(only)
+          partitions.set(name, p)
+          return p
         }
         const { indexIntervalBytes } = yield* settings(p)
         const readSnapshot = (offset: number) =>
           Effect.map(fs.readFile(`${dir}/${snapshotFile(offset)}`), (bytes) => ProducerState.fromSnapshot(decodeProducerSnapshot(bytes)))
 
         const last = segments[segments.length - 1]!
-        const lastFile = yield* Segment.open(fs, last, scope)
-        if (clean && (yield* Segment.resumeTail(fs, lastFile, last))) {
+        const resumed = clean && (yield* files.use(last, (file) => Segment.resumeTail(fs, file, last), true))
+        if (resumed) {
           p.recoveryPoint = last.nextOffset
           const snapshot = snapshots.has(last.nextOffset)
             ? yield* readSnapshot(last.nextOffset).pipe(Effect.option)
@@ -186,7 +243,7 @@ export const layer = Layer.effect(
           }
         } else {
           // Unclean: start where the log was last known to be on disk, with the producers as they were there.
-          let from = recoveryPoints.get(name) ?? 0
+          let from = checkpointed
           let producers = ProducerState.empty()
           const snapshot = from > 0 && snapshots.has(from) ? yield* readSnapshot(from).pipe(Effect.option) : undefined
           if (snapshot?._tag === "Some") producers = snapshot.value
@@ -195,9 +252,13 @@ export const layer = Layer.effect(
         }
         partitions.set(name, p)
         return p
-      }).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(storageError(name)(e))))
+      }).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(storageError(name, `${logDir}/${name}`)(e))))
 
-    /** Validates the segments from the one holding `from` on, rebuilding indexes and producers; cuts a bad tail. */
+    /**
+     * Validates the segments from the one holding `from` on, rebuilding indexes and producers; cuts a bad tail.
+     * The recovery point stays where it was: what was validated is fsynced by the next flush, not here, so that
+     * a start after a crash costs no fsync per partition.
+     */
     const recoverFrom = Effect.fnUntraced(function*(
       p: Partition,
       from: number,
@@ -207,39 +268,39 @@ export const layer = Layer.effect(
       const start = segmentFor(p, from)
       for (let i = start; i < p.segments.length; i++) {
         const segment = p.segments[i]!
-        const file = yield* Segment.open(fs, segment, scope)
-        const fileSize = segment.size
-        const { validBytes, problem } = yield* Segment.recover(file, segment, indexIntervalBytes, (header) => {
-          if (header.baseOffset >= from) ProducerState.observe(producers, header)
-        })
-        if (problem === undefined) continue
+        const outcome = yield* files.use(segment, (file) =>
+          Effect.gen(function*() {
+            const fileSize = segment.size
+            const result = yield* Segment.recover(file, segment, indexIntervalBytes, (header) => {
+              if (header.baseOffset >= from) ProducerState.observe(producers, header)
+            })
+            if (result.problem !== undefined) {
+              yield* file.truncate(result.validBytes)
+              segment.size = result.validBytes
+            }
+            return { ...result, fileSize }
+          }), true)
+        p.unflushed.add(segment)
+        if (outcome.problem === undefined) continue
         const dropped = p.segments.slice(i + 1)
         yield* Effect.logWarning(
-          `${Segment.logPath(segment)}: ${problem}; truncating ${fileSize - validBytes} bytes after the last valid batch` +
+          `${Segment.logPath(segment)}: ${outcome.problem}; truncating ${outcome.fileSize - outcome.validBytes} bytes after the last valid batch` +
             (dropped.length > 0 ? ` and deleting ${dropped.length} later segments` : "")
         )
-        yield* file.truncate(validBytes)
-        segment.size = validBytes
         for (const d of dropped) yield* deleteSegmentFiles(d)
         p.segments.length = i + 1
         break
       }
       p.producers = producers
-      // What was just validated is made durable and becomes the new recovery point, with its snapshot.
-      for (let i = start; i < p.segments.length; i++) p.unflushed.add(p.segments[i]!)
-      yield* flush(p)
-      yield* snapshotProducers(p)
+      p.recoveryPoint = Math.min(from, nextOffset(p))
     })
 
     const deleteSegmentFiles = (s: Segment.Segment) =>
       Effect.gen(function*() {
+        // Reads already under way keep the open file a while; the files themselves are gone (unlinked) at once.
+        yield* files.retire(s)
         for (const name of [segmentFile(s.baseOffset), indexFile(s.baseOffset), timeIndexFile(s.baseOffset)]) {
           yield* fs.remove(`${s.dir}/${name}`, { force: true })
-        }
-        // Reads already under way keep their handle a while; the file itself is gone (unlinked) at once.
-        if (s.scope !== undefined) {
-          const segmentScope = s.scope
-          yield* Effect.forkIn(Effect.andThen(Effect.sleep(DELETE_DELAY), Scope.close(segmentScope, Exit.void)), scope)
         }
       })
 
@@ -252,7 +313,6 @@ export const layer = Layer.effect(
 
     // --- Appending
 
-    /** Starts a new active segment at the log end; the old one's indexes are sealed and written. */
     /**
      * Starts a new active segment at the log end. The old one is sealed, its indexes written and its data
      * fsynced, so the recovery point moves to the new segment, with a producer snapshot there (as Kafka does).
@@ -261,17 +321,18 @@ export const layer = Layer.effect(
       Effect.gen(function*() {
         const old = active(p)
         Segment.seal(old)
-        yield* Segment.writeIndexes(fs, old).pipe(Effect.mapError(storageError(p.name)))
+        yield* Segment.writeIndexes(fs, old).pipe(Effect.mapError(storageError(p.name, Segment.indexPath(old))))
         const next = Segment.newSegment(p.dir, old.nextOffset)
         Segment.emptyIndexes(next)
-        yield* Segment.open(fs, next, scope).pipe(Effect.mapError(storageError(p.name)))
+        next.size = 0
+        yield* files.use(next, () => Effect.void, true).pipe(Effect.mapError(storageError(p.name, Segment.logPath(next))))
         p.segments.push(next)
         yield* flush(p)
         yield* snapshotProducers(p)
       })
 
     const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
-      Effect.flatMap(open(tp), (p) => p.lock.withPermit(appendLocked(p, batch, header)))
+      Effect.flatMap(partitionOf(tp), (p) => p.lock.withPermit(appendLocked(p, batch, header)))
 
     /** The append itself, under the partition's lock, and not interruptible once it has started writing. */
     const appendLocked = (p: Partition, batch: Uint8Array, header: BatchHeader) =>
@@ -284,6 +345,10 @@ export const layer = Layer.effect(
         if (checked._tag !== "Append") return yield* checked
         const s = yield* settings(p)
         const now = yield* Clock.currentTimeMillis
+        if (!p.dirMade) {
+          yield* fs.makeDirectory(p.dir, { recursive: true }).pipe(Effect.mapError(storageError(p.name, p.dir)))
+          p.dirMade = true
+        }
         let segment = active(p)
         // A segment loaded at start has no first append yet (-1): it ages from its first append in this run.
         const aged = segment.firstAppendAt >= 0 && now - segment.firstAppendAt >= s.segmentMs
@@ -291,14 +356,15 @@ export const layer = Layer.effect(
           yield* roll(p)
           segment = active(p)
         }
-        const file = segment.file ?? (yield* Segment.open(fs, segment, scope).pipe(Effect.mapError(storageError(p.name))))
         const baseOffset = segment.nextOffset
         const position = segment.size
         // The CRC starts at byte 21, so the offset can be patched into the produced bytes as they are.
         setBaseOffset(batch, 0, baseOffset)
-        yield* file.writeAll(batch).pipe(
-          Effect.catch((e) => Effect.andThen(Effect.ignore(file.truncate(position)), Effect.fail(new StorageError({ partition: p.name, cause: e }))))
-        )
+        yield* files.use(segment, (file) =>
+          file.writeAll(batch).pipe(
+            // Nothing of a failed write may stay: the next batch must start where this one did.
+            Effect.onError(() => Effect.ignore(file.truncate(position)))
+          ), true).pipe(Effect.mapError(storageError(p.name, Segment.logPath(segment))))
         segment.size = position + batch.length
         if (segment.firstAppendAt < 0) segment.firstAppendAt = now
         Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
@@ -313,51 +379,88 @@ export const layer = Layer.effect(
     /** fsyncs what was written since the last flush; the recovery point moves to the log end. */
     const flush = (p: Partition) =>
       Effect.gen(function*() {
-        for (const s of p.unflushed) if (s.file !== undefined) yield* s.file.sync
+        for (const s of p.unflushed) {
+          if (!s.deleted && s.size > 0) {
+            yield* files.use(s, (file) => file.sync).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+          }
+        }
         p.unflushed.clear()
         p.unflushedMessages = 0
         p.recoveryPoint = nextOffset(p)
-      }).pipe(Effect.mapError(storageError(p.name)))
+      })
 
     // --- Creating and deleting partitions
 
     const createPartition = (tp: TopicPartition) =>
-      Effect.suspend(() => {
-        deleted.delete(partitionName(tp))
-        return Effect.asVoid(open(tp))
-      }).pipe(Effect.catchTag("UnknownTopicOrPartition", () => Effect.void))
+      Effect.gen(function*() {
+        const name = partitionName(tp)
+        deleted.delete(name)
+        partitions.delete(name)
+        recoveryPoints.delete(name)
+        logStarts.delete(name)
+        // A new partition starts empty: a directory of that name is left over from an older topic.
+        const dir = `${logDir}/${name}`
+        if (yield* fs.exists(dir)) {
+          yield* Effect.logWarning(`${dir} is left over from an earlier topic of that name; deleting it`)
+          yield* fs.remove(dir, { recursive: true, force: true })
+        }
+      }).pipe(Effect.mapError(storageError(partitionName(tp), `${logDir}/${partitionName(tp)}`)))
 
     const deletePartition = (tp: TopicPartition) =>
       Effect.gen(function*() {
         const name = partitionName(tp)
         yield* openLock.withPermit(Effect.sync(() => deleted.add(name)))
+        recoveryPoints.delete(name)
+        logStarts.delete(name)
         const p = partitions.get(name)
         if (p !== undefined) {
           yield* p.lock.withPermit(Effect.gen(function*() {
             p.deleted = true
             partitions.delete(name)
-            for (const s of p.segments) yield* Segment.close(s)
+            for (const s of p.segments) {
+              s.deleted = true
+              yield* files.close(s)
+            }
           }))
           notify(name)
         }
-        yield* fs.remove(`${logDir}/${name}`, { recursive: true, force: true }).pipe(Effect.mapError(storageError(name)))
+        yield* fs.remove(`${logDir}/${name}`, { recursive: true, force: true }).pipe(Effect.mapError(storageError(name, `${logDir}/${name}`)))
       })
 
     // --- Reading
 
-    /**
-     * A segment ready for reading: its file open, its indexes loaded (old segments are opened lazily, never
-     * created: the active one is always open already).
-     */
-    const ready = (p: Partition, s: Segment.Segment) =>
+    /** Bytes of a segment read when they are sent (a failure then closes the connection, as Kafka's sendfile). */
+    const sourceOf = (p: Partition, s: Segment.Segment, position: number, length: number): ByteSource => ({
+      length,
+      read: (into, offset) =>
+        files.use(s, (file) => Segment.readInto(file, position + offset, into)).pipe(
+          Effect.mapError(storageError(p.name, Segment.logPath(s)))
+        )
+    })
+
+    /** Whole batches of one segment from the one holding `offset`, or undefined when it has none there. */
+    const readSegment = (p: Partition, s: Segment.Segment, offset: number, maxBytes: number, minOneBatch: boolean) =>
       Effect.gen(function*() {
-        const file = yield* Segment.open(fs, s, scope, false)
-        yield* Segment.loadIndexes(fs, s)
-        return file
-      }).pipe(Effect.mapError(storageError(p.name)))
+        if (s.size === 0) return undefined
+        yield* ensureIndexes(p, s)
+        const found = yield* files.use(s, (file) =>
+          Effect.gen(function*() {
+            const first = yield* Segment.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+            if (first !== Segment.IndexMismatch) return first
+            yield* rebuild(p, s, `${indexFile(s.baseOffset)} does not match the log`)
+            const again = yield* Segment.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+            return again === Segment.IndexMismatch ? undefined : again
+          })).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+        if (found === undefined || found.length === 0) return undefined
+        if (found.bytes !== undefined) return found.bytes
+        if (found.length >= INLINE_READ) return sourceOf(p, s, found.position, found.length)
+        return yield* files.use(s, (file) => Segment.readBytes(file, found.position, found.length)).pipe(
+          Effect.mapError(storageError(p.name, Segment.logPath(s)))
+        )
+      })
 
     const read = (tp: TopicPartition, offset: number, maxBytes: number, minOneBatch: boolean) =>
-      Effect.flatMap(open(tp), (p): Effect.Effect<ReadResult, OffsetOutOfRange | StorageError> =>
+      Effect.flatMap(partitionOf(tp), (p): Effect.Effect<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition> =>
         Effect.gen(function*() {
           const logEndOffset = nextOffset(p)
           const offsets = { logStartOffset: p.logStartOffset, logEndOffset }
@@ -369,30 +472,29 @@ export const layer = Layer.effect(
           for (let i = segmentFor(p, offset); i < segments.length; i++) {
             const s = segments[i]!
             if (s.nextOffset <= offset && i < segments.length - 1) continue
-            const file = yield* ready(p, s).pipe(
+            const records = yield* readSegment(p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch).pipe(
               // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
-              Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange> =>
-                p.segments.includes(s)
-                  ? Effect.fail(e)
-                  : Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) })))
+              Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition> =>
+                p.deleted
+                  ? Effect.fail(new UnknownTopicOrPartition(p.tp))
+                  : s.deleted
+                  ? Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
+                  : Effect.fail(e))
             )
-            const records = yield* Segment.read(file, s, Math.max(offset, s.baseOffset), maxBytes, minOneBatch).pipe(
-              Effect.mapError(storageError(p.name))
-            )
-            if (records.length > 0 || i === segments.length - 1) return { ...offsets, records }
+            if (records !== undefined) return { ...offsets, records }
           }
           return { ...offsets, records: new Uint8Array(0) }
         }))
 
     const offsets = (tp: TopicPartition) =>
-      Effect.map(open(tp), (p) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
+      Effect.map(partitionOf(tp), (p) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
 
     const offsetForTimestamp = (tp: TopicPartition, timestamp: number) =>
-      Effect.flatMap(open(tp), (p) =>
+      Effect.flatMap(partitionOf(tp), (p) =>
         Effect.gen(function*() {
           const segments = p.segments.slice()
           // Choosing a segment needs only the time indexes; only the chosen segment's log is opened.
-          for (const s of segments) yield* Segment.loadIndexes(fs, s).pipe(Effect.mapError(storageError(p.name)))
+          for (const s of segments) if (s.size !== 0) yield* ensureIndexes(p, s)
           const maxMode = timestamp === -3
           // The segment to look in: the first reaching the timestamp, or the one with the largest timestamp.
           let chosen: Segment.Segment | undefined
@@ -406,10 +508,11 @@ export const layer = Layer.effect(
           if (chosen === undefined) return undefined
           const target = maxMode ? chosen.largestTimestamp : timestamp
           const from = Math.max(p.logStartOffset, Segment.timestampStart(chosen, target))
-          const file = yield* ready(p, chosen)
-          const found = yield* Segment.findBatch(file, chosen, from, (h) => h.maxTimestamp >= target).pipe(
-            Effect.mapError(storageError(p.name))
-          )
+          const segment = chosen
+          const found = yield* files.use(segment, (file) =>
+            Segment.findBatch(file, segment, from, (h) => h.maxTimestamp >= target, reportDamage(segment))).pipe(
+              Effect.mapError(storageError(p.name, Segment.logPath(segment)))
+            )
           if (found === undefined) return undefined
           const { header, bytes } = found
           // Compressed batches are not opened: their first offset stands for the whole batch.
@@ -427,7 +530,7 @@ export const layer = Layer.effect(
       Effect.gen(function*() {
         let remaining = 0
         for (const s of p.segments) {
-          if (s.size < 0) s.size = Number((yield* fs.stat(Segment.logPath(s))).size)
+          if (s.size < 0) s.size = Number((yield* fs.stat(Segment.logPath(s)).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))).size)
           remaining += s.size
         }
         let dropped = 0
@@ -438,30 +541,33 @@ export const layer = Layer.effect(
           p.segments.shift()
           p.unflushed.delete(s)
           remaining -= s.size
-          yield* deleteSegmentFiles(s)
+          yield* deleteSegmentFiles(s).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
           dropped++
         }
         if (dropped > 0) {
           p.logStartOffset = Math.max(p.logStartOffset, p.segments[0]!.baseOffset)
+          logStarts.set(p.name, { ...p.tp, offset: p.logStartOffset })
           yield* Effect.logInfo(`${p.name}: deleted ${dropped} segments; log start offset ${p.logStartOffset}`)
         }
         return dropped
-      }).pipe(Effect.mapError(storageError(p.name)))
-
-    const writeCheckpoint = (name: string, entries: ReadonlyArray<{ topic: string; partition: number; offset: number }>) =>
-      Effect.gen(function*() {
-        // Written whole, then renamed over the old one: a crash leaves either the old file or the new one.
-        const path = `${logDir}/${name}`
-        yield* fs.writeFileString(`${path}.tmp`, formatCheckpoint(entries))
-        yield* fs.rename(`${path}.tmp`, path)
       })
 
-    const logStartCheckpoint = Effect.suspend(() =>
-      writeCheckpoint(LOG_START_OFFSETS, [...partitions.values()].map((p) => ({ ...p.tp, offset: p.logStartOffset })))
-    )
+    /** Written whole, then renamed over the old one: a crash leaves either the old file or the new one. */
+    const writeCheckpoint = (name: string, entries: Iterable<CheckpointEntry>) =>
+      Effect.gen(function*() {
+        const path = `${logDir}/${name}`
+        yield* fs.writeFileString(`${path}.tmp`, formatCheckpoint([...entries]))
+        yield* fs.rename(`${path}.tmp`, path)
+      }).pipe(Effect.mapError(storageError(name, `${logDir}/${name}`)))
+
+    // Partitions not loaded in this run keep the entries the last run wrote for them.
+    const logStartCheckpoint = Effect.suspend(() => {
+      for (const p of partitions.values()) logStarts.set(p.name, { ...p.tp, offset: p.logStartOffset })
+      return writeCheckpoint(LOG_START_OFFSETS, logStarts.values())
+    })
 
     const deleteRecords = (tp: TopicPartition, offset: number) =>
-      Effect.flatMap(open(tp), (p) =>
+      Effect.flatMap(partitionOf(tp), (p) =>
         p.lock.withPermit(Effect.gen(function*() {
           const end = nextOffset(p)
           const target = offset === -1 ? end : offset
@@ -471,29 +577,42 @@ export const layer = Layer.effect(
           if (target > p.logStartOffset) {
             p.logStartOffset = target
             yield* dropSegments(p, () => false)
-            yield* logStartCheckpoint.pipe(Effect.mapError(storageError(p.name)))
+            yield* logStartCheckpoint
           }
           return p.logStartOffset
         })))
 
+    /** Every partition the metadata names (loading those not loaded yet), for work that covers them all. */
+    const everyPartition = Effect.gen(function*() {
+      const image = yield* metadata.image
+      const out: Array<Partition> = []
+      for (const topic of image.topics.values()) {
+        for (const info of topic.partitions) {
+          const p = yield* partitionOf({ topic: topic.name, partition: info.index }).pipe(Effect.option)
+          if (p._tag === "Some") out.push(p.value)
+        }
+      }
+      return out
+    })
+
     const enforceRetention = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       let changed = false
-      for (const p of [...partitions.values()]) {
+      for (const p of yield* everyPartition) {
         const s = yield* settings(p)
-        if (!s.deletes || (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes))) continue
+        if (!s.deletes || (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes)) || p.segments.length < 2) continue
         const dropped = yield* p.lock.withPermit(Effect.gen(function*() {
           if (p.deleted) return 0
           // Retention by time reads each closed segment's largest timestamp from its time index.
-          if (Number.isFinite(s.retentionMs)) for (const seg of p.segments) yield* Segment.loadIndexes(fs, seg).pipe(Effect.mapError(storageError(p.name)))
+          if (Number.isFinite(s.retentionMs)) for (const seg of p.segments) if (seg.size !== 0) yield* ensureIndexes(p, seg)
           return yield* dropSegments(p, (seg, remaining) =>
             (seg.largestTimestamp >= 0 && seg.largestTimestamp < now - s.retentionMs) ||
             remaining - seg.size >= s.retentionBytes)
-        }))
+        })).pipe(Effect.catch((e) => Effect.as(Effect.logError(`retention: ${e.message}`), 0)))
         if (dropped > 0) changed = true
       }
-      if (changed) yield* logStartCheckpoint.pipe(Effect.mapError(storageError(LOG_START_OFFSETS)))
-    }).pipe(Effect.catch((e) => Effect.logError(`retention: ${e.message}`)))
+      if (changed) yield* logStartCheckpoint.pipe(Effect.catch(logFailure("retention")))
+    })
 
     // --- Waiting for appends
 
@@ -522,10 +641,10 @@ export const layer = Layer.effect(
     // --- Flushing and shutting down
 
     const recoveryPointCheckpoint = Effect.suspend(() => {
-      const all = [...partitions.values()]
-      return writeCheckpoint(RECOVERY_POINTS, all.map((p) => ({ ...p.tp, offset: p.recoveryPoint }))).pipe(
-        Effect.mapError(storageError(RECOVERY_POINTS)),
-        Effect.andThen(Effect.forEach(all, (p) =>
+      const loaded = [...partitions.values()]
+      for (const p of loaded) recoveryPoints.set(p.name, { ...p.tp, offset: p.recoveryPoint })
+      return writeCheckpoint(RECOVERY_POINTS, recoveryPoints.values()).pipe(
+        Effect.andThen(Effect.forEach(loaded, (p) =>
           p.checkpointedRecoveryPoint === p.recoveryPoint
             ? Effect.void
             : Effect.suspend(() => {
@@ -536,19 +655,21 @@ export const layer = Layer.effect(
     })
 
     /** The producers at the recovery point, so that recovery from it starts with them; older snapshots go. */
-    const snapshotProducers = (p: Partition) =>
-      Effect.gen(function*() {
-        yield* fs.writeFile(`${p.dir}/${snapshotFile(p.recoveryPoint)}`, encodeProducerSnapshot(ProducerState.toSnapshot(p.producers)))
-      }).pipe(Effect.mapError(storageError(p.name)))
+    const snapshotProducers = (p: Partition) => {
+      if (!p.dirMade) return Effect.void
+      const path = `${p.dir}/${snapshotFile(p.recoveryPoint)}`
+      return fs.writeFile(path, encodeProducerSnapshot(ProducerState.toSnapshot(p.producers))).pipe(Effect.mapError(storageError(p.name, path)))
+    }
 
     /** Snapshots below the checkpointed recovery point can no longer be needed: recovery starts there. */
     const pruneSnapshots = (p: Partition) =>
       Effect.gen(function*() {
+        if (!p.dirMade) return
         for (const f of yield* fs.readDirectory(p.dir)) {
           const offset = fileOffset(f, "snapshot")
           if (offset !== undefined && offset < p.checkpointedRecoveryPoint) yield* fs.remove(`${p.dir}/${f}`, { force: true })
         }
-      }).pipe(Effect.mapError(storageError(p.name)))
+      }).pipe(Effect.mapError(storageError(p.name, p.dir)))
 
     const flushAll = Effect.forEach([...partitions.values()], (p) =>
       p.unflushed.size === 0
@@ -557,49 +678,35 @@ export const layer = Layer.effect(
       Effect.andThen(recoveryPointCheckpoint)
     )
 
-    if (Number.isFinite(config.flushIntervalMs)) {
-      yield* flushAll.pipe(
-        Effect.catch((e) => Effect.logError(`flush: ${e.message}`)),
-        Effect.delay(Duration.millis(config.flushIntervalMs)),
-        Effect.forever,
-        Effect.forkIn(scope)
-      )
-    }
-    yield* enforceRetention.pipe(
-      Effect.delay(Duration.millis(config.logRetentionCheckIntervalMs)),
-      Effect.forever,
-      Effect.forkIn(scope)
-    )
+    const every = (ms: number, task: Effect.Effect<void>) => Effect.forkIn(Effect.schedule(task, Schedule.spaced(Duration.millis(ms))), scope)
+    if (Number.isFinite(config.flushIntervalMs)) yield* every(config.flushIntervalMs, flushAll.pipe(Effect.catch(logFailure("flush"))))
+    yield* every(config.logRetentionCheckIntervalMs, enforceRetention)
 
     /** A clean shutdown: everything fsynced, indexes and producer snapshots written, then the marker. */
     const shutdown = Effect.gen(function*() {
       for (const p of [...partitions.values()]) {
         yield* p.lock.withPermit(Effect.gen(function*() {
-          for (const s of p.segments) yield* Segment.writeIndexes(fs, s).pipe(Effect.mapError(storageError(p.name)))
+          if (!p.dirMade) return
+          for (const s of p.segments) yield* Segment.writeIndexes(fs, s).pipe(Effect.mapError(storageError(p.name, Segment.indexPath(s))))
           yield* flush(p)
           yield* snapshotProducers(p)
         }))
       }
       yield* recoveryPointCheckpoint
       yield* logStartCheckpoint
-      yield* fs.writeFileString(`${logDir}/${CLEAN_SHUTDOWN}`, "")
+      yield* fs.writeFileString(`${logDir}/${CLEAN_SHUTDOWN}`, "").pipe(Effect.mapError(storageError(CLEAN_SHUTDOWN, `${logDir}/${CLEAN_SHUTDOWN}`)))
     }).pipe(Effect.catch((e) => Effect.logError(`unclean shutdown, the next start will recover: ${e.message}`)))
     yield* Effect.addFinalizer(() => shutdown)
 
-    // Open every partition the metadata names before serving, then record where a crash would recover from.
-    const image = yield* metadata.image
-    yield* Effect.forEach(image.topics.values(), (topic) =>
-      Effect.forEach(topic.partitions, (p) => open({ topic: topic.name, partition: p.index }), { discard: true }), {
-      discard: true
-    })
-    yield* recoveryPointCheckpoint
+    // After a crash every partition is recovered before the broker serves; after a clean shutdown each is loaded
+    // when first used. Then the recovery points are recorded where a crash would recover from.
+    if (!clean) {
+      const recovered = yield* everyPartition
+      if (recovered.length > 0) yield* Effect.logInfo(`recovered ${recovered.length} partitions after an unclean shutdown`)
+    }
+    yield* recoveryPointCheckpoint.pipe(Effect.catch(logFailure("recovery point checkpoint")))
     // As Kafka's log.flush.offset.checkpoint.interval.ms: the recovery points moved by rolls get recorded.
-    yield* recoveryPointCheckpoint.pipe(
-      Effect.catch((e) => Effect.logError(`recovery point checkpoint: ${e.message}`)),
-      Effect.delay(Duration.minutes(1)),
-      Effect.forever,
-      Effect.forkIn(scope)
-    )
+    yield* every(60_000, recoveryPointCheckpoint.pipe(Effect.catch(logFailure("recovery point checkpoint"))))
 
     return LogStore.of({
       createPartition,

@@ -4,7 +4,14 @@
 // in use and are written out when it is rolled or the broker shuts down; after a crash, recovery rebuilds them
 // from the log. Lookups are binary searches followed by a short forward walk over batch headers, so the cost of
 // a read does not grow with the log.
-import { Effect, Exit, type FileSystem, Scope } from "effect"
+//
+// Nothing read from disk is trusted blindly. Index files are sanity-checked when loaded (whole entries, offsets
+// and positions increasing and inside the segment) and rebuilt from the log when they are not; an index entry
+// is checked against the batch it points at when a read starts there. Every step of a walk over batches checks
+// the header it lands on (magic, a length of at least a header, inside the segment): a damaged batch is
+// reported once and the walk resumes at the next indexed batch after it, so a bad length can neither loop nor
+// hide the data behind it.
+import { Effect, type FileSystem } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import {
   decodeOffsetIndex,
@@ -12,7 +19,9 @@ import {
   encodeOffsetIndex,
   encodeTimeIndex,
   indexFile,
+  OFFSET_ENTRY,
   segmentFile,
+  TIME_ENTRY,
   timeIndexFile
 } from "../protocol/LogFiles.ts"
 import { type BatchHeader, computeCrc, HEADER_SIZE, MAGIC, readHeader } from "../protocol/RecordBatch.ts"
@@ -48,33 +57,37 @@ class Columns<K extends Int32Array | Float64Array> {
 
   /** The last entry whose key is at most `key`, or -1. */
   floor(key: number): number {
-    let lo = 0
-    let hi = this.count - 1
-    let found = -1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.keys[mid]! <= key) {
-        found = mid
-        lo = mid + 1
-      } else {
-        hi = mid - 1
-      }
-    }
-    return found
+    return floorOf(this.keys, this.count, key)
   }
+}
 
-  truncateTo(count: number): void {
-    this.count = Math.min(this.count, count)
+/** The last of the first `count` sorted `values` at most `key`, or -1. */
+const floorOf = (values: Int32Array | Float64Array, count: number, key: number): number => {
+  let lo = 0
+  let hi = count - 1
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    if (values[mid]! <= key) {
+      found = mid
+      lo = mid + 1
+    } else {
+      hi = mid - 1
+    }
   }
+  return found
 }
 
 export interface Segment {
   readonly baseOffset: number
   readonly dir: string
-  /** Opened on first use; closed when the segment is deleted or the store shuts down. */
+  /** Open while in use or recently used (layers/SegmentFiles.ts keeps the number of open segments bounded). */
   file: FileSystem.File | undefined
-  scope: Scope.Closeable | undefined
-  /** Bytes of valid batches (-1 until the file has been opened). */
+  /** Reads and writes under way on `file`: an open file in use is never closed. */
+  users: number
+  /** Deleted (retention, DeleteRecords, topic deletion): never opened again. */
+  deleted: boolean
+  /** Bytes of valid batches (-1 until the file has been opened or its size read). */
   size: number
   /** The offset after the last batch (for a closed segment: the next segment's base offset). */
   nextOffset: number
@@ -87,13 +100,16 @@ export interface Segment {
   /** Whether the in-memory indexes hold entries the index files do not. */
   indexDirty: boolean
   bytesSinceIndexEntry: number
+  /** Positions of damaged batches already reported, so that each is logged once. */
+  readonly damage: Set<number>
 }
 
 export const newSegment = (dir: string, baseOffset: number): Segment => ({
   baseOffset,
   dir,
   file: undefined,
-  scope: undefined,
+  users: 0,
+  deleted: false,
   size: -1,
   nextOffset: baseOffset,
   largestTimestamp: -1,
@@ -101,12 +117,13 @@ export const newSegment = (dir: string, baseOffset: number): Segment => ({
   offsetIndex: undefined,
   timeIndex: undefined,
   indexDirty: false,
-  bytesSinceIndexEntry: 0
+  bytesSinceIndexEntry: 0,
+  damage: new Set()
 })
 
 export const logPath = (s: Segment) => `${s.dir}/${segmentFile(s.baseOffset)}`
-const indexPath = (s: Segment) => `${s.dir}/${indexFile(s.baseOffset)}`
-const timeIndexPath = (s: Segment) => `${s.dir}/${timeIndexFile(s.baseOffset)}`
+export const indexPath = (s: Segment) => `${s.dir}/${indexFile(s.baseOffset)}`
+export const timeIndexPath = (s: Segment) => `${s.dir}/${timeIndexFile(s.baseOffset)}`
 
 /** Fresh, empty indexes (a new segment, or one being rebuilt); they are written out at roll or shutdown. */
 export const emptyIndexes = (s: Segment) => {
@@ -117,40 +134,72 @@ export const emptyIndexes = (s: Segment) => {
   s.indexDirty = true
 }
 
-/**
- * Opens the segment's file in a scope of its own under `parent`, and learns its size. `create: false` (readers)
- * fails on a missing file instead of creating it: a segment deleted under a read must not come back, empty.
- */
-export const open = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment, parent: Scope.Scope, create = true) {
-  if (s.file !== undefined) return s.file
-  const scope = yield* Scope.fork(parent)
-  const file = yield* Scope.provide(fs.open(logPath(s), { flag: create ? "a+" : "r+" }), scope).pipe(
-    Effect.onError(() => Scope.close(scope, Exit.void))
-  )
-  if (s.file !== undefined) {
-    // Another reader opened it meanwhile: keep one handle.
-    yield* Scope.close(scope, Exit.void)
-    return s.file
-  }
-  s.file = file
-  s.scope = scope
-  if (s.size < 0) s.size = Number((yield* file.stat).size)
-  return file
-})
+// ---------------------------------------------------------------------------------------------------------
+// Index files
 
-/** Loads the index files written at the last roll or clean shutdown; missing or short files give no entries. */
-export const loadIndexes = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment) {
-  if (s.offsetIndex !== undefined) return
+/**
+ * Why index file contents cannot be used with this segment, or undefined when they can: whole entries, relative
+ * offsets and positions strictly increasing, timestamps not decreasing, everything inside the segment. Kafka
+ * checks less and trusts the rest; a wrong entry here would make reads skip records.
+ */
+export const indexProblem = (s: Segment, offsetBytes: Uint8Array, timeBytes: Uint8Array): string | undefined => {
+  if (offsetBytes.length % OFFSET_ENTRY !== 0) return `${indexFile(s.baseOffset)} has ${offsetBytes.length} bytes, not whole entries`
+  if (timeBytes.length % TIME_ENTRY !== 0) return `${timeIndexFile(s.baseOffset)} has ${timeBytes.length} bytes, not whole entries`
+  const offsets = decodeOffsetIndex(offsetBytes)
+  // A closed segment's offsets end where the next segment starts; the active one's end is not known yet.
+  const span = s.nextOffset > s.baseOffset ? s.nextOffset - s.baseOffset : Infinity
+  let lastKey = -1
+  let lastPosition = -1
+  for (let i = 0; i < offsets.relativeOffsets.length; i++) {
+    const key = offsets.relativeOffsets[i]!
+    const position = offsets.positions[i]!
+    if (key <= lastKey || key >= span || position <= lastPosition || position >= s.size) {
+      return `${indexFile(s.baseOffset)} entry ${i} (offset ${s.baseOffset + key}, position ${position}) is out of order or outside the segment`
+    }
+    lastKey = key
+    lastPosition = position
+  }
+  const times = decodeTimeIndex(timeBytes)
+  let lastTime = -Infinity
+  lastKey = -1
+  for (let i = 0; i < times.timestamps.length; i++) {
+    const key = times.relativeOffsets[i]!
+    const timestamp = times.timestamps[i]!
+    if (timestamp < lastTime || key < lastKey || key >= span || key < 0) {
+      return `${timeIndexFile(s.baseOffset)} entry ${i} (timestamp ${timestamp}, offset ${s.baseOffset + key}) is out of order or outside the segment`
+    }
+    lastTime = timestamp
+    lastKey = key
+  }
+  return undefined
+}
+
+/**
+ * Loads the index files written at the last roll or clean shutdown (missing files give no entries). Needs the
+ * segment's size. Contents that fail `indexProblem` are not used: the answer says why, and the caller rebuilds
+ * the indexes from the log.
+ */
+export const loadIndexes = Effect.fnUntraced(function*(
+  fs: FileSystem.FileSystem,
+  s: Segment
+): Effect.fn.Return<string | undefined, PlatformError> {
+  if (s.offsetIndex !== undefined) return undefined
   const read = (path: string) =>
     fs.readFile(path).pipe(Effect.catchTag("PlatformError", (e) => (e.reason._tag === "NotFound" ? Effect.succeed(new Uint8Array(0)) : Effect.fail(e))))
-  const offsets = decodeOffsetIndex(yield* read(indexPath(s)))
-  const times = decodeTimeIndex(yield* read(timeIndexPath(s)))
+  if (s.size < 0) s.size = Number((yield* fs.stat(logPath(s))).size)
+  const offsetBytes = yield* read(indexPath(s))
+  const timeBytes = yield* read(timeIndexPath(s))
   // An append (or another reader) may have built the indexes while the files were read: theirs win.
-  if (s.offsetIndex !== undefined) return
+  if (s.offsetIndex !== undefined) return undefined
+  const problem = indexProblem(s, offsetBytes, timeBytes)
+  if (problem !== undefined) return problem
+  const offsets = decodeOffsetIndex(offsetBytes)
+  const times = decodeTimeIndex(timeBytes)
   s.offsetIndex = new Columns((n) => new Int32Array(n), offsets.relativeOffsets, offsets.positions)
   s.timeIndex = new Columns((n) => new Float64Array(n), times.timestamps, times.relativeOffsets)
   const lastTime = s.timeIndex.count - 1
   if (lastTime >= 0) s.largestTimestamp = Math.max(s.largestTimestamp, s.timeIndex.keys[lastTime]!)
+  return undefined
 })
 
 /** Writes the in-memory indexes out, if they changed. */
@@ -187,13 +236,28 @@ export const indexBatch = (
   s.nextOffset = lastOffset + 1
 }
 
-/** Where to start walking to find `offset`: the position of the last indexed batch ending at or before it. */
-export const startPosition = (s: Segment, offset: number): number => {
+/** The index entry to start a walk for `offset` at: the last indexed batch ending at or before it (-1: none). */
+const entryFor = (s: Segment, offset: number): number =>
+  s.offsetIndex === undefined ? -1 : s.offsetIndex.floor(offset - s.baseOffset)
+
+/** The position of the first indexed batch after `position`, or -1: where a walk resumes past damage. */
+const indexedAfter = (s: Segment, position: number): number => {
   const index = s.offsetIndex
-  if (index === undefined) return 0
-  const i = index.floor(offset - s.baseOffset)
-  return i < 0 ? 0 : index.values[i]!
+  if (index === undefined) return -1
+  const i = floorOf(index.values, index.count, position) + 1
+  return i < index.count ? index.values[i]! : -1
 }
+
+/** The position of the last indexed batch at or before `position`, or -1. */
+const indexedAtMost = (s: Segment, position: number): number => {
+  const index = s.offsetIndex
+  if (index === undefined) return -1
+  const i = floorOf(index.values, index.count, position)
+  return i < 0 ? -1 : index.values[i]!
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading
 
 /**
  * Reads `length` bytes at `position` (fewer at the end of the file), into a buffer from the pool when large:
@@ -210,63 +274,138 @@ export const readBytes = Effect.fnUntraced(function*(file: FileSystem.File, posi
   return done === length ? buffer : buffer.subarray(0, done)
 })
 
+/** Copies `into.length` bytes at `position` of the file into `into`; fails when the file ends first. */
+export const readInto = Effect.fnUntraced(function*(file: FileSystem.File, position: number, into: Uint8Array) {
+  let done = 0
+  while (done < into.length) {
+    const n = yield* file.read(into.subarray(done), { position: BigInt(position + done) })
+    if (n === 0) return yield* Effect.die(new Error(`segment file ended ${into.length - done} bytes early at position ${position + done}`))
+    done += n
+  }
+})
+
+/** The header of a batch at `at` in `bytes` (file position `position`) if it can be one, else undefined. */
+const validHeader = (bytes: Uint8Array, at: number, position: number, end: number): BatchHeader | undefined => {
+  const header = readHeader(bytes, at)
+  return header.magic === MAGIC && header.size >= HEADER_SIZE && position + header.size <= end ? header : undefined
+}
+
 /** Slack read beyond the byte budget so that the walk from the index entry to the wanted batch needs one read. */
 const WALK_SLACK = 64 * 1024
 
 /**
+ * Reads windows of the segment for a forward walk over batch headers: `at(position)` makes sure the window
+ * holds a header's worth of bytes at `position`, reading `size` bytes (or what is left) when it does not.
+ */
+class Walk {
+  window: Uint8Array = new Uint8Array(0)
+  start = 0
+  private readonly file: FileSystem.File
+  private readonly end: number
+  private readonly size: number
+
+  constructor(file: FileSystem.File, end: number, size: number) {
+    this.file = file
+    this.end = end
+    this.size = size
+  }
+
+  /** The header at `position` if it is a batch's, else undefined (damage); the caller checks `position + HEADER_SIZE <= end`. */
+  header(position: number): Effect.Effect<BatchHeader | undefined, PlatformError> {
+    if (position >= this.start && position + HEADER_SIZE <= this.start + this.window.length) {
+      return Effect.succeed(validHeader(this.window, position - this.start, position, this.end))
+    }
+    return Effect.map(readBytes(this.file, position, Math.min(this.end - position, Math.max(this.size, HEADER_SIZE))), (window) => {
+      this.window = window
+      this.start = position
+      return validHeader(window, 0, position, this.end)
+    })
+  }
+
+  /** Whether [from, to) is inside the current window. */
+  holds(from: number, to: number): boolean {
+    return from >= this.start && to <= this.start + this.window.length
+  }
+
+  bytes(from: number, to: number): Uint8Array {
+    return this.window.subarray(from - this.start, to - this.start)
+  }
+}
+
+/** What a read found in one segment: whole batches at [position, position + length), in memory when `bytes` is set. */
+export interface Found {
+  readonly position: number
+  readonly length: number
+  readonly bytes: Uint8Array | undefined
+}
+
+/** The index entry a read started from does not describe the batch there: the indexes must be rebuilt. */
+export const IndexMismatch: unique symbol = Symbol.for("kafka/Segment/IndexMismatch")
+export type IndexMismatch = typeof IndexMismatch
+
+/**
  * Whole batches from the one holding `offset`, up to `maxBytes` (the first one whatever its size when
- * `minOneBatch`), or an empty array when the segment holds nothing at or after `offset`. A small read is one
- * read of the budget plus some slack (the walk from the index entry to the wanted batch happens in it); a large
- * one first walks batch headers to the wanted batch, then reads exactly the budget, so that its buffer, from the
- * pool, has the same size every time.
+ * `minOneBatch`); undefined when the segment holds nothing at or after `offset`. A small read (the budget plus
+ * some slack under a megabyte) is one read of the file and comes back in memory; a larger one walks batch headers
+ * to the wanted batch and to the last whole batch within the budget (jumping through the index) and answers only
+ * where they lie, to be read when they are sent. `report` is told of damaged batches, once each.
  */
 export const read = Effect.fnUntraced(function*(
   file: FileSystem.File,
   s: Segment,
   offset: number,
   maxBytes: number,
-  minOneBatch: boolean
-): Effect.fn.Return<Uint8Array, PlatformError> {
+  minOneBatch: boolean,
+  report: (position: number) => Effect.Effect<void>
+): Effect.fn.Return<Found | undefined | IndexMismatch, PlatformError> {
   const end = s.size
-  let position = startPosition(s, offset)
   const small = maxBytes + WALK_SLACK < BufferPool.MIN_POOLED
-  let window: Uint8Array = new Uint8Array(0)
-  let at = 0
-  let firstSize = 0
+  const walk = new Walk(file, end, small ? maxBytes + WALK_SLACK : WALK_SLACK)
+  const entry = entryFor(s, offset)
+  let position = entry < 0 ? 0 : s.offsetIndex!.values[entry]!
+  let first: BatchHeader | undefined
   // Walk to the batch holding `offset`.
   for (;;) {
-    if (at + HEADER_SIZE > window.length) {
-      if (position + at + HEADER_SIZE > end) return new Uint8Array(0)
-      position += at
-      window = yield* readBytes(file, position, Math.min(end - position, small ? maxBytes + WALK_SLACK : WALK_SLACK))
-      at = 0
+    if (position + HEADER_SIZE > end) return undefined
+    const header = yield* walk.header(position)
+    if (header === undefined) {
+      if (!s.damage.has(position)) {
+        s.damage.add(position)
+        yield* report(position)
+      }
+      position = indexedAfter(s, position)
+      if (position < 0) return undefined
       continue
     }
-    const header = readHeader(window, at)
+    if (entry >= 0 && position === s.offsetIndex!.values[entry] && header.baseOffset + header.lastOffsetDelta !== s.baseOffset + s.offsetIndex!.keys[entry]!) {
+      return IndexMismatch
+    }
     if (header.baseOffset + header.lastOffsetDelta >= offset) {
-      firstSize = header.size
+      first = header
       break
     }
-    at += header.size
+    position += header.size
   }
-  if (firstSize > maxBytes && !minOneBatch) return new Uint8Array(0)
-  let data: Uint8Array = window.subarray(at)
-  if (!small || data.length < Math.min(end - position - at, Math.max(maxBytes, firstSize))) {
-    // Read the budget from the wanted batch on (at least that whole batch).
-    data = yield* readBytes(file, position + at, Math.min(end - position - at, Math.max(maxBytes, firstSize)))
+  if (first.size > maxBytes && !minOneBatch) return undefined
+  // Find the last whole batch within the budget (the first one always counts).
+  const limit = position + Math.max(maxBytes, first.size)
+  let stop = position + first.size
+  for (;;) {
+    if (stop + HEADER_SIZE > end || stop >= limit) break
+    // Far from the limit, the index says where batches start: jump over those in between.
+    if (!walk.holds(stop, stop + HEADER_SIZE)) {
+      const jump = indexedAtMost(s, limit - HEADER_SIZE)
+      if (jump > stop) stop = jump
+    }
+    const header = yield* walk.header(stop)
+    if (header === undefined || stop + header.size > limit) break
+    stop += header.size
   }
-  // Whole batches only: the last one may have been cut by the budget.
-  let taken = 0
-  while (taken + HEADER_SIZE <= data.length) {
-    const size = readHeader(data, taken).size
-    if (taken + size > data.length || (taken > 0 && taken + size > maxBytes)) break
-    taken += size
-  }
-  if (data.length < BufferPool.MIN_POOLED || taken >= BufferPool.MIN_POOLED) return data.subarray(0, taken)
-  // A small result out of a large buffer is copied out, so that the buffer goes back at once (see MIN_POOLED).
-  const out = data.slice(0, taken)
-  BufferPool.release(data)
-  return out
+  if (!walk.holds(position, stop)) return { position, length: stop - position, bytes: undefined }
+  // Walk windows are under a megabyte, never from the pool; a small result is copied out of a large window
+  // so that a response waiting to be sent holds no more than its records.
+  const bytes = walk.bytes(position, stop)
+  return { position, length: stop - position, bytes: walk.window.length > 2 * bytes.length ? bytes.slice() : bytes }
 })
 
 export interface ScanResult {
@@ -324,6 +463,18 @@ export const recover = Effect.fnUntraced(function*(
 })
 
 /**
+ * Rebuilds a segment's indexes from its log (their files were damaged or did not match it), keeping the
+ * segment's place in the log: the batches up to the first invalid one are indexed.
+ */
+export const rebuildIndexes = Effect.fnUntraced(function*(file: FileSystem.File, s: Segment, indexIntervalBytes: number) {
+  const nextOffset = s.nextOffset
+  const result = yield* recover(file, s, indexIntervalBytes, () => undefined)
+  // A closed segment still ends where the next one starts.
+  s.nextOffset = Math.max(s.nextOffset, nextOffset)
+  return result
+})
+
+/**
  * After a clean shutdown: the indexes are on disk, so only the batches after the last index entry are read
  * (headers only) to find where the segment ends. Returns false when the files do not agree (then recover).
  */
@@ -332,17 +483,21 @@ export const resumeTail = Effect.fnUntraced(function*(
   file: FileSystem.File,
   s: Segment
 ): Effect.fn.Return<boolean, PlatformError> {
-  yield* loadIndexes(fs, s)
+  if ((yield* loadIndexes(fs, s)) !== undefined) return false
   const index = s.offsetIndex!
   let position = index.count === 0 ? 0 : index.values[index.count - 1]!
   if (position > s.size) return false
   s.nextOffset = index.count === 0 ? s.baseOffset : s.baseOffset + index.keys[index.count - 1]! + 1
   s.bytesSinceIndexEntry = 0
+  let first = true
   while (position < s.size) {
     const head = yield* readBytes(file, position, HEADER_SIZE)
     if (head.length < HEADER_SIZE) return false
-    const header = readHeader(head)
-    if (header.magic !== MAGIC || header.size < HEADER_SIZE || position + header.size > s.size) return false
+    const header = validHeader(head, 0, position, s.size)
+    if (header === undefined) return false
+    // The last index entry must describe the batch it points at.
+    if (first && index.count > 0 && header.baseOffset + header.lastOffsetDelta !== s.nextOffset - 1) return false
+    first = false
     if (header.maxTimestamp > s.largestTimestamp) s.largestTimestamp = header.maxTimestamp
     s.nextOffset = header.baseOffset + header.lastOffsetDelta + 1
     s.bytesSinceIndexEntry += header.size
@@ -359,14 +514,6 @@ export const timestampStart = (s: Segment, timestamp: number): number => {
   return i < 0 ? s.baseOffset : s.baseOffset + times.values[i]!
 }
 
-export const close = (s: Segment) =>
-  Effect.suspend(() => {
-    const scope = s.scope
-    s.file = undefined
-    s.scope = undefined
-    return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
-  })
-
 /**
  * When a segment stops being the active one its time index gets a last entry for its largest timestamp, so that
  * a closed segment's largest timestamp is its time index's last entry (what retention and lookups read).
@@ -380,28 +527,38 @@ export const seal = (s: Segment) => {
   }
 }
 
-/** The first batch at or after `fromOffset` that `matches`, with its bytes, walking headers from the index. */
+/**
+ * The first batch at or after `fromOffset` that `matches`, with its bytes, walking headers from the index;
+ * damaged batches are skipped as reads skip them.
+ */
 export const findBatch = Effect.fnUntraced(function*(
   file: FileSystem.File,
   s: Segment,
   fromOffset: number,
-  matches: (header: BatchHeader) => boolean
+  matches: (header: BatchHeader) => boolean,
+  report: (position: number) => Effect.Effect<void>
 ): Effect.fn.Return<{ readonly header: BatchHeader; readonly bytes: Uint8Array } | undefined, PlatformError> {
-  let position = startPosition(s, fromOffset)
+  const entry = entryFor(s, fromOffset)
+  let position = entry < 0 ? 0 : s.offsetIndex!.values[entry]!
+  const walk = new Walk(file, s.size, WALK_SLACK)
   while (position + HEADER_SIZE <= s.size) {
-    const window = yield* readBytes(file, position, Math.min(WALK_SLACK, s.size - position))
-    let at = 0
-    while (at + HEADER_SIZE <= window.length) {
-      const header = readHeader(window, at)
-      if (header.baseOffset + header.lastOffsetDelta >= fromOffset && matches(header)) {
-        const bytes = at + header.size <= window.length
-          ? window.subarray(at, at + header.size)
-          : yield* readBytes(file, position + at, header.size)
-        return { header, bytes }
+    const header = yield* walk.header(position)
+    if (header === undefined) {
+      if (!s.damage.has(position)) {
+        s.damage.add(position)
+        yield* report(position)
       }
-      at += header.size
+      position = indexedAfter(s, position)
+      if (position < 0) return undefined
+      continue
     }
-    position += at
+    if (header.baseOffset + header.lastOffsetDelta >= fromOffset && matches(header)) {
+      const bytes = walk.holds(position, position + header.size)
+        ? walk.bytes(position, position + header.size)
+        : yield* readBytes(file, position, header.size)
+      return { header, bytes }
+    }
+    position += header.size
   }
   return undefined
 })

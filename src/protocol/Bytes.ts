@@ -1,6 +1,7 @@
 // Primitive readers and writers for Kafka's wire format: big-endian fixed-width integers, zig-zag and
 // unsigned varints, UUIDs. int64 values are JavaScript numbers: offsets, timestamps and producer ids stay
 // far below 2^53 in practice, and numbers keep the hot path free of BigInt allocation.
+import { Effect } from "effect"
 
 /** Thrown when a buffer ends early or holds an impossible length; the connection layer turns it into a close. */
 export class MalformedInput extends Error {
@@ -110,6 +111,30 @@ export class ByteReader {
   }
 }
 
+/**
+ * Bytes a message refers to without holding them: records still in a log segment, read only when the response
+ * is written out, so that a response waiting for a slow client costs no memory for its records. The encoder
+ * writes their length and keeps the source in its place among the output chunks.
+ */
+export interface ByteSource {
+  readonly length: number
+  /** Copies `into.length` bytes, starting `offset` bytes into the source, into `into`. */
+  readonly read: (into: Uint8Array, offset: number) => Effect.Effect<void, unknown>
+}
+
+export const isByteSource = (value: unknown): value is ByteSource =>
+  typeof value === "object" && value !== null && !(value instanceof Uint8Array) && "read" in value
+
+/** One piece of an encoded message: bytes, or a source to read them from when writing. */
+export type Chunk = Uint8Array | ByteSource
+
+/** All the bytes of a chunk, a source read whole (for readers inside the broker, and tests). */
+export const bytesOf = (chunk: Chunk): Effect.Effect<Uint8Array, unknown> => {
+  if (chunk instanceof Uint8Array) return Effect.succeed(chunk)
+  const out = new Uint8Array(chunk.length)
+  return Effect.as(chunk.read(out, 0), out)
+}
+
 const INITIAL = 256
 /** Byte arrays at least this long are kept by reference instead of copied (Fetch records). */
 const BY_REFERENCE = 16 * 1024
@@ -121,7 +146,7 @@ const BY_REFERENCE = 16 * 1024
 export class ByteWriter {
   private buf: Uint8Array
   private pos = 0
-  private readonly chunks: Array<Uint8Array> = []
+  private readonly chunks: Array<Chunk> = []
   private flushedLength = 0
 
   constructor(initial = INITIAL) {
@@ -206,15 +231,21 @@ export class ByteWriter {
   }
 
   raw(bytes: Uint8Array): void {
-    if (bytes.length >= BY_REFERENCE) {
-      this.chunks.push(this.buf.subarray(0, this.pos), bytes)
-      this.flushedLength += this.pos + bytes.length
-      this.buf = this.buf.subarray(this.pos)
-      this.pos = 0
-      return
-    }
+    if (bytes.length >= BY_REFERENCE) return this.chunk(bytes)
     const at = this.ensure(bytes.length)
     this.buf.set(bytes, at)
+  }
+
+  /** Appends bytes held elsewhere, by reference: they are read when the message is written out. */
+  source(source: ByteSource): void {
+    this.chunk(source)
+  }
+
+  private chunk(chunk: Chunk): void {
+    this.chunks.push(this.buf.subarray(0, this.pos), chunk)
+    this.flushedLength += this.pos + chunk.length
+    this.buf = this.buf.subarray(this.pos)
+    this.pos = 0
   }
 
   /** Writes a string known to be ASCII (see `isAscii`), one byte per character. */
@@ -235,15 +266,15 @@ export class ByteWriter {
   }
 
   patchInt32(mark: { readonly chunk: number; readonly at: number }, v: number): void {
-    const b = mark.chunk === this.chunks.length ? this.buf : this.chunks[mark.chunk]!
+    const b = mark.chunk === this.chunks.length ? this.buf : this.chunks[mark.chunk]! as Uint8Array
     b[mark.at] = v >> 24
     b[mark.at + 1] = v >> 16
     b[mark.at + 2] = v >> 8
     b[mark.at + 3] = v
   }
 
-  /** The written bytes as chunks to be sent with one gathered write. */
-  finish(): Array<Uint8Array> {
+  /** The written bytes as chunks to be sent with one gathered write (sources read in their place). */
+  finish(): Array<Chunk> {
     const out = this.chunks.slice()
     if (this.pos > 0 || out.length === 0) out.push(this.buf.subarray(0, this.pos))
     return out
@@ -252,7 +283,8 @@ export class ByteWriter {
   /** The written bytes as one array (copies when large fields were kept by reference). */
   toBytes(): Uint8Array {
     const parts = this.finish()
-    return parts.length === 1 ? parts[0]! : concat(parts)
+    if (parts.some(isByteSource)) throw new Error("toBytes: the message refers to bytes it does not hold; read its sources first")
+    return parts.length === 1 ? parts[0] as Uint8Array : concat(parts as Array<Uint8Array>)
   }
 }
 

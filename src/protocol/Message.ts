@@ -3,7 +3,7 @@
 // once per version into a reader and a writer made of closures: classic encodings (int16 string lengths,
 // int32 array counts) and flexible ones (compact lengths, tagged-field sections) are decided at compile time,
 // never per byte.
-import { asciiString, ByteReader, ByteWriter, isAscii, MalformedInput, ZERO_UUID } from "./Bytes.ts"
+import { asciiString, ByteReader, ByteWriter, type ByteSource, isAscii, MalformedInput, ZERO_UUID } from "./Bytes.ts"
 
 /** An inclusive version range; `[0, Infinity]` for "0+", `[1, 0]` (empty) for "none". */
 export type Versions = readonly [min: number, max: number]
@@ -27,6 +27,7 @@ export type Type<A> =
   | { readonly kind: "primitive"; readonly name: Primitive; readonly _A?: A }
   | { readonly kind: "string"; readonly _A?: A }
   | { readonly kind: "bytes"; readonly _A?: A }
+  | { readonly kind: "records"; readonly _A?: A }
   | { readonly kind: "array"; readonly element: Type<unknown>; readonly _A?: A }
   | { readonly kind: "struct"; readonly fields: Readonly<Record<string, AnyField>>; readonly _A?: A }
 
@@ -41,6 +42,11 @@ export const bool: Type<boolean> = { kind: "primitive", name: "bool" }
 export const uuid: Type<string> = { kind: "primitive", name: "uuid" }
 export const string: Type<string> = { kind: "string" }
 export const bytes: Type<Uint8Array> = { kind: "bytes" }
+/**
+ * Kafka's `records` type: bytes on the wire, written from memory or, in responses, from a ByteSource read when
+ * the response is sent (Fetch answers records straight from the log). Decoding always gives bytes.
+ */
+export const records: Type<Uint8Array | ByteSource> = { kind: "records" }
 
 export const array = <A>(element: Type<A>): Type<Array<A>> => ({ kind: "array", element })
 
@@ -121,6 +127,7 @@ const defaultOf = (type: Type<unknown>): unknown => {
     case "string":
       return ""
     case "bytes":
+    case "records":
       return new Uint8Array(0)
     case "array":
       return []
@@ -219,7 +226,8 @@ const compile = (type: Type<unknown>, version: number, flexible: boolean, nullab
         }
       ]
     }
-    case "bytes": {
+    case "bytes":
+    case "records": {
       const readLength = lengthReader(flexible, (r) => r.int32())
       const writeLength = lengthWriter(flexible, (w, n) => w.int32(n))
       return [
@@ -228,10 +236,11 @@ const compile = (type: Type<unknown>, version: number, flexible: boolean, nullab
           if (n < 0) return n === -1 && nullable ? null : nullError()
           return r.raw(n)
         },
-        (w, v: Uint8Array | null) => {
+        (w, v: Uint8Array | ByteSource | null) => {
           if (v === null) return nullable ? writeLength(w, -1) : nullError()
           writeLength(w, v.length)
-          w.raw(v)
+          if (v instanceof Uint8Array) w.raw(v)
+          else w.source(v)
         }
       ]
     }

@@ -332,10 +332,19 @@ export const topicRecords = (
   partitionCount: number,
   nodeId: number,
   options: TopicRecordsOptions = {}
+): Array<NewMetadataRecord> => [{ type: "Topic", name, topicId }, ...partitionRecords(topicId, 0, partitionCount, nodeId, options)]
+
+/** PartitionRecords for partitions `from` up to (not including) `to` of a topic, each led by `nodeId`. */
+export const partitionRecords = (
+  topicId: string,
+  from: number,
+  to: number,
+  nodeId: number,
+  options: TopicRecordsOptions = {}
 ): Array<NewMetadataRecord> => {
   const version = partitionRecordVersion(options.metadataVersion ?? DEFAULT_METADATA_VERSION)
-  const out: Array<NewMetadataRecord> = [{ type: "Topic", name, topicId }]
-  for (let partitionId = 0; partitionId < partitionCount; partitionId++) {
+  const out: Array<NewMetadataRecord> = []
+  for (let partitionId = from; partitionId < to; partitionId++) {
     out.push({
       type: "Partition",
       version,

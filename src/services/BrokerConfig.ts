@@ -34,6 +34,8 @@ export interface BrokerConfigShape {
   readonly logRetentionMs: number
   readonly logRetentionBytes: number
   readonly socketRequestMaxBytes: number
+  /** Bytes of requests read but not yet handled, across all connections; reading waits beyond it. */
+  readonly queuedMaxRequestBytes: number
   readonly messageMaxBytes: number
   /** fsync after this many messages; Infinity leaves flushing to the OS (Kafka's default). */
   readonly flushIntervalMessages: number
@@ -43,6 +45,10 @@ export interface BrokerConfigShape {
   readonly groupInitialRebalanceDelayMs: number
   readonly groupMinSessionTimeoutMs: number
   readonly groupMaxSessionTimeoutMs: number
+  /** Partitions this broker may hold in all (topic creation and growth beyond it are refused). */
+  readonly maxBrokerPartitions: number
+  /** Segment files kept open at once; the least recently used are closed beyond it and reopened on use. */
+  readonly logMaxOpenFiles: number
   /** The longest metadata string an offset commit may carry. */
   readonly offsetMetadataMaxBytes: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
@@ -70,13 +76,16 @@ export const HONOURED_KEYS = [
   "log.retention.hours",
   "log.retention.bytes",
   "socket.request.max.bytes",
+  "queued.max.request.bytes",
   "message.max.bytes",
   "log.flush.interval.messages",
   "log.flush.interval.ms",
   "group.initial.rebalance.delay.ms",
   "group.min.session.timeout.ms",
   "group.max.session.timeout.ms",
-  "offset.metadata.max.bytes"
+  "offset.metadata.max.bytes",
+  "max.broker.partitions",
+  "log.max.open.files"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -100,6 +109,13 @@ const bool = (key: string, fallback: boolean) => Config.Boolean(key).pipe(Config
 
 /** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
 const unbounded = (v: number): number => (v < 0 || v >= Number.MAX_SAFE_INTEGER ? Infinity : v)
+
+/** Default of `queued.max.request.bytes` (Kafka: unbounded). */
+export const DEFAULT_QUEUED_BYTES = 256 * 1024 * 1024
+/** Default of `max.broker.partitions` (the name of KIP-578's proposed limit; Kafka itself has none). */
+export const DEFAULT_MAX_BROKER_PARTITIONS = 100_000
+/** Default of `log.max.open.files`: well under common per-process limits, with room for sockets. */
+export const DEFAULT_MAX_OPEN_FILES = 1000
 
 const ListenerSpec = /^([A-Za-z0-9_-]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/
 
@@ -151,6 +167,21 @@ const load = Effect.gen(function*() {
     Option.match(retentionMinutes, { onSome: (m) => m * 60_000, onNone: () => retentionHours * 3_600_000 })
   ))
 
+  const socketRequestMaxBytes = yield* integer("socket.request.max.bytes", 100 * 1024 * 1024)
+  // Kafka's default is unbounded (-1); bounded here so that clients sending large requests at once cannot
+  // exhaust memory. As Kafka requires, it holds at least one request of the largest size.
+  const queuedMaxRequestBytes = unbounded(yield* integer("queued.max.request.bytes", Math.max(DEFAULT_QUEUED_BYTES, socketRequestMaxBytes)))
+  if (queuedMaxRequestBytes < socketRequestMaxBytes) {
+    return yield* new InvalidConfig({
+      message: `queued.max.request.bytes: must be at least socket.request.max.bytes (${socketRequestMaxBytes}), got ${queuedMaxRequestBytes}`
+    })
+  }
+  const positive = Effect.fnUntraced(function*(key: string, fallback: number) {
+    const value = yield* integer(key, fallback)
+    if (value <= 0) return yield* new InvalidConfig({ message: `${key}: must be positive, got ${value}` })
+    return value
+  })
+
   return BrokerConfig.of({
     nodeId,
     logDir,
@@ -165,7 +196,8 @@ const load = Effect.gen(function*() {
     logRetentionCheckIntervalMs: yield* integer("log.retention.check.interval.ms", 300_000),
     logRetentionMs,
     logRetentionBytes: unbounded(yield* integer("log.retention.bytes", -1)),
-    socketRequestMaxBytes: yield* integer("socket.request.max.bytes", 100 * 1024 * 1024),
+    socketRequestMaxBytes,
+    queuedMaxRequestBytes,
     messageMaxBytes: yield* integer("message.max.bytes", 1024 * 1024 + 12),
     flushIntervalMessages: unbounded(yield* integer("log.flush.interval.messages", -1)),
     flushIntervalMs: unbounded(yield* integer("log.flush.interval.ms", -1)),
@@ -173,6 +205,8 @@ const load = Effect.gen(function*() {
     groupMinSessionTimeoutMs: yield* integer("group.min.session.timeout.ms", 6000),
     groupMaxSessionTimeoutMs: yield* integer("group.max.session.timeout.ms", 1_800_000),
     offsetMetadataMaxBytes: yield* integer("offset.metadata.max.bytes", 4096),
+    maxBrokerPartitions: yield* positive("max.broker.partitions", DEFAULT_MAX_BROKER_PARTITIONS),
+    logMaxOpenFiles: yield* positive("log.max.open.files", DEFAULT_MAX_OPEN_FILES),
     explicit
   })
 }).pipe(

@@ -1,14 +1,21 @@
 // One client connection, as a Stream: socket bytes → size-prefixed frames → request header and body decoded
-// in arrival order → handlers run → responses encoded and written, one write each, in request order. Requests
-// run one at a time in arrival order, except those that may wait long (a Fetch long poll, a JoinGroup, a
-// SyncGroup): those run on fibers of their own while the next requests are handled, and their answers still
-// leave in request order. Bad input closes the connection with a log line: a frame above
-// `socket.request.max.bytes`, an unknown API key, a version outside the advertised range (except ApiVersions,
-// answered with error 35), bytes that do not decode. Nothing a client sends can stop the server.
+// in arrival order → handlers run → responses encoded and written, in request order, each in one write (or, for
+// records streamed from the log, in back-to-back writes). Requests run one at a time in arrival order, except
+// those that may wait long (a Fetch long poll, a JoinGroup, a SyncGroup): those run on fibers of their own while
+// the next requests are handled, and their answers still leave in request order. Bad input closes the connection
+// with a log line: a frame above `socket.request.max.bytes`, an unknown API key, a version outside the
+// advertised range (except ApiVersions, answered with error 35), bytes that do not decode. Nothing a client
+// sends can stop the server.
+//
+// Memory is bounded in bytes, not only in requests. Request bytes read but not yet handled count against the
+// broker-wide `queued.max.request.bytes` (a frame is reserved as soon as its size is known; reading waits when
+// the budget is spent). A connection stops reading while its unwritten answers hold more than MAX_PENDING_BYTES
+// or number MAX_PENDING. Records a Fetch answers from the log are read only when the socket takes them, a
+// megabyte at a time, so a client that does not read costs a megabyte, not its fetches' worth.
 import { Cause, Deferred, Duration, Effect, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../protocol/ApiKeys.ts"
-import { ByteReader, ByteWriter, MalformedInput } from "../protocol/Bytes.ts"
+import { ByteReader, ByteWriter, type Chunk, isByteSource, MalformedInput } from "../protocol/Bytes.ts"
 import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from "../protocol/Header.ts"
 import { isFlexible, requestCodec, responseCodec, type Api } from "../protocol/Message.ts"
 import { ApiVersions } from "../protocol/messages/ApiVersions.ts"
@@ -16,22 +23,30 @@ import { handlers, supportedApis, type HandlerServices } from "./Apis.ts"
 import { unsupportedVersion } from "./api/ApiVersions.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
 import * as BufferPool from "./BufferPool.ts"
-import { afterWriteOf, NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
+import { NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
 
 /**
- * Responses not yet written, per connection: past this, the connection stops reading until they are (a client
- * pipelining behind a long poll cannot make the broker buffer without limit).
+ * Responses not yet written, per connection: past this many, or past this many bytes held in memory, the
+ * connection stops reading until they are (a client pipelining behind a long poll, or not reading at all,
+ * cannot make the broker buffer without limit).
  */
 const MAX_PENDING = 32
+const MAX_PENDING_BYTES = 4 * 1024 * 1024
+
+/** Records streamed from the log go out in pieces of this size. */
+const STREAM_CHUNK = 1024 * 1024
 
 /** How long answers still running may be written after the client stopped sending. */
 const LINGER = Duration.seconds(5)
+
 export class FrameTooLarge extends Schema.TaggedError<FrameTooLarge>()("FrameTooLarge", {
   size: Schema.Number,
   limit: Schema.Number
 }) {
   override get message() {
-    return `request of ${this.size} bytes exceeds socket.request.max.bytes=${this.limit}`
+    return this.size < 0
+      ? `request size ${this.size} is negative`
+      : `request of ${this.size} bytes exceeds socket.request.max.bytes=${this.limit}`
   }
 }
 
@@ -55,27 +70,105 @@ export class MalformedRequest extends Schema.TaggedError<MalformedRequest>()("Ma
   }
 }
 
+/** Records an answer refers to could not be read from the log while it was being sent: the answer is cut short. */
+export class ResponseUnreadable extends Schema.TaggedError<ResponseUnreadable>()("ResponseUnreadable", {
+  cause: Schema.Defect()
+}) {
+  override get message() {
+    return `records of a response could not be read from the log: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}
+
+/**
+ * Bytes of requests read but not yet handled, shared by every connection of a broker (`queued.max.request.bytes`).
+ * Taking more than is left waits, in order, until others give theirs back.
+ */
+export class RequestBudget {
+  readonly limit: number
+  private available: number
+  private readonly waiting: Array<{ readonly n: number; readonly grant: () => void }> = []
+
+  constructor(limit: number) {
+    this.limit = limit
+    this.available = limit
+  }
+
+  /** Takes `n` bytes at once if they are there and nobody waits before. */
+  tryTake(n: number): boolean {
+    if (n > this.available || this.waiting.length > 0) return false
+    this.available -= n
+    return true
+  }
+
+  /** Takes `n` bytes, waiting for them; interrupted, it takes nothing. */
+  take(n: number): Effect.Effect<void> {
+    if (this.tryTake(n)) return Effect.void
+    return Effect.callback<void>((resume) => {
+      let granted = false
+      const entry = { n, grant: () => {
+        granted = true
+        resume(Effect.void)
+      } }
+      this.waiting.push(entry)
+      return Effect.sync(() => {
+        if (granted) return this.release(n)
+        const i = this.waiting.indexOf(entry)
+        if (i >= 0) this.waiting.splice(i, 1)
+        this.wake()
+      })
+    })
+  }
+
+  release(n: number): void {
+    this.available += n
+    this.wake()
+  }
+
+  private wake(): void {
+    while (this.waiting.length > 0 && this.waiting[0]!.n <= this.available) {
+      const next = this.waiting.shift()!
+      this.available -= next.n
+      next.grant()
+    }
+  }
+}
+
 /** Produce requests at least this large are gathered into pooled buffers. */
 const POOLED_FRAME = 64 * 1024
 const PRODUCE_KEY = 0
 
-/** Splits a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes). */
+/** The size prefix of a frame whose bytes are still arriving: the frame's bytes can be reserved before they are read. */
+export interface PartialFrame {
+  readonly _tag: "PartialFrame"
+  readonly size: number
+}
+
+export type Framed = Uint8Array | FrameTooLarge | PartialFrame
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * Splits a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes). When a push ends
+ * inside a frame, its size is announced once, as a PartialFrame, after the whole frames of that push.
+ */
 export class Framer {
   private readonly limit: number
   private parts: Array<Uint8Array> = []
   private buffered = 0
+  /** The size of the frame being received, once announced (-1: none). */
+  private announced = -1
 
   constructor(limit: number) {
     this.limit = limit
   }
 
-  push(chunks: ReadonlyArray<Uint8Array>): Array<Uint8Array | FrameTooLarge> {
+  push(chunks: ReadonlyArray<Uint8Array>): Array<Framed> {
     for (const c of chunks) {
       if (c.length === 0) continue
       this.parts.push(c)
       this.buffered += c.length
     }
-    const out: Array<Uint8Array | FrameTooLarge> = []
+    const out: Array<Framed> = []
     while (this.buffered >= 4) {
       const size = this.peekSize()
       if (size < 0 || size > this.limit) {
@@ -84,7 +177,12 @@ export class Framer {
         this.buffered = 0
         break
       }
-      if (this.buffered < 4 + size) break
+      if (this.buffered < 4 + size) {
+        if (this.announced !== size) out.push({ _tag: "PartialFrame", size })
+        this.announced = size
+        break
+      }
+      this.announced = -1
       this.take(4)
       out.push(this.take(size))
     }
@@ -110,6 +208,7 @@ export class Framer {
   }
 
   private take(n: number): Uint8Array {
+    if (n === 0) return EMPTY
     const first = this.parts[0]!
     let out: Uint8Array
     if (first.length >= n) {
@@ -134,8 +233,8 @@ export class Framer {
   }
 }
 
-/** A response's bytes, and what to do once they are written (undefined: no response, as for acks=0). */
-type Encoded = { readonly bytes: ReadonlyArray<Uint8Array>; readonly after: (() => void) | undefined } | undefined
+/** A response's chunks and the bytes of them held in memory (undefined: no response, as for acks=0). */
+type Encoded = { readonly chunks: ReadonlyArray<Chunk>; readonly held: number } | undefined
 
 /** A request ready to run: the effect answering it, and whether it may wait long. */
 interface Admitted {
@@ -149,26 +248,33 @@ interface Slot {
   response: Encoded
 }
 
-const encodeResponse = <Res>(api: Api<unknown, Res>, version: number, correlationId: number, body: Res) => {
+const encodeResponse = <Res>(api: Api<unknown, Res>, version: number, correlationId: number, body: Res): Encoded => {
   const w = new ByteWriter(256)
   const size = w.reserveInt32()
   // ApiVersions answers with response header v0 whatever its version, so any client can read it.
   writeResponseHeader(w, correlationId, api.key !== ApiVersions.key && isFlexible(api, version))
   responseCodec(api, version).write(w, body)
   w.patchInt32(size, w.length - 4)
-  return w.finish()
+  const chunks = w.finish()
+  let held = 0
+  for (const c of chunks) if (c instanceof Uint8Array) held += c.length
+  return { chunks, held }
 }
 
 /** The client hung up: a clean close, or a write that failed because it had already gone. */
 const isPeerClose = (e: unknown) =>
   Socket.isSocketError(e) && (e.reason._tag === "SocketCloseError" || e.reason._tag === "SocketWriteError")
 
-/** Serves one connection until the client closes it or sends something that must close it. */
-export const serveConnection = (socket: Socket.Socket, connection: ConnectionInfo) =>
+/**
+ * Serves one connection until the client closes it or sends something that must close it. `budget` is the
+ * broker's request budget (a connection of its own gets one from the configuration).
+ */
+export const serveConnection = (socket: Socket.Socket, connection: ConnectionInfo, budget?: RequestBudget) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const writer = yield* socket.writer
     const scope = yield* Effect.scope
+    const requests = budget ?? new RequestBudget(config.queuedMaxRequestBytes)
 
     /** Decodes one frame into the effect that answers it. */
     const admit = (frame: Uint8Array | FrameTooLarge): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest => {
@@ -181,17 +287,15 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const { api } = h
         if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
           if (apiKey !== ApiVersions.key) return new UnsupportedRequest({ apiKey, apiVersion })
-          const bytes = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
-          return { run: Effect.succeed({ bytes, after: undefined }), waits: false }
+          const encoded = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
+          return { run: Effect.succeed(encoded), waits: false }
         }
         const clientId = readHeaderRest(r, isFlexible(api, apiVersion))
         const request = requestCodec(api, apiVersion).read(r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection }
         const run = h.handle(request, context).pipe(
           Effect.map((response): Encoded =>
-            response === NoResponse
-              ? undefined
-              : { bytes: encodeResponse(api, apiVersion, correlationId, response), after: afterWriteOf(response) }
+            response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)
           ),
           Effect.withSpan(
             api.name,
@@ -207,13 +311,58 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
       }
     }
 
+    /**
+     * Writes one response: in one write when it is all in memory, else its records read from the log a piece at
+     * a time, each piece written (and taken by the socket) before the next is read.
+     */
+    const write = (chunks: ReadonlyArray<Chunk>): Effect.Effect<void, Socket.SocketError | ResponseUnreadable> => {
+      if (!chunks.some(isByteSource)) return writer.writeAll(chunks as [Uint8Array, ...Array<Uint8Array>])
+      return Effect.gen(function*() {
+        let batch: Array<Uint8Array> = []
+        let pooled: Array<Uint8Array> = []
+        let bytes = 0
+        const send = Effect.suspend(() => {
+          const out = batch as [Uint8Array, ...Array<Uint8Array>]
+          const done = pooled
+          batch = []
+          pooled = []
+          bytes = 0
+          // A pooled piece is a megabyte: a write that large waits until the socket has taken it all, after
+          // which its buffer can be used again.
+          return Effect.map(writer.writeAll(out), () => {
+            for (const b of done) BufferPool.release(b)
+          })
+        })
+        for (const chunk of chunks) {
+          if (chunk instanceof Uint8Array) {
+            batch.push(chunk)
+            bytes += chunk.length
+            continue
+          }
+          for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK) {
+            const n = Math.min(STREAM_CHUNK, chunk.length - offset)
+            const piece = BufferPool.acquire(n)
+            yield* chunk.read(piece, offset).pipe(Effect.mapError((cause) => new ResponseUnreadable({ cause })))
+            batch.push(piece)
+            if (n >= BufferPool.MIN_POOLED) pooled.push(piece)
+            bytes += n
+            if (bytes >= STREAM_CHUNK) yield* send
+          }
+        }
+        if (batch.length > 0) yield* send
+      })
+    }
+
     // Responses in request order. The writer drains the head while it is done; checking the head and giving up
     // the writer happen in one synchronous step, so a response finishing meanwhile is never left behind.
     const slots: Array<Slot> = []
+    /** Bytes held in memory by responses done and not yet written. */
+    let pendingBytes = 0
     let writing = false
     let room: Deferred.Deferred<void> | undefined
     let idle: Deferred.Deferred<void> | undefined
-    const drain: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
+    const hasRoom = () => slots.length < MAX_PENDING && pendingBytes <= MAX_PENDING_BYTES
+    const drain: Effect.Effect<void, Socket.SocketError | ResponseUnreadable> = Effect.suspend(() => {
       const head = slots[0]
       if (head === undefined || !head.done) {
         writing = false
@@ -221,15 +370,16 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         return Effect.void
       }
       slots.shift()
-      if (room !== undefined && slots.length < MAX_PENDING) {
-        Deferred.doneUnsafe(room, Effect.void)
-        room = undefined
-      }
       const response = head.response
       if (response === undefined) return drain
-      const written = writer.writeAll(response.bytes as [Uint8Array, ...Array<Uint8Array>])
-      const after = response.after
-      return Effect.andThen(after === undefined ? written : Effect.andThen(written, Effect.sync(after)), drain)
+      return Effect.andThen(write(response.chunks), Effect.suspend(() => {
+        pendingBytes -= response.held
+        if (room !== undefined && hasRoom()) {
+          Deferred.doneUnsafe(room, Effect.void)
+          room = undefined
+        }
+        return drain
+      }))
     })
     const flush = Effect.suspend(() => {
       if (writing) return Effect.void
@@ -238,33 +388,63 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     })
 
     /** A failure of a request running on its own fiber (a write to a gone client, a defect) ends the connection. */
-    const failed = Deferred.makeUnsafe<never, Socket.SocketError>()
+    const failed = Deferred.makeUnsafe<never, Socket.SocketError | ResponseUnreadable>()
 
-    const handle = (frame: Uint8Array | FrameTooLarge) =>
-      Effect.suspend((): Effect.Effect<void, Socket.SocketError | FrameTooLarge | UnsupportedRequest | MalformedRequest, HandlerServices> => {
+    const waitForRoom = Effect.suspend(() => {
+      if (hasRoom()) return Effect.void
+      room ??= Deferred.makeUnsafe<void>()
+      return Deferred.await(room)
+    })
+
+    /** Whether the next whole frame was already reserved while it arrived. */
+    let reserved = -1
+
+    const handle = (frame: Framed) =>
+      Effect.suspend((): Effect.Effect<
+        void,
+        Socket.SocketError | ResponseUnreadable | FrameTooLarge | UnsupportedRequest | MalformedRequest,
+        HandlerServices
+      > => {
+        if (!(frame instanceof Uint8Array) && frame._tag === "PartialFrame") {
+          // Its bytes are on their way: reserve them before reading on (waiting while others hold the budget).
+          reserved = frame.size
+          return requests.take(frame.size)
+        }
         const admitted = admit(frame)
-        if (!("run" in admitted)) return Effect.fail(admitted)
+        const size = frame instanceof Uint8Array ? frame.length : 0
+        if (reserved >= 0 && size === reserved) reserved = -1
+        else if (!("run" in admitted) || !requests.tryTake(size)) {
+          if (!("run" in admitted)) return Effect.fail(admitted)
+          return Effect.andThen(requests.take(size), run(frame as Uint8Array, admitted, size))
+        }
+        if (!("run" in admitted)) {
+          requests.release(size)
+          return Effect.fail(admitted)
+        }
+        return run(frame as Uint8Array, admitted, size)
+      })
+
+    const run = (frame: Uint8Array, admitted: Admitted, size: number) =>
+      Effect.suspend(() => {
         const slot: Slot = { done: false, response: undefined }
         slots.push(slot)
         const complete = (response: Encoded) => {
+          requests.release(size)
           slot.done = true
           slot.response = response
+          if (response !== undefined) pendingBytes += response.held
           return flush
         }
-        const waitForRoom = Effect.suspend(() => {
-          if (slots.length < MAX_PENDING) return Effect.void
-          room ??= Deferred.makeUnsafe<void>()
-          return Deferred.await(room)
-        })
         // A Produce frame's bytes are written to the log (or copied) by the time it is handled: it can go back.
         if (!admitted.waits) {
           return Effect.flatMap(admitted.run, (response) => {
-            if (frame instanceof Uint8Array) BufferPool.release(frame)
+            BufferPool.release(frame)
             return Effect.andThen(complete(response), waitForRoom)
           })
         }
         return admitted.run.pipe(
           Effect.flatMap(complete),
+          Effect.onInterrupt(() => Effect.sync(() => requests.release(size))),
           Effect.catchCause((cause) => Deferred.failCause(failed, cause)),
           Effect.forkIn(scope),
           Effect.andThen(waitForRoom)
@@ -278,6 +458,8 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
       Effect.raceFirst(Deferred.await(failed)),
       Effect.exit
     )
+    // Bytes reserved for a frame that never arrived whole go back.
+    if (reserved >= 0) requests.release(reserved)
     const failure = exit._tag === "Success" ? undefined : Cause.findErrorOption(exit.cause)
     if (exit._tag === "Success" || (failure?._tag === "Some" && isPeerClose(failure.value))) {
       // The client sent its last request: answers still on their way (a long poll) may be read if it only

@@ -1,6 +1,7 @@
 // Failures a client can see. Each knows its Kafka error code; handlers keep them in the error channel and
 // turn them into codes at the edge of each topic or partition result. Defects are never answered as code 0.
 import { Schema } from "effect"
+import { isPlatformError } from "effect/PlatformError"
 import { ErrorCode } from "../protocol/ErrorCode.ts"
 
 export class UnknownTopicOrPartition extends Schema.TaggedError<UnknownTopicOrPartition>()("UnknownTopicOrPartition", {
@@ -31,10 +32,30 @@ export class CorruptMessage extends Schema.TaggedError<CorruptMessage>()("Corrup
   }
 }
 
+/** One rejected record of a batch, as Produce v8+ reports it (`record_errors`). */
+export interface RecordError {
+  readonly batchIndex: number
+  readonly message: string | null
+}
+
+const RecordErrors = Schema.Array(Schema.Struct({ batchIndex: Schema.Number, message: Schema.NullOr(Schema.String) }))
+
 export class InvalidRecord extends Schema.TaggedError<InvalidRecord>()("InvalidRecord", {
-  detail: Schema.String
+  detail: Schema.String,
+  recordErrors: Schema.optional(RecordErrors)
 }) {
   readonly code = ErrorCode.INVALID_RECORD
+  override get message() {
+    return this.detail
+  }
+}
+
+/** Records whose timestamps lie outside what the topic accepts (`message.timestamp.before/after.max.ms`). */
+export class InvalidTimestamp extends Schema.TaggedError<InvalidTimestamp>()("InvalidTimestamp", {
+  detail: Schema.String,
+  recordErrors: RecordErrors
+}) {
+  readonly code = ErrorCode.INVALID_TIMESTAMP
   override get message() {
     return this.detail
   }
@@ -79,14 +100,59 @@ export class InvalidRequiredAcks extends Schema.TaggedError<InvalidRequiredAcks>
   }
 }
 
-/** A log could not be read or written (disk full, permissions): the partition answers a retriable error. */
+/** The operating system's error code (ENOSPC, EROFS, ...) behind a file-system failure, if it has one. */
+export const osErrorCode = (cause: unknown): string | undefined => {
+  const reason = isPlatformError(cause) ? cause.reason : undefined
+  if (reason === undefined || reason._tag === "BadArgument") return undefined
+  const code = (reason.cause as { readonly code?: unknown } | undefined)?.code
+  if (typeof code === "string") return code
+  return /^(E[A-Z]+)\b/.exec(reason.description ?? "")?.[1]
+}
+
+/** What failed, where, and the operating system's words for it: `write /data/t-0/0.log: ENOSPC: no space left`. */
+export const describeFailure = (cause: unknown, path?: string): string => {
+  if (!isPlatformError(cause)) return String(cause)
+  const reason = cause.reason
+  const where = path ?? (reason._tag === "BadArgument" ? undefined : reason.pathOrDescriptor)
+  const detail = reason._tag === "BadArgument"
+    ? reason.description ?? "bad argument"
+    : (reason.cause instanceof Error ? reason.cause.message : undefined) ?? reason.description ?? reason._tag
+  return `${reason.method}${where === undefined ? "" : ` ${where}`}: ${detail}`
+}
+
+/**
+ * A log could not be read or written (disk full, a read-only or failing disk, permissions): the partition
+ * answers KAFKA_STORAGE_ERROR, as Kafka does for a failed log dir, and the broker keeps serving the others.
+ */
 export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
   partition: Schema.String,
+  /** The file or directory, when the failing operation was on an open file (whose error names only its descriptor). */
+  path: Schema.optional(Schema.String),
   cause: Schema.Defect()
 }) {
-  readonly code = ErrorCode.NOT_LEADER_OR_FOLLOWER
+  readonly code = ErrorCode.KAFKA_STORAGE_ERROR
   override get message() {
-    return `storage failure on ${this.partition}: ${String(this.cause)}`
+    return `storage failure on ${this.partition}: ${describeFailure(this.cause, this.path)}`
+  }
+}
+
+/** The log dir cannot be used at start (missing permissions, a read-only file system): the broker does not start. */
+export class LogDirUnavailable extends Schema.TaggedError<LogDirUnavailable>()("LogDirUnavailable", {
+  dir: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `log dir ${this.dir} is not usable: ${this.detail}`
+  }
+}
+
+/** A request the broker refuses by policy: too many records for one metadata change, too many partitions. */
+export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("PolicyViolation", {
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.POLICY_VIOLATION
+  override get message() {
+    return this.detail
   }
 }
 
@@ -194,6 +260,8 @@ export type KafkaError =
   | InvalidRequest
   | InvalidRequiredAcks
   | StorageError
+  | PolicyViolation
+  | InvalidTimestamp
   | TopicAlreadyExists
   | InvalidTopic
   | InvalidPartitions

@@ -12,13 +12,14 @@
 // `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
 // back at start.
 import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
+import { bytesOf } from "../protocol/Bytes.ts"
 import { ErrorCode } from "../protocol/ErrorCode.ts"
 import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../protocol/GroupRecords.ts"
 import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../protocol/RecordBatch.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
 import { ClusterMetadata } from "./ClusterMetadata.ts"
-import type { StorageError, UnknownTopicOrPartition } from "./Errors.ts"
-import { LogStore } from "./LogStore.ts"
+import { StorageError, type UnknownTopicOrPartition } from "./Errors.ts"
+import { LogStore, partitionName } from "./LogStore.ts"
 
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead"
 
@@ -883,12 +884,14 @@ export const layer = Layer.effect(
 
     // --- Start: the committed offsets, replayed from their log (latest record per key wins)
 
-    yield* store.createPartition(OFFSETS_PARTITION)
     const { logEndOffset } = yield* store.offsets(OFFSETS_PARTITION)
     let next = 0
     let replayed = 0
     while (next < logEndOffset) {
-      const { records } = yield* store.read(OFFSETS_PARTITION, next, 8 * 1024 * 1024, true)
+      const read = yield* store.read(OFFSETS_PARTITION, next, 8 * 1024 * 1024, true)
+      const records = yield* bytesOf(read.records).pipe(
+        Effect.mapError((cause) => cause instanceof StorageError ? cause : new StorageError({ partition: partitionName(OFFSETS_PARTITION), cause }))
+      )
       if (records.length === 0) break
       scanBatches(records, (header, position) => {
         next = header.baseOffset + header.lastOffsetDelta + 1

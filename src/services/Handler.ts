@@ -41,12 +41,3 @@ export const handler = <Req, Res, R>(
   handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>,
   options: { readonly waits?: (request: Req) => boolean } = {}
 ): Handler<Req, Res, R> => ({ api, handle, waits: options.waits ?? never })
-
-/** A response may carry, under this key, what to do once it has been written out (give back lent buffers). */
-export const AfterWrite: unique symbol = Symbol.for("kafka/AfterWrite")
-
-export const withAfterWrite = <A extends object>(response: A, after: () => void): A =>
-  Object.assign(response, { [AfterWrite]: after })
-
-export const afterWriteOf = (response: unknown): (() => void) | undefined =>
-  typeof response === "object" && response !== null ? (response as { [AfterWrite]?: () => void })[AfterWrite] : undefined

@@ -3,6 +3,7 @@
 // serve stored batches byte for byte. The live implementation keeps Kafka's on-disk layout
 // (`<log.dir>/<topic>-<partition>/*.log`).
 import { Context, type Duration, type Effect } from "effect"
+import type { ByteSource } from "../protocol/Bytes.ts"
 import type { BatchHeader } from "../protocol/RecordBatch.ts"
 import type {
   InvalidProducerEpoch,
@@ -34,8 +35,11 @@ export interface PartitionOffsets {
 }
 
 export interface ReadResult extends PartitionOffsets {
-  /** Whole batches starting with the one holding the requested offset; empty at the end of the log. */
-  readonly records: Uint8Array
+  /**
+   * Whole batches starting with the one holding the requested offset; empty at the end of the log. Large reads
+   * come as a source, read from the log when the response is written.
+   */
+  readonly records: Uint8Array | ByteSource
 }
 
 export interface SeenEnd extends TopicPartition {

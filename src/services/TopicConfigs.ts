@@ -10,7 +10,7 @@
 // (`log.flush.interval.*`). Everything else (compaction, compression, timestamps, remote storage, throttles, ...)
 // is Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
-import { type BrokerConfigShape, HONOURED_KEYS } from "./BrokerConfig.ts"
+import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
 import { InvalidTopicConfig } from "./Errors.ts"
 
 /** Kafka's ConfigType codes in DescribeConfigs v3+ (`DescribeConfigsResponse.ConfigType`). */
@@ -458,6 +458,12 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "log.retention.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: RETENTION_TIME, doc: "Retention in hours when the finer keys are unset." },
   "log.retention.bytes": { type: LONG, kafkaDefault: "-1", value: (c) => limit(c.logRetentionBytes, "-1"), doc: "Default retention.bytes of topics." },
   "socket.request.max.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.socketRequestMaxBytes), doc: "Largest request accepted; larger ones close the connection." },
+  "queued.max.request.bytes": {
+    type: LONG,
+    kafkaDefault: String(DEFAULT_QUEUED_BYTES),
+    value: (c) => limit(c.queuedMaxRequestBytes, "-1"),
+    doc: "Bytes of requests read but not yet handled, across all connections (Kafka: unbounded); reading waits beyond it."
+  },
   "message.max.bytes": { type: INT, kafkaDefault: "1048588", value: (c) => String(c.messageMaxBytes), doc: "Largest record batch accepted." },
   "log.flush.interval.messages": { type: LONG, kafkaDefault: LONG_MAX, value: (c) => limit(c.flushIntervalMessages, LONG_MAX), doc: "fsync a partition after this many messages." },
   "log.flush.interval.ms": {
@@ -475,7 +481,19 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   },
   "group.min.session.timeout.ms": { type: INT, kafkaDefault: "6000", value: (c) => String(c.groupMinSessionTimeoutMs), doc: "Shortest session timeout a group member may ask for." },
   "group.max.session.timeout.ms": { type: INT, kafkaDefault: "1800000", value: (c) => String(c.groupMaxSessionTimeoutMs), doc: "Longest session timeout a group member may ask for." },
-  "offset.metadata.max.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.offsetMetadataMaxBytes), doc: "Longest metadata string of a committed offset." }
+  "offset.metadata.max.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.offsetMetadataMaxBytes), doc: "Longest metadata string of a committed offset." },
+  "max.broker.partitions": {
+    type: INT,
+    kafkaDefault: String(DEFAULT_MAX_BROKER_PARTITIONS),
+    value: (c) => String(c.maxBrokerPartitions),
+    doc: "Partitions this broker may hold; creating more is refused with POLICY_VIOLATION (KIP-578's name; Kafka has no such limit)."
+  },
+  "log.max.open.files": {
+    type: INT,
+    kafkaDefault: String(DEFAULT_MAX_OPEN_FILES),
+    value: (c) => String(c.logMaxOpenFiles),
+    doc: "Segment files kept open at once; the least recently used are closed and reopened when needed."
+  }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */

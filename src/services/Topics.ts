@@ -3,13 +3,14 @@
 // PartitionRecords, ConfigRecords, RemoveTopicRecord) before anyone sees it, then the partition logs created or
 // removed. Used by the admin APIs and by Metadata's auto-creation.
 import { Effect } from "effect"
-import { topicRecords, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
+import { partitionRecords, topicRecords, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "./BrokerConfig.ts"
 import { ClusterMetadata, ConfigResource, type MetadataImage, type TopicInfo } from "./ClusterMetadata.ts"
 import {
   InvalidPartitions,
   InvalidReplicationFactor,
   InvalidTopic,
+  PolicyViolation,
   TopicAlreadyExists,
   UnknownTopicId,
   UnknownTopicOrPartition
@@ -21,6 +22,33 @@ import { validateTopicConfigs } from "./TopicConfigs.ts"
 export type Services = BrokerConfig | ClusterMetadata | LogStore
 
 const MAX_NAME_LENGTH = 249
+
+/**
+ * The most metadata records one request may write, as Kafka's controller bounds a user operation
+ * (QuorumController.MAX_RECORDS_PER_USER_OP): a topic costs one record, each partition and config one more.
+ */
+export const MAX_RECORDS_PER_REQUEST = 10_000
+
+/** Kafka's answer to a request that would write more than MAX_RECORDS_PER_REQUEST records, for every topic in it. */
+export const excessiveRequest = (records: number) =>
+  new PolicyViolation({
+    detail: `Unable to perform excessively large batch operation: ${records} metadata records, more than ${MAX_RECORDS_PER_REQUEST}`
+  })
+
+/** Every partition the image holds. */
+export const partitionCount = (image: MetadataImage): number => {
+  let n = 0
+  for (const t of image.topics.values()) n += t.partitions.length
+  return n
+}
+
+/** `max.broker.partitions` refuses growth beyond it, so that no request can make the broker hold without bound. */
+const checkBrokerPartitions = (image: MetadataImage, adding: number, limit: number) => {
+  const held = partitionCount(image)
+  return held + adding > limit
+    ? Effect.fail(new PolicyViolation({ detail: `${adding} more partitions would exceed max.broker.partitions=${limit} (this broker holds ${held})` }))
+    : Effect.void
+}
 
 /** Kafka's topic name rule: 1 to 249 characters of `[a-zA-Z0-9._-]`, and neither `.` nor `..`. */
 export const topicNameProblem = (name: string): string | undefined => {
@@ -70,6 +98,8 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
   const partitions = assignments.length > 0 ? assignments.length : topic.partitions === -1 ? config.numPartitions : topic.partitions
   if (partitions <= 0) return yield* new InvalidPartitions({ detail: `number of partitions must be larger than 0, got ${partitions}` })
   const configs = (topic.configs ?? []).filter((c) => c.value !== null) as ReadonlyArray<{ name: string; value: string }>
+  // Checked before anything is built: a count of millions must cost nothing.
+  if (1 + partitions + configs.length > MAX_RECORDS_PER_REQUEST) return yield* excessiveRequest(1 + partitions + configs.length)
   yield* validateTopicConfigs(configs)
 
   const created = yield* metadata.update((image) =>
@@ -79,6 +109,7 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
       if (colliding !== undefined) {
         return yield* new InvalidTopic({ topic: name, detail: `it collides with the existing topic ${colliding}` })
       }
+      yield* checkBrokerPartitions(image, partitions, config.maxBrokerPartitions)
       const id = newTopicId()
       const records: Array<NewMetadataRecord> = [
         ...topicRecords(name, id, partitions, config.nodeId, { metadataVersion: metadataVersionOf(image) }),
@@ -156,9 +187,10 @@ export const createPartitions = Effect.fn("Topics.createPartitions")(function*(
       if (assignments?.some((replicas) => replicas.length !== 1 || replicas[0] !== config.nodeId)) {
         return yield* new InvalidPartitions({ detail: `replica assignments may name only this broker (${config.nodeId})` })
       }
-      const all = topicRecords(name, topic.id, count, config.nodeId, { metadataVersion: metadataVersionOf(image) })
+      if (count - current > MAX_RECORDS_PER_REQUEST) return yield* excessiveRequest(count - current)
+      yield* checkBrokerPartitions(image, count - current, config.maxBrokerPartitions)
       // The TopicRecord and the existing partitions are already in the log: only the new PartitionRecords go in.
-      const records = all.filter((r) => r.type === "Partition" && r.partitionId >= current)
+      const records = partitionRecords(topic.id, current, count, config.nodeId, { metadataVersion: metadataVersionOf(image) })
       return { records: validateOnly ? [] : records, result: { topic, from: current } }
     })
   )

@@ -13,6 +13,7 @@ import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { decodeRecords, encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { decodeResponse, RawClient } from "../support/RawClient.ts"
+import { received } from "../support/TestLayers.ts"
 
 const text = new TextEncoder()
 const MAX_REQUEST = 64 * 1024
@@ -172,8 +173,8 @@ describe("broker over TCP", () => {
     assert.strictEqual(p.errorCode, ErrorCode.NONE)
     assert.strictEqual(p.highWatermark, result.baseOffset + 2)
     // Same bytes apart from the base offset and leader epoch the broker assigns (outside the CRC).
-    assert.deepStrictEqual(p.records!.subarray(21), batch.subarray(21))
-    assert.deepStrictEqual(decodeRecords(p.records!).map((r) => new TextDecoder().decode(r.value!)), ["first", "second"])
+    assert.deepStrictEqual(received(p.records).subarray(21), batch.subarray(21))
+    assert.deepStrictEqual(decodeRecords(received(p.records)).map((r) => new TextDecoder().decode(r.value!)), ["first", "second"])
     client.close()
   })
 

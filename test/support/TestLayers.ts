@@ -10,7 +10,7 @@ import { Effect, FileSystem, Layer } from "effect"
 import * as FileLogStore from "../../src/layers/FileLogStore.ts"
 import * as KRaftMetadata from "../../src/layers/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
-import { ByteReader, ByteWriter } from "../../src/protocol/Bytes.ts"
+import { ByteReader, type ByteSource, ByteWriter, bytesOf, concat } from "../../src/protocol/Bytes.ts"
 import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
 import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
@@ -126,12 +126,23 @@ export const contextAt = (apiVersion: number, conn: Partial<ConnectionInfo> = {}
   connection: { ...connection, ...conn }
 })
 
+type Codec<A> = { read: (r: ByteReader) => A; write: (w: ByteWriter, value: A) => void }
+
 /** Encodes then decodes `value` with the codec of `version`: what the other side of the wire would see. */
-const overTheWire = <A>(codec: { read: (r: ByteReader) => A; write: (w: ByteWriter, value: A) => void }, value: A): A => {
+const overTheWire = <A>(codec: Codec<A>, value: A): A => {
   const w = new ByteWriter()
   codec.write(w, value)
   return codec.read(new ByteReader(w.toBytes()))
 }
+
+/** `overTheWire` for responses, whose records may still be in the log: they are read as a connection would. */
+const responseOverTheWire = <A>(codec: Codec<A>, value: A): Effect.Effect<A> =>
+  Effect.gen(function*() {
+    const w = new ByteWriter()
+    codec.write(w, value)
+    const parts = yield* Effect.forEach(w.finish(), bytesOf)
+    return codec.read(new ByteReader(concat(parts)))
+  }).pipe(Effect.orDie)
 
 /** Runs `h` on `request` at `version` as a connection would, both messages passing through their codecs. */
 export const call = <Req, Res, R>(
@@ -145,9 +156,16 @@ export const call = <Req, Res, R>(
       return Effect.die(new Error(`${h.api.name} v${version} is outside ${h.api.minVersion}-${h.api.maxVersion}`))
     }
     const decoded = overTheWire(requestCodec(h.api, version), request)
-    return Effect.map(h.handle(decoded, contextAt(version, conn)), (response) =>
-      response === NoResponse ? NoResponse : overTheWire(responseCodec(h.api, version), response))
+    return Effect.flatMap(h.handle(decoded, contextAt(version, conn)), (response): Effect.Effect<Res | NoResponse> =>
+      response === NoResponse ? Effect.succeed(NoResponse) : responseOverTheWire(responseCodec(h.api, version), response))
   })
+
+/** Records as a client has them: a decoded response always holds their bytes. */
+export const received = (records: Uint8Array | ByteSource | null): Uint8Array => {
+  if (records === null) return new Uint8Array(0)
+  if (!(records instanceof Uint8Array)) throw new Error("records of a decoded response must be bytes")
+  return records
+}
 
 /** `call` for handlers that always answer. */
 export const callResponse = <Req, Res, R>(
@@ -165,11 +183,13 @@ export const callResponse = <Req, Res, R>(
 export const segmentPath = (tp: TopicPartition, logDir = LOG_DIR): string =>
   `${logDir}/${partitionName(tp)}/00000000000000000000.log`
 
-/** The bytes of a partition's log file. */
+/** The bytes of a partition's log file (none before its first append, which makes the file). */
 export const readLog = (tp: TopicPartition, logDir = LOG_DIR) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    return yield* fs.readFile(segmentPath(tp, logDir))
+    return yield* fs.readFile(segmentPath(tp, logDir)).pipe(
+      Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(new Uint8Array(0)))
+    )
   }).pipe(Effect.orDie)
 
 export interface StoredBatch {

@@ -63,7 +63,9 @@ describe("Framer", () => {
     const all = concat([a, b, a])
     const byByte = new Framer(1 << 20)
     const out = [...all].flatMap((byte) => byByte.push([new Uint8Array([byte])]))
-    assert.deepStrictEqual(out, [a.subarray(4), b.subarray(4), a.subarray(4)])
+    // Each frame's size is announced once while its bytes arrive, then the frame follows.
+    const partial = (frame: Uint8Array) => ({ _tag: "PartialFrame", size: frame.length - 4 })
+    assert.deepStrictEqual(out, [partial(a), a.subarray(4), partial(b), b.subarray(4), partial(a), a.subarray(4)])
     assert.deepStrictEqual(new Framer(1 << 20).push([all]), [a.subarray(4), b.subarray(4), a.subarray(4)])
   })
 
@@ -71,7 +73,13 @@ describe("Framer", () => {
     const size = new Uint8Array([0, 0, 1, 0])
     assert.instanceOf(new Framer(255).push([size])[0], FrameTooLarge)
     assert.instanceOf(new Framer(255).push([new Uint8Array([0xff, 0xff, 0xff, 0xfe])])[0], FrameTooLarge)
-    assert.deepStrictEqual(new Framer(256).push([size]), [])
+    assert.deepStrictEqual(new Framer(256).push([size]), [{ _tag: "PartialFrame", size: 256 }])
+  })
+
+  it("passes a zero-size frame on whole, even at the end of a read (the request is then malformed)", () => {
+    const framer = new Framer(256)
+    assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0])]), [new Uint8Array(0)])
+    assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0])]), [new Uint8Array(0), new Uint8Array(0)])
   })
 })
 

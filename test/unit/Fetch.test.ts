@@ -12,7 +12,7 @@ import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import * as Fetch from "../../src/services/api/Fetch.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { LogStore } from "../../src/services/LogStore.ts"
-import { batchesIn, callResponse, layer, readLog, topicIdOf } from "../support/TestLayers.ts"
+import { batchesIn, callResponse, layer, readLog, received, topicIdOf } from "../support/TestLayers.ts"
 
 type FetchRequest = RequestOf<typeof FetchApi>
 type FetchResponse = ResponseOf<typeof FetchApi>
@@ -93,7 +93,7 @@ const only = (response: FetchResponse): PartitionResponse => {
   return response.responses[0]!.partitions[0]!
 }
 
-const recordsOf = (p: PartitionResponse): Uint8Array => p.records ?? new Uint8Array(0)
+const recordsOf = (p: PartitionResponse): Uint8Array => received(p.records)
 
 const broker = (topics: Record<string, number> = { events: 1 }) => layer(MemoryFileSystem.make(), { topics })
 

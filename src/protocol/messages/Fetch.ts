@@ -1,4 +1,4 @@
-import { api, array, bytes, field, int16, int32, int64, int8, string, struct, tagged, uuid } from "../Message.ts"
+import { api, array, field, int16, int32, int64, int8, records, string, struct, tagged, uuid } from "../Message.ts"
 
 export const Fetch = api({
   key: 1,
@@ -69,7 +69,7 @@ export const Fetch = api({
           firstOffset: field(int64, "4+"),
         })), "4+", { nullable: "4+" }),
         preferredReadReplica: field(int32, "11+", { default: -1 }),
-        records: field(bytes, "0+", { nullable: "0+" }),
+        records: field(records, "0+", { nullable: "0+" }),
       }))),
     }))),
     nodeEndpoints: tagged(0, array(struct({

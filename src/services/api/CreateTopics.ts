@@ -1,6 +1,8 @@
 // CreateTopics v0-v7. Names as Kafka validates them (17), an existing name (36), a partition count ≤ 0 (37;
 // -1 means `num.partitions`), a replication factor other than 1 or -1 (38), an unknown topic config or bad
-// value (40), a name given twice in one request (42). `validate_only` checks everything and writes nothing.
+// value (40), a name given twice in one request (42). A request that would write more than 10,000 metadata
+// records (a topic, its partitions and configs count one each) fails for every topic with 44, as Kafka's
+// controller refuses an excessively large operation. `validate_only` checks everything and writes nothing.
 // From v5 the answer carries the partition count, replication factor and every config of the topic; v7 its id.
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
@@ -10,7 +12,7 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../BrokerConfig.ts"
 import { handler } from "../Handler.ts"
 import { describeTopicConfigs } from "../TopicConfigs.ts"
-import { createTopic } from "../Topics.ts"
+import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProblem } from "../Topics.ts"
 
 type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
 
@@ -30,10 +32,25 @@ export const make = handler(CreateTopics, (request) =>
       configs: null
     })
 
-    const topics = yield* Effect.forEach(request.topics, (t) => {
-      if (counts.get(t.name)! > 1) {
-        return Effect.succeed<TopicResult>(failed(t.name, ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once in the request`))
+    const duplicate = (name: string) => failed(name, ErrorCode.INVALID_REQUEST, `topic ${name} appears more than once in the request`)
+
+    // The records the request would write, counted before anything is built or checked further.
+    let records = 0
+    for (const t of request.topics) {
+      if (counts.get(t.name)! > 1 || topicNameProblem(t.name) !== undefined) continue
+      const partitions = t.assignments.length > 0 ? t.assignments.length : t.numPartitions === -1 ? config.numPartitions : t.numPartitions
+      if (partitions > 0) records += 1 + partitions + t.configs.length
+    }
+    if (records > MAX_RECORDS_PER_REQUEST) {
+      const e = excessiveRequest(records)
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => counts.get(t.name)! > 1 ? duplicate(t.name) : failed(t.name, e.code, e.message))
       }
+    }
+
+    const topics = yield* Effect.forEach(request.topics, (t) => {
+      if (counts.get(t.name)! > 1) return Effect.succeed<TopicResult>(duplicate(t.name))
       return createTopic({
         name: t.name,
         partitions: t.numPartitions,

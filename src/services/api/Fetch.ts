@@ -10,8 +10,7 @@ import { Fetch } from "../../protocol/messages/Fetch.ts"
 import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../ClusterMetadata.ts"
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
-import * as BufferPool from "../BufferPool.ts"
-import { handler, withAfterWrite } from "../Handler.ts"
+import { handler } from "../Handler.ts"
 import { LogStore, type SeenEnd } from "../LogStore.ts"
 
 type Request = RequestOf<typeof Fetch>
@@ -45,7 +44,8 @@ export const make = handler(Fetch, (request, context) =>
     /** Reads every requested partition once, within the byte budgets. */
     const pass = (image: MetadataImage): Effect.Effect<Pass> =>
       Effect.gen(function*() {
-        let budget = request.maxBytes
+        // Negative limits (nonsense on the wire) read as 0: the first partition still gets a whole batch.
+      let budget = Math.max(0, request.maxBytes)
         let bytes = 0
         let failed = false
         const seen: Array<SeenEnd> = []
@@ -91,7 +91,7 @@ export const make = handler(Fetch, (request, context) =>
         return Effect.succeed(failed(error.code))
       }
       const tp = { topic: info.name, partition: p.partition }
-      return store.read(tp, p.fetchOffset, Math.min(p.partitionMaxBytes, budget), first).pipe(
+      return store.read(tp, p.fetchOffset, Math.max(0, Math.min(p.partitionMaxBytes, budget)), first).pipe(
         Effect.map((r): PartitionResponse => ({
           partitionIndex: p.partition,
           errorCode: ErrorCode.NONE,
@@ -117,10 +117,7 @@ export const make = handler(Fetch, (request, context) =>
       if (
         result.bytes >= request.minBytes || result.failed || result.seen.length === 0 || now >= deadline
       ) {
-        // Large reads come from the buffer pool: they go back once the response has been written.
-        return withAfterWrite(result.response, () => {
-          for (const t of result.response.responses) for (const p of t.partitions) if (p.records !== null) BufferPool.release(p.records)
-        })
+        return result.response
       }
       yield* store.awaitAppend(result.seen, deadline - now)
     }
