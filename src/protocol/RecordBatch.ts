@@ -1,9 +1,11 @@
-// RecordBatch v2 (magic 2), the unit Kafka stores and serves. The broker reads only the 61-byte header on the
-// hot path; the CRC-32C covers `attributes` (byte 21) to the end, so patching `baseOffset` (byte 0) or
-// `partitionLeaderEpoch` (byte 12) needs no new checksum. Encoding and decoding individual records is here for
-// the metadata log, for timestamp lookups and for tests; compressed batches are never opened.
+// RecordBatch v2 (magic 2), the unit Kafka stores and serves. The broker stores a batch as produced: it
+// reads the 61-byte header, walks the records once to validate them (`validateRecords`, as Kafka's
+// LogValidator), and patches the header in place; the CRC-32C covers `attributes` (byte 21) to the end, so
+// patching `baseOffset` (byte 0) or `partitionLeaderEpoch` (byte 12) needs no new checksum. Encoding and
+// decoding individual records is here for the metadata log, for timestamp lookups and for tests.
 import { crc32c } from "@node-rs/crc32"
 import { ByteReader, ByteWriter, MalformedInput } from "./Bytes.ts"
+import { compress, decompress } from "./Compression.ts"
 
 export const HEADER_SIZE = 61
 /** Bytes before `batchLength` counts: baseOffset (8) + batchLength (4). */
@@ -14,6 +16,7 @@ const OFFSET_LEADER_EPOCH = 12
 const OFFSET_MAGIC = 16
 const OFFSET_CRC = 17
 const OFFSET_ATTRIBUTES = 21
+const OFFSET_MAX_TIMESTAMP = 35
 
 export const COMPRESSION_MASK = 0x07
 export const TIMESTAMP_TYPE_LOG_APPEND = 0x08
@@ -151,6 +154,156 @@ export const validateProduced = (bytes: Uint8Array): BatchHeader | BatchProblem 
 export const isProblem = (x: BatchHeader | BatchProblem): x is BatchProblem => "kind" in x
 
 // ---------------------------------------------------------------------------------------------------------
+// Record validation
+
+/** What the topic accepts, as Kafka's LogValidator is configured for it. */
+export interface RecordRules {
+  /** The broker's clock. */
+  readonly now: number
+  /** `message.timestamp.type=LogAppendTime`: the batch takes the broker's clock as its timestamp. */
+  readonly logAppendTime: boolean
+  /** `message.timestamp.before.max.ms` / `after.max.ms` (Infinity: no bound), for CreateTime topics. */
+  readonly timestampBeforeMaxMs: number
+  readonly timestampAfterMaxMs: number
+  /** Compacted topics refuse records without a key. */
+  readonly requireKeys: boolean
+  /** The most a compressed batch may decompress to. */
+  readonly maxDecompressedBytes: number
+}
+
+/** One rejected record of a batch (Produce v8+ `record_errors`). */
+export interface RejectedRecord {
+  readonly batchIndex: number
+  readonly message: string | null
+}
+
+export type RecordsVerdict =
+  /** Valid; `header` as the batch now reads, `logAppendTime` the timestamp it took (-1 for CreateTime). */
+  | { readonly ok: true; readonly header: BatchHeader; readonly logAppendTime: number }
+  | {
+    readonly ok: false
+    /** `invalid` → INVALID_RECORD, `timestamp` → INVALID_TIMESTAMP, `corrupt` → CORRUPT_MESSAGE. */
+    readonly kind: "invalid" | "timestamp" | "corrupt"
+    readonly detail: string
+    readonly recordErrors: ReadonlyArray<RejectedRecord>
+  }
+
+const refuse = (kind: "invalid" | "timestamp" | "corrupt", detail: string, recordErrors: ReadonlyArray<RejectedRecord> = []): RecordsVerdict => ({
+  ok: false,
+  kind,
+  detail,
+  recordErrors
+})
+
+/** A record that cannot be read whole: the batch is refused as a whole, as Kafka's InvalidRecordException. */
+class BadRecord extends Error {}
+
+/**
+ * Checks the records of one produced batch (its header already validated by `validateProduced`) as Kafka's
+ * LogValidator does for a client's append, in one pass over the bytes (a compressed batch is decompressed
+ * first, within `maxDecompressedBytes`): no control batch; exactly `recordCount` records filling the batch,
+ * each with a length, varints and key/value/header lengths that hold together; then per record, offset deltas
+ * 0, 1, 2, ... in order, a key on compacted topics, and a CreateTime timestamp within the topic's bounds.
+ * Per-record failures are all reported (Produce v8's `record_errors`).
+ *
+ * A valid batch is then patched as Kafka patches it: its max timestamp becomes its records' largest (or, for
+ * LogAppendTime, the broker's clock with the timestamp-type bit set), with a new CRC when that changed it.
+ */
+export const validateRecords = (batch: Uint8Array, header: BatchHeader, rules: RecordRules): RecordsVerdict => {
+  if ((header.attributes & CONTROL) !== 0) return refuse("invalid", "Clients are not allowed to write control records")
+  const codec = header.attributes & COMPRESSION_MASK
+  let r: ByteReader
+  if (codec === 0) {
+    r = new ByteReader(batch, HEADER_SIZE, header.size)
+  } else {
+    try {
+      r = new ByteReader(decompress(codec, batch.subarray(HEADER_SIZE, header.size), rules.maxDecompressedBytes))
+    } catch (e) {
+      if (e instanceof MalformedInput) return refuse("corrupt", e.message)
+      throw e
+    }
+  }
+  const logAppendBit = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0
+  if (logAppendBit && !rules.logAppendTime) {
+    return refuse("timestamp", "Invalid timestamp type: producers must not set the timestamp type to LogAppendTime", [
+      { batchIndex: 0, message: "Producer should not set timestamp type to LogAppendTime." }
+    ])
+  }
+  const errors: Array<RejectedRecord> = []
+  let timestampErrors = false
+  let maxTimestamp = -1
+  const earliest = rules.now - rules.timestampBeforeMaxMs
+  const latest = rules.now + rules.timestampAfterMaxMs
+  try {
+    for (let i = 0; i < header.recordCount; i++) {
+      if (r.remaining === 0) throw new BadRecord("Incorrect declared batch size, premature EOF reached")
+      const length = r.varint()
+      const start = r.offset
+      if (length < 0 || length > r.remaining) {
+        throw new BadRecord(`Invalid record size: expected ${length} bytes in record payload, but the batch has only ${r.remaining} remaining bytes`)
+      }
+      r.skip(1) // attributes
+      const timestamp = header.baseTimestamp + r.varlong()
+      const offsetDelta = r.varint()
+      const keyLength = r.varint()
+      if (keyLength < -1) throw new BadRecord(`Invalid key size ${keyLength}`)
+      if (keyLength > 0) r.skip(keyLength)
+      const valueLength = r.varint()
+      if (valueLength < -1) throw new BadRecord(`Invalid value size ${valueLength}`)
+      if (valueLength > 0) r.skip(valueLength)
+      const headers = r.varint()
+      if (headers < 0 || headers > start + length - r.offset) throw new BadRecord(`Found invalid number of record headers ${headers}`)
+      for (let h = 0; h < headers; h++) {
+        const k = r.varint()
+        if (k < 0) throw new BadRecord(`Invalid negative header key size ${k}`)
+        r.skip(k)
+        const v = r.varint()
+        if (v < -1) throw new BadRecord(`Invalid header value size ${v}`)
+        if (v > 0) r.skip(v)
+      }
+      if (r.offset - start !== length) {
+        throw new BadRecord(`Invalid record size: expected to read ${length} bytes in record payload, but instead read ${r.offset - start}`)
+      }
+      if (offsetDelta !== i) {
+        errors.push({ batchIndex: i, message: `Record ${i} has offset delta ${offsetDelta}; the records of a batch are numbered 0, 1, 2, ...` })
+      } else if (rules.requireKeys && keyLength < 0) {
+        errors.push({ batchIndex: i, message: "Compacted topic cannot accept message without key" })
+      } else if (!rules.logAppendTime && timestamp !== -1 && (timestamp < earliest || timestamp > latest)) {
+        timestampErrors = true
+        errors.push({
+          batchIndex: i,
+          message: `Timestamp ${timestamp} of message with offset delta ${i} is out of range. The timestamp should be within [${earliest}, ${latest}]`
+        })
+      }
+      if (timestamp > maxTimestamp) maxTimestamp = timestamp
+    }
+  } catch (e) {
+    if (e instanceof BadRecord || e instanceof MalformedInput) return refuse("invalid", e.message)
+    throw e
+  }
+  if (r.remaining !== 0) return refuse("invalid", "Incorrect declared batch size, records still remaining in the batch")
+  if (errors.length > 0) {
+    const shown = errors.slice(0, 3).map((e) => `${e.batchIndex}: ${e.message}`).join("; ")
+    return timestampErrors
+      ? refuse("timestamp", "One or more records have been rejected due to invalid timestamp", errors)
+      : refuse("invalid", `One or more records have been rejected due to ${errors.length} record errors in total, and only showing the first three errors at most: ${shown}`, errors)
+  }
+  // As Kafka's setMaxTimestamp: the header states the truth, with a new CRC only when it changes.
+  const stamped = rules.logAppendTime ? rules.now : maxTimestamp
+  const logAppendTime = rules.logAppendTime ? rules.now : -1
+  if (stamped === header.maxTimestamp && logAppendBit === rules.logAppendTime) return { ok: true, header, logAppendTime }
+  const v = view(batch)
+  const attributes = rules.logAppendTime ? header.attributes | TIMESTAMP_TYPE_LOG_APPEND : header.attributes
+  v.setInt16(OFFSET_ATTRIBUTES, attributes)
+  const hi = Math.floor(stamped / 4294967296)
+  v.setInt32(OFFSET_MAX_TIMESTAMP, hi)
+  v.setUint32(OFFSET_MAX_TIMESTAMP + 4, stamped - hi * 4294967296)
+  const crc = computeCrc(batch.subarray(0, header.size))
+  v.setUint32(OFFSET_CRC, crc)
+  return { ok: true, header: { ...header, attributes, maxTimestamp: stamped, crc }, logAppendTime }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Records (uncompressed batches)
 
 export interface RecordHeader {
@@ -182,12 +335,14 @@ export interface BatchOptions {
   readonly baseSequence?: number
   /** Used for records without a timestamp. */
   readonly timestamp?: number
+  /** A codec of protocol/Compression.ts for the records (default: none). */
+  readonly compression?: number
 }
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
 
-/** Encodes an uncompressed RecordBatch v2 with a valid CRC. */
+/** Encodes a RecordBatch v2 with a valid CRC, its records compressed with `options.compression`. */
 export const encodeBatch = (records: ReadonlyArray<NewRecord>, options: BatchOptions = {}): Uint8Array => {
   if (records.length === 0) throw new Error("a batch holds at least one record")
   const now = options.timestamp ?? Date.now()
@@ -212,14 +367,15 @@ export const encodeBatch = (records: ReadonlyArray<NewRecord>, options: BatchOpt
     body.varint(bytes.length)
     body.raw(bytes)
   })
-  const recordBytes = body.toBytes()
+  const codec = options.compression ?? 0
+  const recordBytes = compress(codec, body.toBytes())
   const w = new ByteWriter(HEADER_SIZE + recordBytes.length)
   w.int64(options.baseOffset ?? 0)
   w.int32(HEADER_SIZE - LOG_OVERHEAD + recordBytes.length)
   w.int32(options.partitionLeaderEpoch ?? -1)
   w.int8(MAGIC)
   w.uint32(0)
-  w.int16(options.attributes ?? 0)
+  w.int16(((options.attributes ?? 0) & ~COMPRESSION_MASK) | codec)
   w.int32(records.length - 1)
   w.int64(baseTimestamp)
   w.int64(maxTimestamp)
@@ -244,21 +400,27 @@ const readVarBytes = (r: ByteReader): Uint8Array | null => {
   return n < 0 ? null : r.raw(n)
 }
 
-/** Decodes the records of one uncompressed batch (the batch's header must already be validated). */
+/** Compressed records a batch is decoded from may inflate to at most this. */
+const MAX_DECODED_BYTES = 256 * 1024 * 1024
+
+/** Decodes the records of one batch (its header must already be validated), decompressing them if needed. */
 export const decodeRecords = (batch: Uint8Array): Array<LogRecord> => {
   const header = readHeader(batch)
-  if ((header.attributes & COMPRESSION_MASK) !== 0) {
-    throw new MalformedInput("records of a compressed batch cannot be read without decompressing")
-  }
-  const r = new ByteReader(batch, HEADER_SIZE, header.size)
+  const codec = header.attributes & COMPRESSION_MASK
+  const r = codec === 0
+    ? new ByteReader(batch, HEADER_SIZE, header.size)
+    : new ByteReader(decompress(codec, batch.subarray(HEADER_SIZE, header.size), MAX_DECODED_BYTES))
+  // Under LogAppendTime every record has the batch's timestamp, as Kafka reads it.
+  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0
   const out: Array<LogRecord> = []
   for (let i = 0; i < header.recordCount; i++) {
     const length = r.varint()
     const end = r.offset + length
     if (length < 0 || end > r.end) throw new MalformedInput(`record length ${length}`)
-    const rec = new ByteReader(batch, r.offset, end)
+    const rec = new ByteReader(r.bytes, r.offset, end)
     rec.int8()
-    const timestamp = header.baseTimestamp + rec.varlong()
+    const delta = rec.varlong()
+    const timestamp = logAppendTime ? header.maxTimestamp : header.baseTimestamp + delta
     const offset = header.baseOffset + rec.varint()
     const key = readVarBytes(rec)
     const value = readVarBytes(rec)

@@ -5,10 +5,11 @@
 //
 // Every config Kafka 3.9 knows is accepted, stored (ConfigRecords) and described, but this broker acts on few:
 // the `honoured` column marks those whose defaults come from the broker configs it reads. Applied per topic:
-// retention.ms, retention.bytes, segment.bytes, segment.ms, index.interval.bytes, max.message.bytes and
-// cleanup.policy (retention only under "delete"); flush.messages and flush.ms are applied broker-wide only
-// (`log.flush.interval.*`). Everything else (compaction, compression, timestamps, remote storage, throttles, ...)
-// is Kafka's default, described so that tools show what they expect.
+// retention.ms, retention.bytes, segment.bytes, segment.ms, index.interval.bytes, max.message.bytes,
+// cleanup.policy (retention only under "delete"; keys required under "compact"), message.timestamp.type and
+// message.timestamp.before/after.max.ms; flush.messages and flush.ms are applied broker-wide only
+// (`log.flush.interval.*`). Everything else (compaction, compression, remote storage, throttles, ...) is
+// Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
 import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
 import { InvalidTopicConfig } from "./Errors.ts"
@@ -238,13 +239,13 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("message.format.version", STRING, metadataVersion, "3.0-IV1",
     "Deprecated; ignored since Kafka 3.0.", ["log.message.format.version"]),
   def("message.timestamp.after.max.ms", LONG, long(0), LONG_MAX,
-    "How far a record's timestamp may be ahead of the broker's clock (not applied).", ["log.message.timestamp.after.max.ms"]),
+    "How far a CreateTime record's timestamp may be ahead of the broker's clock (beyond: INVALID_TIMESTAMP).", ["log.message.timestamp.after.max.ms"]),
   def("message.timestamp.before.max.ms", LONG, long(0), LONG_MAX,
-    "How far a record's timestamp may be behind the broker's clock (not applied).", ["log.message.timestamp.before.max.ms"]),
+    "How far a CreateTime record's timestamp may be behind the broker's clock (beyond: INVALID_TIMESTAMP).", ["log.message.timestamp.before.max.ms"]),
   def("message.timestamp.difference.max.ms", LONG, long(0), LONG_MAX,
     "Deprecated bound on record timestamps (not applied).", ["log.message.timestamp.difference.max.ms"]),
   def("message.timestamp.type", STRING, oneOf("CreateTime", "LogAppendTime"), "CreateTime",
-    "Whose timestamp records keep: the producer's (CreateTime, the only behaviour here) or the broker's.", ["log.message.timestamp.type"]),
+    "Whose timestamp a batch keeps: the producer's (CreateTime) or the broker's clock at append (LogAppendTime).", ["log.message.timestamp.type"]),
   def("min.cleanable.dirty.ratio", DOUBLE_TYPE, double(0, 1), "0.5",
     "Dirty share of the log that triggers compaction (not applied).", ["log.cleaner.min.cleanable.ratio"]),
   def("min.compaction.lag.ms", LONG, long(0), "0",

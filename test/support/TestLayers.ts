@@ -15,7 +15,7 @@ import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
 import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../src/services/BrokerConfig.ts"
-import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
+import { ClusterMetadata, ConfigResource } from "../../src/services/ClusterMetadata.ts"
 import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } from "../../src/services/Handler.ts"
 import * as GroupCoordinator from "../../src/services/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/LogStore.ts"
@@ -35,6 +35,8 @@ export interface BrokerOptions {
   readonly properties?: Readonly<Record<string, string>>
   /** Topics to have in the metadata log: name → partition count. Topics the log already holds are left as they are. */
   readonly topics?: Readonly<Record<string, number>>
+  /** Topic configs of those topics, written with them (ConfigRecords). */
+  readonly topicConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>
 }
 
 /** A stable topic id per name, so tests (and restarts) can name topics by id without asking the image. */
@@ -44,13 +46,27 @@ export const topicIdOf = (name: string): string => {
 }
 
 /** Writes the topics the metadata log under the configured log dir does not hold yet. */
-const seedTopics = (fs: FileSystem.FileSystem, topics: Readonly<Record<string, number>>) =>
+const seedTopics = (
+  fs: FileSystem.FileSystem,
+  topics: Readonly<Record<string, number>>,
+  topicConfigs: Readonly<Record<string, Readonly<Record<string, string>>>>
+) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const config = yield* BrokerConfig
     const { image, nextOffset } = yield* KRaftMetadata.readMetadataLog(fs, config.logDir)
     const batches: Array<Array<NewMetadataRecord>> = []
     for (const [name, partitions] of Object.entries(topics)) {
-      if (!image.topics.has(name)) batches.push(topicRecords(name, topicIdOf(name), partitions, config.nodeId))
+      if (image.topics.has(name)) continue
+      batches.push([
+        ...topicRecords(name, topicIdOf(name), partitions, config.nodeId),
+        ...Object.entries(topicConfigs[name] ?? {}).map(([key, value]): NewMetadataRecord => ({
+          type: "Config",
+          resourceType: ConfigResource.Topic,
+          resourceName: name,
+          name: key,
+          value
+        }))
+      ])
     }
     if (batches.length === 0) return
     if (nextOffset === 0) batches.unshift(bootstrapRecords())
@@ -72,7 +88,7 @@ export const layer = (
   return GroupCoordinator.layer.pipe(
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(KRaftMetadata.layer),
-    Layer.provideMerge(seedTopics(fs, options.topics ?? {})),
+    Layer.provideMerge(seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {})),
     Layer.provideMerge(base),
     Layer.fresh
   )

@@ -2,43 +2,95 @@
 // compression; their v0/v1 message sets are refused with 43). Each partition's append is a typed effect whose
 // failures are tagged errors mapped to that partition's error code: unknown topic or partition → 3, a batch
 // over the topic's `max.message.bytes` (default `message.max.bytes`) → 10, a bad CRC or a malformed batch → 2,
-// more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings. The
-// broker reads only batch headers, never records, and stores the produced bytes with their base offset and
-// leader epoch patched in. acks=0 gets no response; acks other than -1, 0, 1 → 21 for every partition.
-// Produce requests of one connection run one after another, in the order they were sent (Connection.ts).
-// Idempotent producers (a producer id in the batch): a producer id without a sequence → 87; the log store
-// checks epoch and sequence under the partition lock: a retry of one of the last five batches succeeds with
-// the original's base offset and is not written again, a sequence that does not follow on → 45, an epoch
-// older than the partition has seen → 47.
-import { Effect, Result } from "effect"
+// more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings.
+//
+// Records are validated as Kafka's LogValidator does, in one pass over the batch (protocol/RecordBatch.ts
+// `validateRecords`; compressed batches are decompressed for it): a record whose lengths or varints do not hold
+// together, or a record count the batch does not hold → 87; per record, an offset delta out of sequence or a
+// missing key on a compacted topic → 87, a CreateTime timestamp outside `message.timestamp.before.max.ms` /
+// `after.max.ms` → 32, each named in `record_errors` (v8+). Under `message.timestamp.type=LogAppendTime` the
+// batch takes the broker's clock, answered in `log_append_time_ms`. The stored bytes are the produced ones with
+// base offset, leader epoch and (when validation corrected it) max timestamp patched in.
+//
+// acks=0 gets no response; acks other than -1, 0, 1 → 21 for every partition. Produce requests of one
+// connection run one after another, in the order they were sent (Connection.ts). Idempotent producers (a
+// producer id in the batch): a producer id without a sequence → 87; the log store checks epoch and sequence
+// under the partition lock: a retry of one of the last five batches succeeds with the original's base offset
+// and is not written again, a sequence that does not follow on → 45, an epoch older than the partition has seen
+// → 47. A file-system failure → 56.
+import { Clock, Effect, Result } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { type BatchHeader, isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
+import {
+  type BatchHeader,
+  isProblem,
+  type RecordRules,
+  setPartitionLeaderEpoch,
+  validateProduced,
+  validateRecords
+} from "../../protocol/RecordBatch.ts"
+import { BrokerConfig, type BrokerConfigShape } from "../BrokerConfig.ts"
 import { ClusterMetadata, type MetadataImage } from "../ClusterMetadata.ts"
-import { CorruptMessage, InvalidRecord, MessageTooLarge, UnknownTopicOrPartition, UnsupportedForMessageFormat } from "../Errors.ts"
+import {
+  CorruptMessage,
+  InvalidRecord,
+  InvalidTimestamp,
+  MessageTooLarge,
+  UnknownTopicOrPartition,
+  UnsupportedForMessageFormat
+} from "../Errors.ts"
 import { handler, NoResponse } from "../Handler.ts"
 import { type AppendResult, LogStore } from "../LogStore.ts"
+import { topicSetting } from "../TopicConfigs.ts"
 
 type PartitionResponse = ResponseOf<typeof Produce>["responses"][number]["partitionResponses"][number]
 
-type Rejection = UnknownTopicOrPartition | InvalidRecord | MessageTooLarge | CorruptMessage | UnsupportedForMessageFormat
+type Rejection = UnknownTopicOrPartition | InvalidRecord | InvalidTimestamp | MessageTooLarge | CorruptMessage | UnsupportedForMessageFormat
 type AppendError = Effect.Error<ReturnType<LogStore["Service"]["append"]>>
+
+/** The most a compressed batch may decompress to: far above real batches, far below what would hurt the broker. */
+const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024
+
+type TopicRules = Omit<RecordRules, "now">
+
+/** Each topic's record rules, worked out once per version of its configs. */
+const rulesCache = new WeakMap<ReadonlyMap<string, string>, TopicRules>()
+const rulesOf = (config: BrokerConfigShape, configs: ReadonlyMap<string, string>): TopicRules => {
+  let rules = rulesCache.get(configs)
+  if (rules === undefined) {
+    rules = {
+      logAppendTime: configs.get("message.timestamp.type") === "LogAppendTime",
+      timestampBeforeMaxMs: topicSetting(config, configs, "message.timestamp.before.max.ms"),
+      timestampAfterMaxMs: topicSetting(config, configs, "message.timestamp.after.max.ms"),
+      requireKeys: (configs.get("cleanup.policy") ?? "delete").split(",").some((p) => p.trim() === "compact"),
+      maxDecompressedBytes: MAX_DECOMPRESSED_BYTES
+    }
+    rulesCache.set(configs, rules)
+  }
+  return rules
+}
+
+interface Checked {
+  readonly header: BatchHeader
+  readonly leaderEpoch: number
+  readonly logAppendTime: number
+}
 
 /** Checks a partition's batch before anything is written: the batch header if it can be appended, else why not. */
 const validate = (
+  config: BrokerConfigShape,
   image: MetadataImage,
-  messageMaxBytes: number,
+  now: number,
   topic: string,
   index: number,
   records: Uint8Array | null
-): { readonly header: BatchHeader; readonly leaderEpoch: number } | Rejection => {
+): Checked | Rejection => {
   const t = image.topics.get(topic)
   const partition = t?.partitions[index]
   if (t === undefined || partition === undefined) return new UnknownTopicOrPartition({ topic, partition: index })
   if (records === null || records.length === 0) return new InvalidRecord({ detail: "no record batch for the partition" })
-  const limit = Number(t.configs.get("max.message.bytes") ?? messageMaxBytes)
+  const limit = Number(t.configs.get("max.message.bytes") ?? config.messageMaxBytes)
   if (records.length > limit) return new MessageTooLarge({ size: records.length, limit })
   const header = validateProduced(records)
   if (isProblem(header)) {
@@ -51,16 +103,29 @@ const validate = (
   if (header.producerId >= 0 && header.baseSequence < 0) {
     return new InvalidRecord({ detail: `sequence ${header.baseSequence} in a batch of producer ${header.producerId}` })
   }
-  return { header, leaderEpoch: partition.leaderEpoch }
+  const verdict = validateRecords(records, header, { ...rulesOf(config, t.configs), now })
+  if (!verdict.ok) {
+    return verdict.kind === "corrupt"
+      ? new CorruptMessage({ detail: verdict.detail })
+      : verdict.kind === "timestamp"
+      ? new InvalidTimestamp({ detail: verdict.detail, recordErrors: verdict.recordErrors })
+      : new InvalidRecord({ detail: verdict.detail, recordErrors: verdict.recordErrors })
+  }
+  return { header: verdict.header, leaderEpoch: partition.leaderEpoch, logAppendTime: verdict.logAppendTime }
 }
 
-const failed = (index: number, errorCode: number, errorMessage: string | null): PartitionResponse => ({
+const failed = (
+  index: number,
+  errorCode: number,
+  errorMessage: string | null,
+  recordErrors: PartitionResponse["recordErrors"] = []
+): PartitionResponse => ({
   index,
   errorCode,
   baseOffset: -1,
   logAppendTimeMs: -1,
   logStartOffset: -1,
-  recordErrors: [],
+  recordErrors,
   errorMessage
 })
 
@@ -69,6 +134,7 @@ export const make = handler(Produce, (request) =>
     const config = yield* BrokerConfig
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
+    const now = yield* Clock.currentTimeMillis
     const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
     let records = 0
     let errors = 0
@@ -84,7 +150,7 @@ export const make = handler(Produce, (request) =>
           errors++
           continue
         }
-        const checked = validate(image, config.messageMaxBytes, topic.name, p.index, p.records)
+        const checked = validate(config, image, now, topic.name, p.index, p.records)
         let result: Result.Result<AppendResult, Rejection | AppendError>
         if ("header" in checked) {
           setPartitionLeaderEpoch(p.records!, 0, checked.leaderEpoch)
@@ -94,7 +160,7 @@ export const make = handler(Produce, (request) =>
         }
         if (Result.isSuccess(result)) {
           const r = result.success
-          const { header } = checked as { readonly header: BatchHeader }
+          const { header, logAppendTime } = checked as Checked
           records += header.recordCount
           if (r.duplicate) {
             yield* Effect.logDebug(
@@ -105,7 +171,7 @@ export const make = handler(Produce, (request) =>
             index: p.index,
             errorCode: ErrorCode.NONE,
             baseOffset: r.baseOffset,
-            logAppendTimeMs: -1,
+            logAppendTimeMs: logAppendTime,
             logStartOffset: r.logStartOffset,
             recordErrors: [],
             errorMessage: null
@@ -118,7 +184,10 @@ export const make = handler(Produce, (request) =>
           partitionResponses.push(failed(p.index, e.code, null))
         } else {
           yield* Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${e.code}): ${e.message}`)
-          partitionResponses.push(failed(p.index, e.code, e.message))
+          const recordErrors = "recordErrors" in e && e.recordErrors !== undefined
+            ? e.recordErrors.map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message }))
+            : []
+          partitionResponses.push(failed(p.index, e.code, e.message, recordErrors))
         }
       }
     }
