@@ -119,14 +119,16 @@ export const layer = Layer.effect(
     const readText = (name: string) =>
       fs.readFileString(`${logDir}/${name}`).pipe(Effect.catchTag("PlatformError", () => Effect.succeed("")))
     const checkpoint = (text: string) => new Map((parseCheckpoint(text) ?? []).map((e) => [partitionName(e), e]))
-    const { clean, recoveryPoints, logStarts } = yield* Effect.gen(function*() {
+    const { clean, recoveryPoints, logStarts, onDisk } = yield* Effect.gen(function*() {
       yield* fs.makeDirectory(logDir, { recursive: true })
       const clean = yield* fs.exists(`${logDir}/${CLEAN_SHUTDOWN}`)
       const recoveryPoints = checkpoint(yield* readText(RECOVERY_POINTS))
       const logStarts = checkpoint(yield* readText(LOG_START_OFFSETS))
+      /** Names of the partition directories there are: a partition without one holds nothing yet. */
+      const onDisk = new Set(yield* fs.readDirectory(logDir))
       // From now on a crash must be recovered from: the marker goes until the next clean shutdown.
       yield* fs.remove(`${logDir}/${CLEAN_SHUTDOWN}`, { force: true })
-      return { clean, recoveryPoints, logStarts }
+      return { clean, recoveryPoints, logStarts, onDisk }
     }).pipe(Effect.mapError((cause) => new LogDirUnavailable({ dir: logDir, detail: describeFailure(cause) })))
 
     /** Per-topic settings, parsed once per version of the topic's configs. */
@@ -190,9 +192,9 @@ export const layer = Layer.effect(
       Effect.gen(function*() {
         const dir = `${logDir}/${name}`
         // A partition never written to has no directory yet.
-        const listing = yield* fs.readDirectory(dir).pipe(
-          Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(undefined))
-        )
+        const listing = onDisk.has(name)
+          ? yield* fs.readDirectory(dir).pipe(Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(undefined)))
+          : undefined
         const found = listing ?? []
         const bases = found.map((f) => fileOffset(f, "log")).filter((o) => o !== undefined).sort((a, b) => a - b)
         const snapshots = new Set(found.map((f) => fileOffset(f, "snapshot")).filter((o) => o !== undefined))
@@ -229,8 +231,13 @@ export const layer = Layer.effect(
           Effect.map(fs.readFile(`${dir}/${snapshotFile(offset)}`), (bytes) => ProducerState.fromSnapshot(decodeProducerSnapshot(bytes)))
 
         const last = segments[segments.length - 1]!
-        const resumed = clean && (yield* files.use(last, (file) => Segment.resumeTail(fs, file, last), true))
-        if (resumed) {
+        const mismatch = clean ? yield* files.use(last, (file) => Segment.resumeTail(fs, file, last), true) : "unclean"
+        if (mismatch !== undefined && mismatch !== "unclean") {
+          yield* Effect.logWarning(`${dir}: ${mismatch}; recovering the partition from its recovery point`)
+          // Whatever the failed resume loaded is rebuilt by the recovery.
+          last.offsetIndex = undefined
+        }
+        if (mismatch === undefined) {
           p.recoveryPoint = last.nextOffset
           const snapshot = snapshots.has(last.nextOffset)
             ? yield* readSnapshot(last.nextOffset).pipe(Effect.option)
@@ -348,6 +355,7 @@ export const layer = Layer.effect(
         if (!p.dirMade) {
           yield* fs.makeDirectory(p.dir, { recursive: true }).pipe(Effect.mapError(storageError(p.name, p.dir)))
           p.dirMade = true
+          onDisk.add(p.name)
         }
         let segment = active(p)
         // A segment loaded at start has no first append yet (-1): it ages from its first append in this run.
@@ -400,7 +408,7 @@ export const layer = Layer.effect(
         logStarts.delete(name)
         // A new partition starts empty: a directory of that name is left over from an older topic.
         const dir = `${logDir}/${name}`
-        if (yield* fs.exists(dir)) {
+        if (onDisk.delete(name)) {
           yield* Effect.logWarning(`${dir} is left over from an earlier topic of that name; deleting it`)
           yield* fs.remove(dir, { recursive: true, force: true })
         }
@@ -410,6 +418,7 @@ export const layer = Layer.effect(
       Effect.gen(function*() {
         const name = partitionName(tp)
         yield* openLock.withPermit(Effect.sync(() => deleted.add(name)))
+        onDisk.delete(name)
         recoveryPoints.delete(name)
         logStarts.delete(name)
         const p = partitions.get(name)
@@ -582,13 +591,18 @@ export const layer = Layer.effect(
           return p.logStartOffset
         })))
 
-    /** Every partition the metadata names (loading those not loaded yet), for work that covers them all. */
+    /**
+     * Every partition the metadata names that holds data (loading those not loaded yet), for work that covers
+     * them all: recovery after a crash, retention.
+     */
     const everyPartition = Effect.gen(function*() {
       const image = yield* metadata.image
       const out: Array<Partition> = []
       for (const topic of image.topics.values()) {
         for (const info of topic.partitions) {
-          const p = yield* partitionOf({ topic: topic.name, partition: info.index }).pipe(Effect.option)
+          const tp = { topic: topic.name, partition: info.index }
+          if (!onDisk.has(partitionName(tp))) continue
+          const p = yield* partitionOf(tp).pipe(Effect.option)
           if (p._tag === "Some") out.push(p.value)
         }
       }

@@ -476,34 +476,35 @@ export const rebuildIndexes = Effect.fnUntraced(function*(file: FileSystem.File,
 
 /**
  * After a clean shutdown: the indexes are on disk, so only the batches after the last index entry are read
- * (headers only) to find where the segment ends. Returns false when the files do not agree (then recover).
+ * (headers only) to find where the segment ends. Answers why the files do not agree (then recover), or undefined.
  */
 export const resumeTail = Effect.fnUntraced(function*(
   fs: FileSystem.FileSystem,
   file: FileSystem.File,
   s: Segment
-): Effect.fn.Return<boolean, PlatformError> {
-  if ((yield* loadIndexes(fs, s)) !== undefined) return false
+): Effect.fn.Return<string | undefined, PlatformError> {
+  const problem = yield* loadIndexes(fs, s)
+  if (problem !== undefined) return problem
   const index = s.offsetIndex!
   let position = index.count === 0 ? 0 : index.values[index.count - 1]!
-  if (position > s.size) return false
   s.nextOffset = index.count === 0 ? s.baseOffset : s.baseOffset + index.keys[index.count - 1]! + 1
   s.bytesSinceIndexEntry = 0
   let first = true
   while (position < s.size) {
     const head = yield* readBytes(file, position, HEADER_SIZE)
-    if (head.length < HEADER_SIZE) return false
-    const header = validHeader(head, 0, position, s.size)
-    if (header === undefined) return false
+    const header = head.length < HEADER_SIZE ? undefined : validHeader(head, 0, position, s.size)
+    if (header === undefined) return `${segmentFile(s.baseOffset)} has no whole batch at position ${position}`
     // The last index entry must describe the batch it points at.
-    if (first && index.count > 0 && header.baseOffset + header.lastOffsetDelta !== s.nextOffset - 1) return false
+    if (first && index.count > 0 && header.baseOffset + header.lastOffsetDelta !== s.nextOffset - 1) {
+      return `${indexFile(s.baseOffset)} does not match the log`
+    }
     first = false
     if (header.maxTimestamp > s.largestTimestamp) s.largestTimestamp = header.maxTimestamp
     s.nextOffset = header.baseOffset + header.lastOffsetDelta + 1
     s.bytesSinceIndexEntry += header.size
     position += header.size
   }
-  return true
+  return undefined
 })
 
 /** The offset of the first batch with a timestamp at or after `timestamp`, found through the time index. */

@@ -72,13 +72,16 @@ interface Draft {
   readonly topicsById: Map<string, TopicInfo>
   readonly features: Map<string, number>
   nextProducerId: number
+  /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
+  readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
 
 const draftOf = (image: MetadataImage): Draft => ({
   topics: new Map(image.topics),
   topicsById: new Map(image.topicsById),
   features: new Map(image.features),
-  nextProducerId: image.nextProducerId
+  nextProducerId: image.nextProducerId,
+  ownArrays: new WeakSet()
 })
 
 const putTopic = (d: Draft, topic: TopicInfo): void => {
@@ -91,10 +94,14 @@ const putTopic = (d: Draft, topic: TopicInfo): void => {
   d.topicsById.set(topic.id, topic)
 }
 
-/** A copy of the topic's partitions with one replaced. The controller writes a topic's partitions 0..n-1 in
- * one atomic batch, so the array is dense once that batch is applied. */
-const withPartition = (topic: TopicInfo, partition: PartitionInfo): TopicInfo => {
-  const partitions = topic.partitions.slice()
+/** The topic with one partition replaced. The controller writes a topic's partitions 0..n-1 in one atomic
+ * batch, so the array is dense once that batch is applied. Images already handed out are never changed. */
+const withPartition = (d: Draft, topic: TopicInfo, partition: PartitionInfo): TopicInfo => {
+  let partitions = topic.partitions as Array<PartitionInfo>
+  if (!d.ownArrays.has(partitions)) {
+    partitions = partitions.slice()
+    d.ownArrays.add(partitions)
+  }
   partitions[partition.index] = partition
   return { ...topic, partitions }
 }
@@ -129,7 +136,7 @@ const apply = (d: Draft, record: AnyRecord): void => {
     case "Partition": {
       const topic = d.topicsById.get(record.topicId)
       if (topic === undefined) return
-      putTopic(d, withPartition(topic, {
+      putTopic(d, withPartition(d, topic, {
         index: record.partitionId,
         leader: record.leader,
         leaderEpoch: record.leaderEpoch,
@@ -148,7 +155,7 @@ const apply = (d: Draft, record: AnyRecord): void => {
       // partition epoch.
       const leader = record.leader ?? NO_LEADER_CHANGE
       const changed = leader !== NO_LEADER_CHANGE
-      putTopic(d, withPartition(topic, {
+      putTopic(d, withPartition(d, topic, {
         index: current.index,
         leader: changed ? leader : current.leader,
         leaderEpoch: changed ? current.leaderEpoch + 1 : current.leaderEpoch,
