@@ -15,7 +15,7 @@ import {
 } from "../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "../services/BrokerConfig.ts"
 import { ClusterMetadata, emptyImage, type MetadataImage, replay, type Update } from "../services/ClusterMetadata.ts"
-import { StorageError } from "../services/Errors.ts"
+import { describeFailure, LogDirUnavailable, StorageError } from "../services/Errors.ts"
 import { parseProperties } from "./PropertiesConfig.ts"
 
 export const METADATA_DIR = "__cluster_metadata-0"
@@ -185,8 +185,9 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const config = yield* BrokerConfig
-    const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId)
-    const loaded = yield* readMetadataLog(fs, config.logDir)
+    const unusable = (cause: PlatformError) => new LogDirUnavailable({ dir: config.logDir, detail: describeFailure(cause) })
+    const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(unusable(e))))
+    const loaded = yield* readMetadataLog(fs, config.logDir).pipe(Effect.mapError(unusable))
     yield* Effect.logInfo(
       `cluster ${clusterId}: ${loaded.image.topics.size} topics from the metadata log (next offset ${loaded.nextOffset})`
     )

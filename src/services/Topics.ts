@@ -9,6 +9,7 @@ import { ClusterMetadata, ConfigResource, type MetadataImage, type TopicInfo } f
 import {
   InvalidPartitions,
   InvalidReplicationFactor,
+  InvalidRequest,
   InvalidTopic,
   PolicyViolation,
   TopicAlreadyExists,
@@ -59,6 +60,13 @@ export const topicNameProblem = (name: string): string | undefined => {
   return undefined
 }
 
+/**
+ * The logs the broker keeps for itself under Kafka's names (committed offsets, transactions, the metadata log):
+ * they are not topics of the metadata, so a topic of that name would write over them. Kafka refuses
+ * `__cluster_metadata` in the same way.
+ */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(["__consumer_offsets", "__transaction_state", "__cluster_metadata"])
+
 /** '.' and '_' collide in metric names, so Kafka refuses a topic that differs from another only by them. */
 const collisionKey = (name: string) => name.replace(/\./g, "_")
 
@@ -85,6 +93,7 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
 
   const problem = topicNameProblem(name)
   if (problem !== undefined) return yield* new InvalidTopic({ topic: name, detail: problem })
+  if (INTERNAL_TOPICS.has(name)) return yield* new InvalidRequest({ detail: `Creation of internal topic ${name} is prohibited.` })
   if (topic.replicationFactor !== 1 && topic.replicationFactor !== -1) {
     return yield* new InvalidReplicationFactor({ replicationFactor: topic.replicationFactor })
   }

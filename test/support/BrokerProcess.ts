@@ -16,6 +16,9 @@ const node = join(root, "node_modules/.bin/node")
 
 export interface BrokerProcess {
   readonly port: number
+  readonly pid: number
+  /** Whether the process is still running. */
+  readonly alive: () => boolean
   readonly logDir: string
   readonly configPath: string
   /** Everything the broker printed so far. */
@@ -96,5 +99,6 @@ export const startBroker = async (options: {
       await exited
     }
   }
-  return { port, logDir, configPath, output: () => output, stop, kill }
+  const alive = () => child.exitCode === null && child.signalCode === null
+  return { port, pid: child.pid!, alive, logDir, configPath, output: () => output, stop, kill }
 }

@@ -135,6 +135,16 @@ describe("requests that would create without bound", () => {
     }).pipe(Effect.provide(layer(MemoryFileSystem.make(), { topics: { events: 1 }, properties: { "max.broker.partitions": "50" } }))))
 })
 
+describe("the broker's own logs", () => {
+  it.effect("a topic named like one of them cannot be created (42), so committed offsets are never written over", () =>
+    Effect.gen(function*() {
+      for (const name of ["__consumer_offsets", "__transaction_state", "__cluster_metadata"]) {
+        const r = yield* createTopics([{ name, numPartitions: 1 }])
+        assert.deepStrictEqual([r.topics[0]!.errorCode, r.topics[0]!.errorMessage], [42, `Creation of internal topic ${name} is prohibited.`])
+      }
+    }).pipe(Effect.provide(layer(MemoryFileSystem.make()))))
+})
+
 describe("damaged batches on disk", () => {
   const dense = { "log.index.interval.bytes": "200", "log.segment.bytes": "100000" }
 

@@ -1,8 +1,9 @@
 // CreateTopics v0-v7. Names as Kafka validates them (17), an existing name (36), a partition count ≤ 0 (37;
 // -1 means `num.partitions`), a replication factor other than 1 or -1 (38), an unknown topic config or bad
-// value (40), a name given twice in one request (42). A request that would write more than 10,000 metadata
-// records (a topic, its partitions and configs count one each) fails for every topic with 44, as Kafka's
-// controller refuses an excessively large operation. `validate_only` checks everything and writes nothing.
+// value (40), a name given twice in one request or one of the broker's own logs (`__consumer_offsets`, ...: 42).
+// A request that would write more than 10,000 metadata records (a topic, its partitions and configs count one
+// each) fails for every topic with 44, as Kafka's controller refuses an excessively large operation.
+// `validate_only` checks everything and writes nothing.
 // From v5 the answer carries the partition count, replication factor and every config of the topic; v7 its id.
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
