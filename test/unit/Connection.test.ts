@@ -13,6 +13,7 @@ import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import { Framer, FrameTooLarge, serveConnection } from "../../src/services/Connection.ts"
 import { LogStore } from "../../src/services/LogStore.ts"
 import { decodeResponse, RawClient } from "../support/RawClient.ts"
+import { withLogs } from "../support/Logs.ts"
 import * as TestLayers from "../support/TestLayers.ts"
 
 /** A socket whose reads are `chunks`, then a clean close by the peer; writes are collected. */
@@ -187,5 +188,41 @@ describe("serveConnection", () => {
       new DataView(bad.buffer).setInt32(bad.length - 4, 1_000_000)
       const out = yield* serve([good, bad, good])
       assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1])
+    }))
+
+  it.effect("a zero-size frame at the end of a read closes the connection with a log line, not an internal error", () =>
+    Effect.gen(function*() {
+      const [out, lines] = yield* withLogs(serve([concat([RawClient.encode(ApiVersions, 0, versionsRequest, 1), new Uint8Array(4)])]))
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1])
+      assert.isTrue(lines.some((l) => l.level === "Warn" && l.message.startsWith("closing connection: malformed request")))
+      assert.isFalse(lines.some((l) => l.level === "Error"))
+    }))
+
+  it.effect("a Fetch whose byte limits are near -2^31 is answered (the first partition still gets a batch)", () =>
+    Effect.gen(function*() {
+      const produce = RawClient.encode(Produce, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [{ name: "orders", partitionData: [{ index: 0, records: encodeBatch([{ value: new Uint8Array([7]) }]) }] }]
+      }, 1)
+      const fetch = RawClient.encode(Fetch, 11, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: -2147483648,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: "orders", topicId: "00000000-0000-0000-0000-000000000000", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: -2147483647 }] }],
+        forgottenTopicsData: [],
+        rackId: ""
+      }, 2)
+      const [out, lines] = yield* withLogs(serve([concat([produce, fetch])]))
+      assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [1, 2])
+      const p = decodeResponse(Fetch, 11, out[1]!).responses[0]!.partitions[0]!
+      assert.strictEqual(p.errorCode, 0)
+      assert.isAbove(TestLayers.received(p.records).length, 0)
+      assert.isFalse(lines.some((l) => l.level === "Error"))
     }))
 })

@@ -4,6 +4,8 @@
 // least one whole batch, as in Kafka. Unknown topic name → 3, unknown topic id → 100, an offset outside the log →
 // 1. When fewer than `min_bytes` are ready the request waits up to `max_wait_ms` and returns as soon as one of its
 // partitions is appended to. Fetch sessions are declined (session id 0): clients then send full fetches.
+// Large answers hold where their records lie in the log, not the records: they are read as the answer is
+// written (services/Connection.ts). Negative byte limits read as 0 (the first partition still gets a batch).
 import { Clock, Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Fetch } from "../../protocol/messages/Fetch.ts"
