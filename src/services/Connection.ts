@@ -102,7 +102,10 @@ export class RequestBudget {
 
   /** Takes `n` bytes, waiting for them; interrupted, it takes nothing. */
   take(n: number): Effect.Effect<void> {
-    if (this.tryTake(n)) return Effect.void
+    return Effect.suspend(() => (this.tryTake(n) ? Effect.void : this.wait(n)))
+  }
+
+  private wait(n: number): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
       let granted = false
       const entry = { n, grant: () => {
@@ -428,8 +431,16 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
       Effect.suspend(() => {
         const slot: Slot = { done: false, response: undefined }
         slots.push(slot)
+        let held = size
+        const giveBack = () => {
+          requests.release(held)
+          held = 0
+        }
+        // A request that may wait long is small and decoded: its bytes go back to the budget now, so that waiting
+        // requests can never hold back the requests they wait for.
+        if (admitted.waits) giveBack()
         const complete = (response: Encoded) => {
-          requests.release(size)
+          giveBack()
           slot.done = true
           slot.response = response
           if (response !== undefined) pendingBytes += response.held
@@ -437,14 +448,13 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         }
         // A Produce frame's bytes are written to the log (or copied) by the time it is handled: it can go back.
         if (!admitted.waits) {
-          return Effect.flatMap(admitted.run, (response) => {
+          return Effect.flatMap(Effect.onInterrupt(admitted.run, () => Effect.sync(giveBack)), (response) => {
             BufferPool.release(frame)
             return Effect.andThen(complete(response), waitForRoom)
           })
         }
         return admitted.run.pipe(
           Effect.flatMap(complete),
-          Effect.onInterrupt(() => Effect.sync(() => requests.release(size))),
           Effect.catchCause((cause) => Deferred.failCause(failed, cause)),
           Effect.forkIn(scope),
           Effect.andThen(waitForRoom)

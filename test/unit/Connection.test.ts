@@ -1,7 +1,7 @@
 // The connection pipeline over an in-memory socket: framing whatever the chunking, responses in request order,
 // one span per request, no response for acks=0, and bad input ending the connection.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Tracer } from "effect"
+import { Effect, Fiber, Tracer } from "effect"
 import * as Socket from "effect/socket/Socket"
 import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
 import { concat } from "../../src/protocol/Bytes.ts"
@@ -10,7 +10,7 @@ import { Fetch } from "../../src/protocol/messages/Fetch.ts"
 import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
-import { Framer, FrameTooLarge, serveConnection } from "../../src/services/Connection.ts"
+import { Framer, FrameTooLarge, RequestBudget, serveConnection } from "../../src/services/Connection.ts"
 import { LogStore } from "../../src/services/LogStore.ts"
 import { decodeResponse, RawClient } from "../support/RawClient.ts"
 import { withLogs } from "../support/Logs.ts"
@@ -82,6 +82,36 @@ describe("Framer", () => {
     assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0])]), [new Uint8Array(0)])
     assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0])]), [new Uint8Array(0), new Uint8Array(0)])
   })
+})
+
+describe("RequestBudget", () => {
+  it.effect("takes at once while bytes are left, then makes takers wait in order until bytes come back", () =>
+    Effect.gen(function*() {
+      const budget = new RequestBudget(100)
+      assert.isTrue(budget.tryTake(60))
+      assert.isFalse(budget.tryTake(50))
+      const order: Array<string> = []
+      const a = yield* Effect.forkChild(Effect.andThen(budget.take(50), Effect.sync(() => order.push("a"))))
+      const b = yield* Effect.forkChild(Effect.andThen(budget.take(10), Effect.sync(() => order.push("b"))))
+      yield* Effect.yieldNow
+      // b would fit, but waits behind a: no taker is starved by smaller ones.
+      assert.deepStrictEqual(order, [])
+      budget.release(60)
+      yield* Fiber.join(a)
+      yield* Fiber.join(b)
+      assert.deepStrictEqual(order, ["a", "b"])
+    }))
+
+  it.effect("an interrupted taker takes nothing, even when it was granted as it was interrupted", () =>
+    Effect.gen(function*() {
+      const budget = new RequestBudget(10)
+      assert.isTrue(budget.tryTake(10))
+      const waiting = yield* Effect.forkChild(budget.take(10))
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(waiting)
+      budget.release(10)
+      assert.isTrue(budget.tryTake(10))
+    }))
 })
 
 describe("serveConnection", () => {
