@@ -4,8 +4,8 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Layer, Logger } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Broker from "./layers/Broker.ts"
-import * as NodeFileSystem from "./layers/NodeFileSystem.ts"
-import * as PropertiesConfig from "./layers/PropertiesConfig.ts"
+import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
+import * as PropertiesConfig from "./layers/config/PropertiesConfig.ts"
 
 const usage = `Usage: your_program.sh [server.properties]
 

@@ -6,11 +6,11 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Broker from "./layers/Broker.ts"
-import * as MemoryFileSystem from "./layers/MemoryFileSystem.ts"
-import * as NodeFileSystem from "./layers/NodeFileSystem.ts"
-import { BrokerConfig } from "./services/BrokerConfig.ts"
-import { Listener } from "./services/Listener.ts"
-import { createTopic, deleteTopic } from "./services/Topics.ts"
+import * as MemoryFileSystem from "./layers/fs/MemoryFileSystem.ts"
+import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
+import { BrokerConfig } from "./services/config/BrokerConfig.ts"
+import { Listener } from "./services/network/Listener.ts"
+import { createTopic, deleteTopic } from "./services/metadata/Topics.ts"
 
 export interface BrokerOptions {
   /** The port to listen on; 0 (the default) picks a free one. */

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import { COMPRESSION_MASK } from "../../src/protocol/RecordBatch.ts"
-import { supportedApis } from "../../src/services/Apis.ts"
+import { supportedApis } from "../../src/services/api/Apis.ts"
 import { startFaultProxy, type FaultProxy } from "../support/FaultProxy.ts"
 import {
   batchesOnDisk,

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import * as KRaftMetadata from "../../src/layers/KRaftMetadata.ts"
+import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
 import { bootstrapRecords, topicRecords } from "../../src/protocol/MetadataRecords.ts"
 
 const root = resolve(import.meta.dirname, "../..")

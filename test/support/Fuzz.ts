@@ -10,7 +10,7 @@ import { Codec } from "../../src/protocol/Compression.ts"
 import { writeRequestHeader } from "../../src/protocol/Header.ts"
 import { type Api, isFlexible, requestCodec, type Type } from "../../src/protocol/Message.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
-import { handlers } from "../../src/services/Apis.ts"
+import { handlers } from "../../src/services/api/Apis.ts"
 
 /** mulberry32: small, fast, and the same everywhere. */
 export const random = (seed: number) => {

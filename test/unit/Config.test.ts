@@ -2,9 +2,9 @@
 // overrides, relative log dirs, defaults, and one clear error naming a bad key.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
-import { environmentOverrides, layer, parseProperties } from "../../src/layers/PropertiesConfig.ts"
-import { BrokerConfig } from "../../src/services/BrokerConfig.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
+import { environmentOverrides, layer, parseProperties } from "../../src/layers/config/PropertiesConfig.ts"
+import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
 
 const kraft = `# A KRaft combined-mode node
 process.roles=broker,controller

@@ -6,15 +6,15 @@ import type { RequestOf, ResponseOf } from "../../src/protocol/Message.ts"
 import type { DescribeConfigs as DescribeConfigsApi } from "../../src/protocol/messages/DescribeConfigs.ts"
 import * as DescribeCluster from "../../src/services/api/DescribeCluster.ts"
 import * as DescribeConfigs from "../../src/services/api/DescribeConfigs.ts"
-import { HONOURED_KEYS } from "../../src/services/BrokerConfig.ts"
-import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
+import { HONOURED_KEYS } from "../../src/services/config/BrokerConfig.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import {
   ConfigSource,
   ConfigType,
   LONG_MAX,
   TOPIC_CONFIGS,
   validateTopicConfigs
-} from "../../src/services/TopicConfigs.ts"
+} from "../../src/services/metadata/TopicConfigs.ts"
 import { callResponse, fresh } from "../support/TestLayers.ts"
 
 type Request = RequestOf<typeof DescribeConfigsApi>

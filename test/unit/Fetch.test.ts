@@ -3,7 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import type { RequestOf, ResponseOf } from "../../src/protocol/Message.ts"
 import type { Fetch as FetchApi } from "../../src/protocol/messages/Fetch.ts"
@@ -11,7 +11,7 @@ import type { Produce as ProduceApi } from "../../src/protocol/messages/Produce.
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import * as Fetch from "../../src/services/api/Fetch.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
-import { LogStore } from "../../src/services/LogStore.ts"
+import { LogStore } from "../../src/services/log/LogStore.ts"
 import { batchesIn, callResponse, layer, readLog, received, topicIdOf } from "../support/TestLayers.ts"
 
 type FetchRequest = RequestOf<typeof FetchApi>

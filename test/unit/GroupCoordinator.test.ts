@@ -9,7 +9,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ErrorCode } from "../../src/protocol/ErrorCode.ts"
 import { decodeOffsetKey, decodeOffsetValue } from "../../src/protocol/GroupRecords.ts"
 import { decodeRecords } from "../../src/protocol/RecordBatch.ts"
@@ -30,7 +30,7 @@ import {
   OFFSETS_PARTITION,
   type OffsetToCommit,
   type SyncResult
-} from "../../src/services/GroupCoordinator.ts"
+} from "../../src/services/group/GroupCoordinator.ts"
 import { batchesIn, callResponse, layer, LOG_DIR, readLog, segmentPath } from "../support/TestLayers.ts"
 
 const TOPICS = { orders: 3, payments: 2 }

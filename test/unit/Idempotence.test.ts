@@ -3,8 +3,8 @@
 // once, refuses gaps and fenced epochs, and still recognises retries after a restart and under concurrency.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as KRaftMetadata from "../../src/layers/KRaftMetadata.ts"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import type { RequestOf } from "../../src/protocol/Message.ts"
 import type { InitProducerId as InitProducerIdApi } from "../../src/protocol/messages/InitProducerId.ts"
 import type { Produce as ProduceApi } from "../../src/protocol/messages/Produce.ts"

@@ -23,10 +23,10 @@ import {
   segmentFileName,
   snapshotFileName,
   writeMetadataLog
-} from "../../src/layers/KRaftMetadata.ts"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
-import { BrokerConfig } from "../../src/services/BrokerConfig.ts"
-import { applyRecord, ClusterMetadata, emptyImage, replay } from "../../src/services/ClusterMetadata.ts"
+} from "../../src/layers/metadata/KRaftMetadata.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
+import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
+import { applyRecord, ClusterMetadata, emptyImage, replay } from "../../src/services/metadata/ClusterMetadata.ts"
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex")

@@ -2,7 +2,7 @@
 // ApiVersions, ListOffsets and DescribeTopicPartitions, each called at real versions through the codecs.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import type { RequestOf, ResponseOf } from "../../src/protocol/Message.ts"
 import { DEFAULT_METADATA_VERSION, METADATA_VERSION_FEATURE } from "../../src/protocol/MetadataRecords.ts"
@@ -16,9 +16,9 @@ import * as DescribeTopicPartitions from "../../src/services/api/DescribeTopicPa
 import * as ListOffsets from "../../src/services/api/ListOffsets.ts"
 import * as Metadata from "../../src/services/api/Metadata.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
-import { handlers, type HandlerServices } from "../../src/services/Apis.ts"
-import type { Handler } from "../../src/services/Handler.ts"
-import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
+import { handlers, type HandlerServices } from "../../src/services/api/Apis.ts"
+import type { Handler } from "../../src/services/api/Handler.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { type BrokerOptions, callResponse, layer, topicIdOf } from "../support/TestLayers.ts"
 
 const broker = (options: BrokerOptions) => layer(MemoryFileSystem.make(), options)

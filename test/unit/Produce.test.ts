@@ -2,13 +2,13 @@
 // errors, acks, restart recovery (including a torn tail) and concurrent producers.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import type { RequestOf, ResponseOf } from "../../src/protocol/Message.ts"
 import type { Produce as ProduceApi } from "../../src/protocol/messages/Produce.ts"
 import { computeCrc, decodeRecords, encodeBatch, type NewRecord } from "../../src/protocol/RecordBatch.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
-import { NoResponse } from "../../src/services/Handler.ts"
-import { LogStore } from "../../src/services/LogStore.ts"
+import { NoResponse } from "../../src/services/api/Handler.ts"
+import { LogStore } from "../../src/services/log/LogStore.ts"
 import { batchesIn, call, callResponse, layer, readLog, segmentPath, yielding } from "../support/TestLayers.ts"
 
 type ProduceRequest = RequestOf<typeof ProduceApi>

@@ -2,7 +2,7 @@
 // sequence wrap-around, untracked batches, and the state rebuilt from a log's batch headers.
 import { assert, describe, it } from "@effect/vitest"
 import { CONTROL } from "../../src/protocol/RecordBatch.ts"
-import * as ProducerState from "../../src/services/ProducerState.ts"
+import * as ProducerState from "../../src/services/log/ProducerState.ts"
 
 const MAX = 2147483647
 

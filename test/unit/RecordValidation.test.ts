@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ByteWriter } from "../../src/protocol/Bytes.ts"
 import { Codec, compress } from "../../src/protocol/Compression.ts"
 import {
@@ -22,7 +22,7 @@ import {
   validateRecords
 } from "../../src/protocol/RecordBatch.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
-import { LogStore } from "../../src/services/LogStore.ts"
+import { LogStore } from "../../src/services/log/LogStore.ts"
 import { batchesIn, callResponse, layer, readLog } from "../support/TestLayers.ts"
 
 const NOW = 1_700_000_000_000

@@ -11,7 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Logger, Scope } from "effect"
 import { systemError } from "effect/PlatformError"
 import { TestClock } from "effect/testing"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { type ByteSource, ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import {
   CLEAN_SHUTDOWN,
@@ -20,14 +20,14 @@ import {
   LOG_START_OFFSETS,
   parseCheckpoint,
   RECOVERY_POINTS
-} from "../../src/protocol/LogFiles.ts"
+} from "../../src/protocol/logdir/LogFiles.ts"
 import { decodeRecords, encodeBatch, HEADER_SIZE, readHeader, setBaseOffset, setPartitionLeaderEpoch } from "../../src/protocol/RecordBatch.ts"
 import * as DeleteRecords from "../../src/services/api/DeleteRecords.ts"
 import * as Fetch from "../../src/services/api/Fetch.ts"
 import * as ListOffsets from "../../src/services/api/ListOffsets.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
-import { LogStore } from "../../src/services/LogStore.ts"
-import { createTopic } from "../../src/services/Topics.ts"
+import { LogStore } from "../../src/services/log/LogStore.ts"
+import { createTopic } from "../../src/services/metadata/Topics.ts"
 import { batchesIn, type BrokerOptions, type BrokerServices, callResponse, layer, LOG_DIR, received } from "../support/TestLayers.ts"
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // auto-creation from Metadata, and everything surviving a restart.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
-import * as MemoryFileSystem from "../../src/layers/MemoryFileSystem.ts"
+import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import type { RequestOf } from "../../src/protocol/Message.ts"
 import type { CreateTopics as CreateTopicsApi } from "../../src/protocol/messages/CreateTopics.ts"
@@ -13,7 +13,7 @@ import * as DeleteTopics from "../../src/services/api/DeleteTopics.ts"
 import * as Metadata from "../../src/services/api/Metadata.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
-import { ClusterMetadata } from "../../src/services/ClusterMetadata.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { callResponse, layer, LOG_DIR } from "../support/TestLayers.ts"
 
 type NewTopic = RequestOf<typeof CreateTopicsApi>["topics"][number]

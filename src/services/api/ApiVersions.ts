@@ -6,8 +6,8 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { ClusterMetadata } from "../ClusterMetadata.ts"
-import { handler } from "../Handler.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { handler } from "./Handler.ts"
 
 export interface ApiRange {
   readonly apiKey: number

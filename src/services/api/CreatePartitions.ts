@@ -4,9 +4,9 @@
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { CreatePartitions } from "../../protocol/messages/CreatePartitions.ts"
-import { ClusterMetadata } from "../ClusterMetadata.ts"
-import { handler } from "../Handler.ts"
-import { createPartitions, excessiveRequest, MAX_RECORDS_PER_REQUEST } from "../Topics.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { handler } from "./Handler.ts"
+import { createPartitions, excessiveRequest, MAX_RECORDS_PER_REQUEST } from "../metadata/Topics.ts"
 
 export const make = handler(CreatePartitions, (request) =>
   Effect.gen(function*() {

@@ -10,10 +10,10 @@ import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { CreateTopics } from "../../protocol/messages/CreateTopics.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
-import { handler } from "../Handler.ts"
-import { describeTopicConfigs } from "../TopicConfigs.ts"
-import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProblem } from "../Topics.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { handler } from "./Handler.ts"
+import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
+import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProblem } from "../metadata/Topics.ts"
 
 type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
 

@@ -2,8 +2,8 @@
 // NON_EMPTY_GROUP (68); an unknown group → GROUP_ID_NOT_FOUND (69).
 import { Effect } from "effect"
 import { DeleteGroups } from "../../protocol/messages/DeleteGroups.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(DeleteGroups, (request) =>
   Effect.gen(function*() {

@@ -4,9 +4,9 @@
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DeleteRecords } from "../../protocol/messages/DeleteRecords.ts"
-import { ClusterMetadata } from "../ClusterMetadata.ts"
-import { handler } from "../Handler.ts"
-import { LogStore } from "../LogStore.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { handler } from "./Handler.ts"
+import { LogStore } from "../log/LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
 
 export const make = handler(DeleteRecords, (request) =>

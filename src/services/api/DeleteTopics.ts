@@ -5,8 +5,8 @@ import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DeleteTopics } from "../../protocol/messages/DeleteTopics.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { handler } from "../Handler.ts"
-import { deleteTopic } from "../Topics.ts"
+import { handler } from "./Handler.ts"
+import { deleteTopic } from "../metadata/Topics.ts"
 
 type TopicResult = ResponseOf<typeof DeleteTopics>["responses"][number]
 type Target = { readonly name: string } | { readonly id: string }

@@ -10,12 +10,12 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeConfigs } from "../../protocol/messages/DescribeConfigs.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
-import { ClusterMetadata, ConfigResource } from "../ClusterMetadata.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { ClusterMetadata, ConfigResource } from "../metadata/ClusterMetadata.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
-import { handler } from "../Handler.ts"
-import { type ConfigEntry, describeBrokerConfigs, describeTopicConfigs } from "../TopicConfigs.ts"
-import { topicNameProblem } from "../Topics.ts"
+import { handler } from "./Handler.ts"
+import { type ConfigEntry, describeBrokerConfigs, describeTopicConfigs } from "../metadata/TopicConfigs.ts"
+import { topicNameProblem } from "../metadata/Topics.ts"
 
 type Result = ResponseOf<typeof DescribeConfigs>["results"][number]
 type ConfigResult = Result["configs"][number]

@@ -3,8 +3,8 @@
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeGroups } from "../../protocol/messages/DescribeGroups.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 /** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
 const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)

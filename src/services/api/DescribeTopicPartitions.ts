@@ -6,9 +6,9 @@ import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeTopicPartitions } from "../../protocol/messages/DescribeTopicPartitions.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
-import { ClusterMetadata, sortedTopics } from "../ClusterMetadata.ts"
-import { handler } from "../Handler.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { ClusterMetadata, sortedTopics } from "../metadata/ClusterMetadata.ts"
+import { handler } from "./Handler.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
 type TopicResponse = ResponseOf<typeof DescribeTopicPartitions>["topics"][number]

@@ -10,10 +10,10 @@ import { Clock, Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Fetch } from "../../protocol/messages/Fetch.ts"
 import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
-import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../ClusterMetadata.ts"
+import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../metadata/ClusterMetadata.ts"
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
-import { handler } from "../Handler.ts"
-import { LogStore, type SeenEnd } from "../LogStore.ts"
+import { handler } from "./Handler.ts"
+import { LogStore, type SeenEnd } from "../log/LogStore.ts"
 
 type Request = RequestOf<typeof Fetch>
 type Response = ResponseOf<typeof Fetch>

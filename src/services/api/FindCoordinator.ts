@@ -3,8 +3,8 @@
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { FindCoordinator } from "../../protocol/messages/FindCoordinator.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
-import { handler } from "../Handler.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { handler } from "./Handler.ts"
 import { advertisedEndpoint } from "./Metadata.ts"
 
 const GROUP = 0

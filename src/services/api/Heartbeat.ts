@@ -2,8 +2,8 @@
 // UNKNOWN_MEMBER_ID (25) and ILLEGAL_GENERATION (22) that it was removed or is behind. See GroupCoordinator.
 import { Effect } from "effect"
 import { Heartbeat } from "../../protocol/messages/Heartbeat.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(Heartbeat, (request) =>
   Effect.gen(function*() {

@@ -13,10 +13,10 @@ import { Effect, Semaphore } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { InitProducerId } from "../../protocol/messages/InitProducerId.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../BrokerConfig.ts"
-import { ClusterMetadata } from "../ClusterMetadata.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { InvalidRequest, TransactionsUnsupported } from "../Errors.ts"
-import { handler } from "../Handler.ts"
+import { handler } from "./Handler.ts"
 
 type Response = ResponseOf<typeof InitProducerId>
 

@@ -3,8 +3,8 @@
 // joins again with it. v0 has no rebalance timeout: the session timeout stands in for it. See GroupCoordinator.
 import { Effect } from "effect"
 import { JoinGroup } from "../../protocol/messages/JoinGroup.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(JoinGroup, (request, context) =>
   Effect.gen(function*() {

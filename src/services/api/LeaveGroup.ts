@@ -2,8 +2,8 @@
 // rebalances without them.
 import { Effect } from "effect"
 import { LeaveGroup } from "../../protocol/messages/LeaveGroup.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(LeaveGroup, (request, context) =>
   Effect.gen(function*() {

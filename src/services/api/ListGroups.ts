@@ -3,8 +3,8 @@
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListGroups } from "../../protocol/messages/ListGroups.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(ListGroups, (request) =>
   Effect.gen(function*() {

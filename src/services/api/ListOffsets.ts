@@ -6,10 +6,10 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListOffsets } from "../../protocol/messages/ListOffsets.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { ClusterMetadata, type PartitionInfo } from "../ClusterMetadata.ts"
+import { ClusterMetadata, type PartitionInfo } from "../metadata/ClusterMetadata.ts"
 import { InvalidRequest } from "../Errors.ts"
-import { handler } from "../Handler.ts"
-import { LogStore, type TimestampLookup } from "../LogStore.ts"
+import { handler } from "./Handler.ts"
+import { LogStore, type TimestampLookup } from "../log/LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
 
 type PartitionResponse = ResponseOf<typeof ListOffsets>["topics"][number]["partitions"][number]

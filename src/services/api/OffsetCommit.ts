@@ -3,8 +3,8 @@
 // that partition; a metadata string over `offset.metadata.max.bytes` → 12.
 import { Effect } from "effect"
 import { OffsetCommit } from "../../protocol/messages/OffsetCommit.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(OffsetCommit, (request, context) =>
   Effect.gen(function*() {

@@ -30,8 +30,8 @@ import {
   validateProduced,
   validateRecords
 } from "../../protocol/RecordBatch.ts"
-import { BrokerConfig, type BrokerConfigShape } from "../BrokerConfig.ts"
-import { ClusterMetadata, type MetadataImage } from "../ClusterMetadata.ts"
+import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
+import { ClusterMetadata, type MetadataImage } from "../metadata/ClusterMetadata.ts"
 import {
   CorruptMessage,
   InvalidRecord,
@@ -40,9 +40,9 @@ import {
   UnknownTopicOrPartition,
   UnsupportedForMessageFormat
 } from "../Errors.ts"
-import { handler, NoResponse } from "../Handler.ts"
-import { type AppendResult, LogStore } from "../LogStore.ts"
-import { topicSetting } from "../TopicConfigs.ts"
+import { handler, NoResponse } from "./Handler.ts"
+import { type AppendResult, LogStore } from "../log/LogStore.ts"
+import { topicSetting } from "../metadata/TopicConfigs.ts"
 
 type PartitionResponse = ResponseOf<typeof Produce>["responses"][number]["partitionResponses"][number]
 

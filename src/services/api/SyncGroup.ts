@@ -2,8 +2,8 @@
 // GroupCoordinator.
 import { Effect } from "effect"
 import { SyncGroup } from "../../protocol/messages/SyncGroup.ts"
-import { GroupCoordinator } from "../GroupCoordinator.ts"
-import { handler } from "../Handler.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { handler } from "./Handler.ts"
 
 export const make = handler(SyncGroup, (request) =>
   Effect.gen(function*() {

@@ -11,8 +11,8 @@
 // (`log.flush.interval.*`). Everything else (compaction, compression, remote storage, throttles, ...) is
 // Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
-import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
-import { InvalidTopicConfig } from "./Errors.ts"
+import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "../config/BrokerConfig.ts"
+import { InvalidTopicConfig } from "../Errors.ts"
 
 /** Kafka's ConfigType codes in DescribeConfigs v3+ (`DescribeConfigsResponse.ConfigType`). */
 export const ConfigType = {

@@ -2,7 +2,7 @@
 // decoded request to a response. Handlers never fail: every failure a client can see is already an error code
 // in the response; what escapes is a defect, which closes the connection.
 import type { Effect } from "effect"
-import type { Api } from "../protocol/Message.ts"
+import type { Api } from "../../protocol/Message.ts"
 
 export interface ConnectionInfo {
   readonly id: number

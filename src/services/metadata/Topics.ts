@@ -3,8 +3,8 @@
 // PartitionRecords, ConfigRecords, RemoveTopicRecord) before anyone sees it, then the partition logs created or
 // removed. Used by the admin APIs and by Metadata's auto-creation.
 import { Effect } from "effect"
-import { partitionRecords, topicRecords, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
-import { BrokerConfig } from "./BrokerConfig.ts"
+import { partitionRecords, topicRecords, type NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata, ConfigResource, type MetadataImage, type TopicInfo } from "./ClusterMetadata.ts"
 import {
   InvalidPartitions,
@@ -15,8 +15,8 @@ import {
   TopicAlreadyExists,
   UnknownTopicId,
   UnknownTopicOrPartition
-} from "./Errors.ts"
-import { LogStore } from "./LogStore.ts"
+} from "../Errors.ts"
+import { LogStore } from "../log/LogStore.ts"
 import { validateTopicConfigs } from "./TopicConfigs.ts"
 
 /** What creating a topic needs. */

@@ -8,7 +8,7 @@
 //   count, then "topic partition offset" per line;
 // - `.kafka_cleanshutdown`: present when the last shutdown flushed everything.
 import { crc32c } from "@node-rs/crc32"
-import { ByteReader, ByteWriter, MalformedInput } from "./Bytes.ts"
+import { ByteReader, ByteWriter, MalformedInput } from "../Bytes.ts"
 
 export const CLEAN_SHUTDOWN = ".kafka_cleanshutdown"
 export const RECOVERY_POINTS = "recovery-point-offset-checkpoint"

@@ -5,7 +5,7 @@
 // open. A deleted segment's file stays usable for reads already under way for a while, then closes.
 import { Duration, Effect, Exit, type FileSystem, Scope } from "effect"
 import { systemError, type PlatformError } from "effect/PlatformError"
-import { logPath, type Segment } from "./Segment.ts"
+import { logPath, type Segment } from "../../services/log/Segment.ts"
 
 /** How long the file of a deleted segment stays open for reads that started before (Kafka's file.delete.delay.ms). */
 const DELETE_DELAY = Duration.seconds(60)

@@ -23,9 +23,9 @@ import {
   segmentFile,
   TIME_ENTRY,
   timeIndexFile
-} from "../protocol/LogFiles.ts"
-import { type BatchHeader, computeCrc, HEADER_SIZE, MAGIC, readHeader } from "../protocol/RecordBatch.ts"
-import * as BufferPool from "../services/BufferPool.ts"
+} from "../../protocol/logdir/LogFiles.ts"
+import { type BatchHeader, computeCrc, HEADER_SIZE, MAGIC, readHeader } from "../../protocol/RecordBatch.ts"
+import * as BufferPool from "../network/BufferPool.ts"
 
 /** A growable pair of typed columns: relative offset → position, or timestamp → relative offset. */
 class Columns<K extends Int32Array | Float64Array> {

@@ -14,16 +14,16 @@
 // megabyte at a time, so a client that does not read costs a megabyte, not its fetches' worth.
 import { Cause, Deferred, Duration, Effect, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
-import { apiName } from "../protocol/ApiKeys.ts"
-import { ByteReader, ByteWriter, type Chunk, isByteSource, MalformedInput } from "../protocol/Bytes.ts"
-import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from "../protocol/Header.ts"
-import { isFlexible, requestCodec, responseCodec, type Api } from "../protocol/Message.ts"
-import { ApiVersions } from "../protocol/messages/ApiVersions.ts"
-import { handlers, supportedApis, type HandlerServices } from "./Apis.ts"
-import { unsupportedVersion } from "./api/ApiVersions.ts"
-import { BrokerConfig } from "./BrokerConfig.ts"
+import { apiName } from "../../protocol/ApiKeys.ts"
+import { ByteReader, ByteWriter, type Chunk, isByteSource, MalformedInput } from "../../protocol/Bytes.ts"
+import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from "../../protocol/Header.ts"
+import { isFlexible, requestCodec, responseCodec, type Api } from "../../protocol/Message.ts"
+import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
+import { handlers, supportedApis, type HandlerServices } from "../api/Apis.ts"
+import { unsupportedVersion } from "../api/ApiVersions.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
 import * as BufferPool from "./BufferPool.ts"
-import { NoResponse, type ConnectionInfo, type RequestContext } from "./Handler.ts"
+import { NoResponse, type ConnectionInfo, type RequestContext } from "../api/Handler.ts"
 
 /**
  * Responses not yet written, per connection: past this many, or past this many bytes held in memory, the

@@ -4,7 +4,7 @@
 // from any working directory.
 import { ConfigProvider, Effect, FileSystem, Layer } from "effect"
 import { dirname, resolve } from "node:path"
-import { BrokerConfig, InvalidConfig } from "../services/BrokerConfig.ts"
+import { BrokerConfig, InvalidConfig } from "../../services/config/BrokerConfig.ts"
 
 /** Parses Java properties text: `key=value`, `key: value` or `key value`, `#`/`!` comments, `\` continuations. */
 export const parseProperties = (text: string): Record<string, string> => {

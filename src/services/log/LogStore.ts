@@ -3,15 +3,15 @@
 // serve stored batches byte for byte. The live implementation keeps Kafka's on-disk layout
 // (`<log.dir>/<topic>-<partition>/*.log`).
 import { Context, type Duration, type Effect } from "effect"
-import type { ByteSource } from "../protocol/Bytes.ts"
-import type { BatchHeader } from "../protocol/RecordBatch.ts"
+import type { ByteSource } from "../../protocol/Bytes.ts"
+import type { BatchHeader } from "../../protocol/RecordBatch.ts"
 import type {
   InvalidProducerEpoch,
   OffsetOutOfRange,
   OutOfOrderSequence,
   StorageError,
   UnknownTopicOrPartition
-} from "./Errors.ts"
+} from "../Errors.ts"
 
 export interface TopicPartition {
   readonly topic: string

@@ -4,9 +4,9 @@
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Effect, Layer, Option } from "effect"
-import { BrokerConfig } from "../services/BrokerConfig.ts"
-import { serveConnection } from "../services/Connection.ts"
-import { Listener } from "../services/Listener.ts"
+import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
+import { serveConnection } from "../../services/network/Connection.ts"
+import { Listener } from "../../services/network/Listener.ts"
 
 export const layer = Layer.effect(
   Listener,

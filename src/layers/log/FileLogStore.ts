@@ -22,7 +22,7 @@
 // KAFKA_STORAGE_ERROR and a log line naming the file; the broker keeps serving.
 import { Clock, Deferred, Duration, Effect, FileSystem, Layer, Schedule, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
-import type { ByteSource } from "../protocol/Bytes.ts"
+import type { ByteSource } from "../../protocol/Bytes.ts"
 import {
   CLEAN_SHUTDOWN,
   type CheckpointEntry,
@@ -37,11 +37,11 @@ import {
   segmentFile,
   snapshotFile,
   timeIndexFile
-} from "../protocol/LogFiles.ts"
-import { COMPRESSION_MASK, decodeRecords, setBaseOffset, type BatchHeader } from "../protocol/RecordBatch.ts"
-import { BrokerConfig } from "../services/BrokerConfig.ts"
-import { ClusterMetadata } from "../services/ClusterMetadata.ts"
-import { describeFailure, LogDirUnavailable, OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../services/Errors.ts"
+} from "../../protocol/logdir/LogFiles.ts"
+import { COMPRESSION_MASK, decodeRecords, setBaseOffset, type BatchHeader } from "../../protocol/RecordBatch.ts"
+import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
+import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+import { describeFailure, LogDirUnavailable, OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
 import {
   type AppendResult,
   LogStore,
@@ -49,10 +49,10 @@ import {
   type ReadResult,
   type SeenEnd,
   type TopicPartition
-} from "../services/LogStore.ts"
-import * as ProducerState from "../services/ProducerState.ts"
-import { topicSetting } from "../services/TopicConfigs.ts"
-import * as Segment from "./Segment.ts"
+} from "../../services/log/LogStore.ts"
+import * as ProducerState from "../../services/log/ProducerState.ts"
+import { topicSetting } from "../../services/metadata/TopicConfigs.ts"
+import * as Segment from "../../services/log/Segment.ts"
 import * as SegmentFiles from "./SegmentFiles.ts"
 
 interface Partition {

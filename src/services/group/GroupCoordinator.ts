@@ -12,14 +12,14 @@
 // `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
 // back at start.
 import { Clock, Context, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
-import { bytesOf } from "../protocol/Bytes.ts"
-import { ErrorCode } from "../protocol/ErrorCode.ts"
-import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../protocol/GroupRecords.ts"
-import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../protocol/RecordBatch.ts"
-import { BrokerConfig } from "./BrokerConfig.ts"
-import { ClusterMetadata } from "./ClusterMetadata.ts"
-import { StorageError, type UnknownTopicOrPartition } from "./Errors.ts"
-import { LogStore, partitionName } from "./LogStore.ts"
+import { bytesOf } from "../../protocol/Bytes.ts"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../../protocol/GroupRecords.ts"
+import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../protocol/RecordBatch.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { StorageError, type UnknownTopicOrPartition } from "../Errors.ts"
+import { LogStore, partitionName } from "../log/LogStore.ts"
 
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead"
 

@@ -5,8 +5,8 @@
 // hold are ignored rather than fatal: a log we read partially (torn tail, skipped unknown records) must
 // still give a usable image.
 import { Context, type Effect } from "effect"
-import { NO_LEADER_CHANGE, type MetadataRecord, type NewMetadataRecord } from "../protocol/MetadataRecords.ts"
-import type { StorageError } from "./Errors.ts"
+import { NO_LEADER_CHANGE, type MetadataRecord, type NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
+import type { StorageError } from "../Errors.ts"
 
 export interface PartitionInfo {
   readonly index: number

@@ -7,16 +7,16 @@
 // tools, and Kafka itself, can read what we write.
 import { Effect, FileSystem, Layer, Schema, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
-import { concat } from "../protocol/Bytes.ts"
+import { concat } from "../../protocol/Bytes.ts"
 import {
   encodeMetadataBatch,
   type NewMetadataRecord,
   readMetadataBatches
-} from "../protocol/MetadataRecords.ts"
-import { BrokerConfig } from "../services/BrokerConfig.ts"
-import { ClusterMetadata, emptyImage, type MetadataImage, replay, type Update } from "../services/ClusterMetadata.ts"
-import { describeFailure, LogDirUnavailable, StorageError } from "../services/Errors.ts"
-import { parseProperties } from "./PropertiesConfig.ts"
+} from "../../protocol/MetadataRecords.ts"
+import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
+import { ClusterMetadata, emptyImage, type MetadataImage, replay, type Update } from "../../services/metadata/ClusterMetadata.ts"
+import { describeFailure, LogDirUnavailable, StorageError } from "../../services/Errors.ts"
+import { parseProperties } from "../config/PropertiesConfig.ts"
 
 export const METADATA_DIR = "__cluster_metadata-0"
 export const META_PROPERTIES = "meta.properties"

@@ -13,9 +13,9 @@
 // - a newer epoch must start at sequence 0; the same epoch must continue at the last sequence + 1, where
 //   2^31-1 is followed by 0; anything else is OutOfOrderSequence (45), including a retry of a batch older
 //   than the five remembered.
-import type { SnapshotEntry } from "../protocol/LogFiles.ts"
-import { CONTROL, type BatchHeader } from "../protocol/RecordBatch.ts"
-import { InvalidProducerEpoch, OutOfOrderSequence } from "./Errors.ts"
+import type { SnapshotEntry } from "../../protocol/logdir/LogFiles.ts"
+import { CONTROL, type BatchHeader } from "../../protocol/RecordBatch.ts"
+import { InvalidProducerEpoch, OutOfOrderSequence } from "../Errors.ts"
 
 /** How many of a producer's batches are remembered for recognising retries (Kafka's NUM_BATCHES_TO_RETAIN). */
 export const BATCHES_RETAINED = 5
