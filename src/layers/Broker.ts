@@ -1,16 +1,22 @@
-// A whole broker as one Layer: the TCP listener over the log store and the cluster metadata, for a given
-// configuration and file system. Main runs it over Node's file system; tests run it over the in-memory one.
+// A whole broker as Layers. `services` is everything a broker runs on (buffer pool, KRaft metadata log, file log
+// store, group coordinator) over a configuration and a file system; `layer` adds the TCP listener. Main runs it
+// over Node's file system, the embedded broker over the in-memory one, and the unit tests use `services` as it
+// is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
 import * as GroupCoordinator from "../services/group/GroupCoordinator.ts"
+import { BufferPool } from "../services/network/BufferPool.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
 import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
 import * as TcpListener from "./network/TcpListener.ts"
 
-export const layer = <E>(config: Layer.Layer<BrokerConfig, E, FileSystem.FileSystem>) =>
-  TcpListener.layer.pipe(
-    Layer.provideMerge(GroupCoordinator.layer),
+export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
+  GroupCoordinator.layer.pipe(
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(KRaftMetadata.layer),
+    Layer.provideMerge(BufferPool.layer),
     Layer.provideMerge(config)
   )
+
+export const layer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
+  TcpListener.layer.pipe(Layer.provideMerge(services(config)))

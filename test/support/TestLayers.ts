@@ -7,7 +7,7 @@
 // client would read).
 import { createHash } from "node:crypto"
 import { Effect, FileSystem, Layer } from "effect"
-import * as FileLogStore from "../../src/layers/log/FileLogStore.ts"
+import * as Broker from "../../src/layers/Broker.ts"
 import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ByteReader, type ByteSource, ByteWriter, bytesOf, concat } from "../../src/protocol/Bytes.ts"
@@ -19,6 +19,7 @@ import { ClusterMetadata, ConfigResource } from "../../src/services/metadata/Clu
 import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } from "../../src/services/api/Handler.ts"
 import * as GroupCoordinator from "../../src/services/group/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/log/LogStore.ts"
+import { BufferPool } from "../../src/services/network/BufferPool.ts"
 
 export const LOG_DIR = "/data"
 
@@ -28,7 +29,7 @@ export const defaultProperties: Readonly<Record<string, string>> = {
   "listeners": "PLAINTEXT://:9092"
 }
 
-export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | GroupCoordinator.GroupCoordinator | FileSystem.FileSystem
+export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | GroupCoordinator.GroupCoordinator | BufferPool | FileSystem.FileSystem
 
 export interface BrokerOptions {
   /** Merged over `defaultProperties`. */
@@ -85,13 +86,9 @@ export const layer = (
     MemoryFileSystem.layerWith(fs),
     BrokerConfig.layerFrom({ ...defaultProperties, ...options.properties })
   )
-  return GroupCoordinator.layer.pipe(
-    Layer.provideMerge(FileLogStore.layer),
-    Layer.provideMerge(KRaftMetadata.layer),
-    Layer.provideMerge(seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {})),
-    Layer.provideMerge(base),
-    Layer.fresh
-  )
+  // The topics are in the metadata log before the broker reads it.
+  const config = seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {}).pipe(Layer.provideMerge(base))
+  return Broker.services(config).pipe(Layer.fresh)
 }
 
 /**

@@ -10,7 +10,9 @@ import { Fetch } from "../../src/protocol/messages/Fetch.ts"
 import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
-import { Framer, FrameTooLarge, RequestBudget, serveConnection } from "../../src/services/network/Connection.ts"
+import { serveConnection } from "../../src/services/network/Connection.ts"
+import { Framer, FrameTooLarge } from "../../src/services/network/Framer.ts"
+import { RequestBudget } from "../../src/services/network/RequestBudget.ts"
 import { LogStore } from "../../src/services/log/LogStore.ts"
 import { decodeResponse, RawClient } from "../support/RawClient.ts"
 import { withLogs } from "../support/Logs.ts"
@@ -62,23 +64,23 @@ describe("Framer", () => {
     const a = RawClient.encode(ApiVersions, 0, versionsRequest, 1)
     const b = RawClient.encode(Metadata, 1, metadataAll, 2)
     const all = concat([a, b, a])
-    const byByte = new Framer(1 << 20)
+    const byByte = new Framer({ limit: 1 << 20 })
     const out = [...all].flatMap((byte) => byByte.push([new Uint8Array([byte])]))
     // Each frame's size is announced once while its bytes arrive, then the frame follows.
     const partial = (frame: Uint8Array) => ({ _tag: "PartialFrame", size: frame.length - 4 })
     assert.deepStrictEqual(out, [partial(a), a.subarray(4), partial(b), b.subarray(4), partial(a), a.subarray(4)])
-    assert.deepStrictEqual(new Framer(1 << 20).push([all]), [a.subarray(4), b.subarray(4), a.subarray(4)])
+    assert.deepStrictEqual(new Framer({ limit: 1 << 20 }).push([all]), [a.subarray(4), b.subarray(4), a.subarray(4)])
   })
 
   it("reports a frame above the limit, or a negative size, instead of buffering it", () => {
     const size = new Uint8Array([0, 0, 1, 0])
-    assert.instanceOf(new Framer(255).push([size])[0], FrameTooLarge)
-    assert.instanceOf(new Framer(255).push([new Uint8Array([0xff, 0xff, 0xff, 0xfe])])[0], FrameTooLarge)
-    assert.deepStrictEqual(new Framer(256).push([size]), [{ _tag: "PartialFrame", size: 256 }])
+    assert.instanceOf(new Framer({ limit: 255 }).push([size])[0], FrameTooLarge)
+    assert.instanceOf(new Framer({ limit: 255 }).push([new Uint8Array([0xff, 0xff, 0xff, 0xfe])])[0], FrameTooLarge)
+    assert.deepStrictEqual(new Framer({ limit: 256 }).push([size]), [{ _tag: "PartialFrame", size: 256 }])
   })
 
   it("passes a zero-size frame on whole, even at the end of a read (the request is then malformed)", () => {
-    const framer = new Framer(256)
+    const framer = new Framer({ limit: 256 })
     assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0])]), [new Uint8Array(0)])
     assert.deepStrictEqual(framer.push([new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0])]), [new Uint8Array(0), new Uint8Array(0)])
   })

@@ -22,8 +22,10 @@ import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
 import { handlers, supportedApis, type HandlerServices } from "../api/Apis.ts"
 import { unsupportedVersion } from "../api/ApiVersions.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
-import * as BufferPool from "./BufferPool.ts"
 import { NoResponse, type ConnectionInfo, type RequestContext } from "../api/Handler.ts"
+import { BufferPool, MIN_POOLED } from "./BufferPool.ts"
+import { type Framed, Framer, FrameTooLarge } from "./Framer.ts"
+import { RequestBudget } from "./RequestBudget.ts"
 
 /**
  * Responses not yet written, per connection: past this many, or past this many bytes held in memory, the
@@ -38,17 +40,6 @@ const STREAM_CHUNK = 1024 * 1024
 
 /** How long answers still running may be written after the client stopped sending. */
 const LINGER = Duration.seconds(5)
-
-export class FrameTooLarge extends Schema.TaggedError<FrameTooLarge>()("FrameTooLarge", {
-  size: Schema.Number,
-  limit: Schema.Number
-}) {
-  override get message() {
-    return this.size < 0
-      ? `request size ${this.size} is negative`
-      : `request of ${this.size} bytes exceeds socket.request.max.bytes=${this.limit}`
-  }
-}
 
 export class UnsupportedRequest extends Schema.TaggedError<UnsupportedRequest>()("UnsupportedRequest", {
   apiKey: Schema.Number,
@@ -79,162 +70,9 @@ export class ResponseUnreadable extends Schema.TaggedError<ResponseUnreadable>()
   }
 }
 
-/**
- * Bytes of requests read but not yet handled, shared by every connection of a broker (`queued.max.request.bytes`).
- * Taking more than is left waits, in order, until others give theirs back.
- */
-export class RequestBudget {
-  readonly limit: number
-  private available: number
-  private readonly waiting: Array<{ readonly n: number; readonly grant: () => void }> = []
-
-  constructor(limit: number) {
-    this.limit = limit
-    this.available = limit
-  }
-
-  /** Takes `n` bytes at once if they are there and nobody waits before. */
-  tryTake(n: number): boolean {
-    if (n > this.available || this.waiting.length > 0) return false
-    this.available -= n
-    return true
-  }
-
-  /** Takes `n` bytes, waiting for them; interrupted, it takes nothing. */
-  take(n: number): Effect.Effect<void> {
-    return Effect.suspend(() => (this.tryTake(n) ? Effect.void : this.wait(n)))
-  }
-
-  private wait(n: number): Effect.Effect<void> {
-    return Effect.callback<void>((resume) => {
-      let granted = false
-      const entry = { n, grant: () => {
-        granted = true
-        resume(Effect.void)
-      } }
-      this.waiting.push(entry)
-      return Effect.sync(() => {
-        if (granted) return this.release(n)
-        const i = this.waiting.indexOf(entry)
-        if (i >= 0) this.waiting.splice(i, 1)
-        this.wake()
-      })
-    })
-  }
-
-  release(n: number): void {
-    this.available += n
-    this.wake()
-  }
-
-  private wake(): void {
-    while (this.waiting.length > 0 && this.waiting[0]!.n <= this.available) {
-      const next = this.waiting.shift()!
-      this.available -= next.n
-      next.grant()
-    }
-  }
-}
-
 /** Produce requests at least this large are gathered into pooled buffers. */
 const POOLED_FRAME = 64 * 1024
 const PRODUCE_KEY = 0
-
-/** The size prefix of a frame whose bytes are still arriving: the frame's bytes can be reserved before they are read. */
-export interface PartialFrame {
-  readonly _tag: "PartialFrame"
-  readonly size: number
-}
-
-export type Framed = Uint8Array | FrameTooLarge | PartialFrame
-
-const EMPTY = new Uint8Array(0)
-
-/**
- * Splits a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes). When a push ends
- * inside a frame, its size is announced once, as a PartialFrame, after the whole frames of that push.
- */
-export class Framer {
-  private readonly limit: number
-  private parts: Array<Uint8Array> = []
-  private buffered = 0
-  /** The size of the frame being received, once announced (-1: none). */
-  private announced = -1
-
-  constructor(limit: number) {
-    this.limit = limit
-  }
-
-  push(chunks: ReadonlyArray<Uint8Array>): Array<Framed> {
-    for (const c of chunks) {
-      if (c.length === 0) continue
-      this.parts.push(c)
-      this.buffered += c.length
-    }
-    const out: Array<Framed> = []
-    while (this.buffered >= 4) {
-      const size = this.peekSize()
-      if (size < 0 || size > this.limit) {
-        out.push(new FrameTooLarge({ size, limit: this.limit }))
-        this.parts = []
-        this.buffered = 0
-        break
-      }
-      if (this.buffered < 4 + size) {
-        if (this.announced !== size) out.push({ _tag: "PartialFrame", size })
-        this.announced = size
-        break
-      }
-      this.announced = -1
-      this.take(4)
-      out.push(this.take(size))
-    }
-    return out
-  }
-
-  private peekSize(): number {
-    const head = this.parts[0]!.length >= 4 ? this.parts[0]! : this.gather(4)
-    return new DataView(head.buffer, head.byteOffset, 4).getInt32(0)
-  }
-
-  /** The first n buffered bytes as one array (a copy only when they span chunks). */
-  private gather(n: number, pooled = false): Uint8Array {
-    const out = pooled ? BufferPool.acquire(n, POOLED_FRAME) : new Uint8Array(n)
-    let at = 0
-    for (const p of this.parts) {
-      const k = Math.min(p.length, n - at)
-      out.set(p.subarray(0, k), at)
-      at += k
-      if (at === n) break
-    }
-    return out
-  }
-
-  private take(n: number): Uint8Array {
-    if (n === 0) return EMPTY
-    const first = this.parts[0]!
-    let out: Uint8Array
-    if (first.length >= n) {
-      out = first.subarray(0, n)
-    } else {
-      // A large Produce request spread over socket reads goes into a pooled buffer (given back once handled).
-      out = this.gather(n, n >= POOLED_FRAME && first.length >= 2 && first[0] === 0 && first[1] === PRODUCE_KEY)
-    }
-    let left = n
-    while (left > 0) {
-      const p = this.parts[0]!
-      if (p.length <= left) {
-        this.parts.shift()
-        left -= p.length
-      } else {
-        this.parts[0] = p.subarray(left)
-        left = 0
-      }
-    }
-    this.buffered -= n
-    return out
-  }
-}
 
 /** A response's chunks and the bytes of them held in memory (undefined: no response, as for acks=0). */
 type Encoded = { readonly chunks: ReadonlyArray<Chunk>; readonly held: number } | undefined
@@ -277,7 +115,11 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     const config = yield* BrokerConfig
     const writer = yield* socket.writer
     const scope = yield* Effect.scope
+    const pool = yield* BufferPool
     const requests = budget ?? new RequestBudget(config.queuedMaxRequestBytes)
+    /** Large Produce requests spread over socket reads are gathered into pooled buffers, given back once handled. */
+    const allocate = (size: number, first: Uint8Array) =>
+      size >= POOLED_FRAME && first.length >= 2 && first[0] === 0 && first[1] === PRODUCE_KEY ? pool.acquire(size, POOLED_FRAME) : new Uint8Array(size)
 
     /** Decodes one frame into the effect that answers it. */
     const admit = (frame: Uint8Array | FrameTooLarge): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest => {
@@ -333,7 +175,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           // A pooled piece is a megabyte: a write that large waits until the socket has taken it all, after
           // which its buffer can be used again.
           return Effect.map(writer.writeAll(out), () => {
-            for (const b of done) BufferPool.release(b)
+            for (const b of done) pool.release(b)
           })
         })
         for (const chunk of chunks) {
@@ -344,10 +186,10 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           }
           for (let offset = 0; offset < chunk.length; offset += STREAM_CHUNK) {
             const n = Math.min(STREAM_CHUNK, chunk.length - offset)
-            const piece = BufferPool.acquire(n)
+            const piece = pool.acquire(n)
             yield* chunk.read(piece, offset).pipe(Effect.mapError((cause) => new ResponseUnreadable({ cause })))
             batch.push(piece)
-            if (n >= BufferPool.MIN_POOLED) pooled.push(piece)
+            if (n >= MIN_POOLED) pooled.push(piece)
             bytes += n
             if (bytes >= STREAM_CHUNK) yield* send
           }
@@ -449,7 +291,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         // A Produce frame's bytes are written to the log (or copied) by the time it is handled: it can go back.
         if (!admitted.waits) {
           return Effect.flatMap(Effect.onInterrupt(admitted.run, () => Effect.sync(giveBack)), (response) => {
-            BufferPool.release(frame)
+            pool.release(frame)
             return Effect.andThen(complete(response), waitForRoom)
           })
         }
@@ -463,7 +305,10 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
 
     yield* Effect.logInfo("connection opened")
     const exit = yield* Socket.toStream(socket).pipe(
-      Stream.mapAccumArray(() => new Framer(config.socketRequestMaxBytes), (framer, chunks) => [framer, framer.push(chunks)]),
+      Stream.mapAccumArray(
+        () => new Framer({ limit: config.socketRequestMaxBytes, allocate }),
+        (framer, chunks) => [framer, framer.push(chunks)]
+      ),
       Stream.runForEachArray((frames) => Effect.forEach(frames, handle, { discard: true })),
       Effect.raceFirst(Deferred.await(failed)),
       Effect.exit

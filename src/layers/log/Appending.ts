@@ -1,0 +1,89 @@
+// Appends, under the partition's lock: the idempotent producer's sequence checked, the segment rolled when the
+// segment says so, the batch written with its base offset patched in (the CRC starts at byte 21), the indexes
+// and producer state updated, and the waiting long polls woken. A failed write leaves nothing behind. Flushes
+// fsync what was written and move the recovery point; a roll flushes and snapshots the producers there.
+import { Clock, Effect } from "effect"
+import { encodeProducerSnapshot, snapshotFile } from "../../protocol/logdir/LogFiles.ts"
+import { type BatchHeader, setBaseOffset } from "../../protocol/RecordBatch.ts"
+import { UnknownTopicOrPartition } from "../../services/Errors.ts"
+import type { AppendResult } from "../../services/log/LogStore.ts"
+import { active, nextOffset, type Partition } from "../../services/log/Partition.ts"
+import * as ProducerState from "../../services/log/ProducerState.ts"
+import * as Segment from "../../services/log/Segment.ts"
+import { type LogDir, notify, settings, storageError } from "./LogDir.ts"
+import * as SegmentIO from "./SegmentIO.ts"
+
+/** The append itself, under the partition's lock, and not interruptible once it has started writing. */
+export const appendLocked = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader) =>
+  Effect.gen(function*() {
+    if (p.deleted) return yield* new UnknownTopicOrPartition(p.tp)
+    const checked = ProducerState.check(p.producers, header)
+    if (checked._tag === "Duplicate") {
+      return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
+    }
+    if (checked._tag !== "Append") return yield* checked
+    const s = yield* settings(dir, p)
+    const now = yield* Clock.currentTimeMillis
+    if (!p.dirMade) {
+      yield* dir.fs.makeDirectory(p.dir, { recursive: true }).pipe(Effect.mapError(storageError(p.name, p.dir)))
+      p.dirMade = true
+      dir.onDisk.add(p.name)
+    }
+    if (Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs)) yield* roll(dir, p)
+    const segment = active(p)
+    const baseOffset = segment.nextOffset
+    const position = segment.size
+    setBaseOffset(batch, 0, baseOffset)
+    yield* dir.files.use(segment, (file) =>
+      file.writeAll(batch).pipe(
+        // Nothing of a failed write may stay: the next batch must start where this one did.
+        Effect.onError(() => Effect.ignore(file.truncate(position)))
+      ), true).pipe(Effect.mapError(storageError(p.name, Segment.logPath(segment))))
+    segment.size = position + batch.length
+    if (segment.firstAppendAt < 0) segment.firstAppendAt = now
+    Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
+    checked.record(baseOffset)
+    p.unflushed.add(segment)
+    p.unflushedMessages += header.recordCount
+    if (p.unflushedMessages >= dir.config.flushIntervalMessages) yield* flush(dir, p)
+    notify(dir, p.name)
+    return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
+  }).pipe(Effect.uninterruptible)
+
+/**
+ * Starts a new active segment at the log end. The old one is sealed, its indexes written and its data fsynced,
+ * so the recovery point moves to the new segment, with a producer snapshot there (as Kafka does).
+ */
+const roll = (dir: LogDir, p: Partition) =>
+  Effect.gen(function*() {
+    const old = active(p)
+    Segment.seal(old)
+    yield* SegmentIO.writeIndexes(dir.fs, old).pipe(Effect.mapError(storageError(p.name, Segment.indexPath(old))))
+    const next = Segment.newSegment(p.dir, old.nextOffset)
+    Segment.emptyIndexes(next)
+    next.size = 0
+    yield* dir.files.use(next, () => Effect.void, true).pipe(Effect.mapError(storageError(p.name, Segment.logPath(next))))
+    p.segments.push(next)
+    yield* flush(dir, p)
+    yield* snapshotProducers(dir, p)
+  })
+
+/** fsyncs what was written since the last flush; the recovery point moves to the log end. */
+export const flush = (dir: LogDir, p: Partition) =>
+  Effect.gen(function*() {
+    for (const s of p.unflushed) {
+      if (!s.deleted && s.size > 0) {
+        yield* dir.files.use(s, (file) => file.sync).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+      }
+    }
+    p.unflushed.clear()
+    p.unflushedMessages = 0
+    p.recoveryPoint = nextOffset(p)
+  })
+
+/** The producers at the recovery point, so that recovery from it starts with them. */
+export const snapshotProducers = (dir: LogDir, p: Partition) => {
+  if (!p.dirMade) return Effect.void
+  const path = `${p.dir}/${snapshotFile(p.recoveryPoint)}`
+  return dir.fs.writeFile(path, encodeProducerSnapshot(ProducerState.toSnapshot(p.producers))).pipe(Effect.mapError(storageError(p.name, path)))
+}

@@ -1,0 +1,125 @@
+// Reads, without the partition's lock: a segment only grows, and what a read sees was fully written. A read
+// binary-searches the segments, then the index, then walks batch headers (layers/log/SegmentIO.ts). Small
+// results come back as bytes; large ones as a source, read from the segment while the response is written.
+// Index files are loaded on first use, sanity-checked, and rebuilt from the log when wrong.
+import { Effect } from "effect"
+import type { ByteSource } from "../../protocol/Bytes.ts"
+import { indexFile, segmentFile } from "../../protocol/logdir/LogFiles.ts"
+import { COMPRESSION_MASK, decodeRecords } from "../../protocol/RecordBatch.ts"
+import { OffsetOutOfRange, type StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
+import type { ReadResult, TimestampLookup } from "../../services/log/LogStore.ts"
+import { nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
+import * as Segment from "../../services/log/Segment.ts"
+import { type LogDir, settings, storageError } from "./LogDir.ts"
+import * as SegmentIO from "./SegmentIO.ts"
+
+/** Results smaller than this are read at once; larger ones are read while the response is written. */
+const INLINE_READ = 64 * 1024
+
+/** A damaged batch found by a read: reported once per position, then stepped over. */
+const reportDamage = (s: Segment.Segment) => (position: number) =>
+  Effect.logWarning(`${Segment.logPath(s)}: damaged batch at position ${position} (bad magic or length); reads skip to the next indexed batch`)
+
+/** The segment's indexes, loaded (and rebuilt from the log when their files are damaged). */
+export const ensureIndexes = (dir: LogDir, p: Partition, s: Segment.Segment) =>
+  Effect.gen(function*() {
+    if (s.offsetIndex !== undefined) return
+    const problem = yield* SegmentIO.loadIndexes(dir.fs, s)
+    if (problem !== undefined) yield* rebuild(dir, p, s, problem)
+  }).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+
+const rebuild = (dir: LogDir, p: Partition, s: Segment.Segment, problem: string) =>
+  Effect.gen(function*() {
+    const { indexIntervalBytes } = yield* settings(dir, p)
+    const result = yield* dir.files.use(s, (file) => SegmentIO.rebuildIndexes(file, s, indexIntervalBytes, dir.pool))
+    yield* Effect.logWarning(
+      `${p.dir}: ${problem}; indexes rebuilt from ${segmentFile(s.baseOffset)}` +
+        (result.problem === undefined ? "" : ` up to ${result.problem}`)
+    )
+  })
+
+/** Bytes of a segment read when they are sent (a failure then closes the connection, as Kafka's sendfile). */
+const sourceOf = (dir: LogDir, p: Partition, s: Segment.Segment, position: number, length: number): ByteSource => ({
+  length,
+  read: (into, offset) =>
+    dir.files.use(s, (file) => SegmentIO.readInto(file, position + offset, into)).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+})
+
+/** Whole batches of one segment from the one holding `offset`, or undefined when it has none there. */
+const readSegment = (dir: LogDir, p: Partition, s: Segment.Segment, offset: number, maxBytes: number, minOneBatch: boolean) =>
+  Effect.gen(function*() {
+    if (s.size === 0) return undefined
+    yield* ensureIndexes(dir, p, s)
+    const found = yield* dir.files.use(s, (file) =>
+      Effect.gen(function*() {
+        const first = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+        if (first !== SegmentIO.IndexMismatch) return first
+        yield* rebuild(dir, p, s, `${indexFile(s.baseOffset)} does not match the log`)
+        const again = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+        return again === SegmentIO.IndexMismatch ? undefined : again
+      })).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
+    if (found === undefined || found.length === 0) return undefined
+    if (found.bytes !== undefined) return found.bytes
+    if (found.length >= INLINE_READ) return sourceOf(dir, p, s, found.position, found.length)
+    return yield* dir.files.use(s, (file) => SegmentIO.readBytes(file, found.position, found.length)).pipe(
+      Effect.mapError(storageError(p.name, Segment.logPath(s)))
+    )
+  })
+
+export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number, minOneBatch: boolean) =>
+  Effect.gen(function*(): Effect.fn.Return<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition> {
+    const logEndOffset = nextOffset(p)
+    const offsets = { logStartOffset: p.logStartOffset, logEndOffset }
+    if (offset < p.logStartOffset || offset > logEndOffset) return yield* new OffsetOutOfRange({ offset, ...offsets })
+    // The segment list may change under a read (retention): work on the segments as they are now.
+    const segments = p.segments.slice()
+    for (let i = segmentFor(p, offset); i < segments.length; i++) {
+      const s = segments[i]!
+      if (s.nextOffset <= offset && i < segments.length - 1) continue
+      const records = yield* readSegment(dir, p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch).pipe(
+        // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
+        Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition> =>
+          p.deleted
+            ? Effect.fail(new UnknownTopicOrPartition(p.tp))
+            : s.deleted
+            ? Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
+            : Effect.fail(e))
+      )
+      if (records !== undefined) return { ...offsets, records }
+    }
+    return { ...offsets, records: new Uint8Array(0) }
+  })
+
+/** The first record at or after `timestamp` (-3: the one with the largest timestamp), through the time indexes. */
+export const offsetForTimestamp = (dir: LogDir, p: Partition, timestamp: number) =>
+  Effect.gen(function*(): Effect.fn.Return<TimestampLookup | undefined, StorageError> {
+    const segments = p.segments.slice()
+    // Choosing a segment needs only the time indexes; only the chosen segment's log is opened.
+    for (const s of segments) if (s.size !== 0) yield* ensureIndexes(dir, p, s)
+    const maxMode = timestamp === -3
+    // The segment to look in: the first reaching the timestamp, or the one with the largest timestamp.
+    let chosen: Segment.Segment | undefined
+    for (const s of segments) {
+      if (s.nextOffset <= p.logStartOffset || s.largestTimestamp < 0) continue
+      if (maxMode ? chosen === undefined || s.largestTimestamp > chosen.largestTimestamp : s.largestTimestamp >= timestamp) {
+        chosen = s
+        if (!maxMode) break
+      }
+    }
+    if (chosen === undefined) return undefined
+    const target = maxMode ? chosen.largestTimestamp : timestamp
+    const from = Math.max(p.logStartOffset, Segment.timestampStart(chosen, target))
+    const segment = chosen
+    const found = yield* dir.files.use(segment, (file) =>
+      SegmentIO.findBatch(file, segment, from, (h) => h.maxTimestamp >= target, reportDamage(segment))).pipe(
+        Effect.mapError(storageError(p.name, Segment.logPath(segment)))
+      )
+    if (found === undefined) return undefined
+    const { header, bytes } = found
+    // Compressed batches are not opened: their first offset stands for the whole batch.
+    if ((header.attributes & COMPRESSION_MASK) !== 0) return { offset: Math.max(from, header.baseOffset), timestamp: header.maxTimestamp }
+    const record = decodeRecords(bytes).find((r) => r.offset >= from && (maxMode ? r.timestamp === target : r.timestamp >= target))
+    return record === undefined
+      ? { offset: header.baseOffset, timestamp: header.maxTimestamp }
+      : { offset: record.offset, timestamp: record.timestamp }
+  })

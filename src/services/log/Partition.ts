@@ -1,0 +1,102 @@
+// One partition of a file-kept log, as plain state: its segments in offset order (the last one active), its log
+// start offset, recovery point and idempotent producers. Pure decisions over it: which segment holds an offset,
+// which oldest segments retention deletes, a topic's log settings. The file store (layers/log/) does the I/O.
+import type { Semaphore } from "effect"
+import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
+import { topicSetting } from "../metadata/TopicConfigs.ts"
+import type { TopicPartition } from "./LogStore.ts"
+import type { ProducerState } from "./ProducerState.ts"
+import type { Segment } from "./Segment.ts"
+
+export interface Partition {
+  readonly tp: TopicPartition
+  readonly name: string
+  readonly dir: string
+  /** Whether the directory exists (it is made by the first append). */
+  dirMade: boolean
+  /** Appends, rolls, retention and deletion take it; reads do not. */
+  readonly lock: Semaphore.Semaphore
+  /** In offset order; the last one is the active segment, which takes appends. */
+  readonly segments: Array<Segment>
+  producers: ProducerState
+  logStartOffset: number
+  /** Everything below it is fsynced. */
+  recoveryPoint: number
+  /** The recovery point the checkpoint file holds: recovery would start there, so its snapshot is kept. */
+  checkpointedRecoveryPoint: number
+  unflushedMessages: number
+  /** Segments written to since the last fsync. */
+  readonly unflushed: Set<Segment>
+  deleted: boolean
+}
+
+export const active = (p: Partition): Segment => p.segments[p.segments.length - 1]!
+export const nextOffset = (p: Partition): number => active(p).nextOffset
+
+/** The segment holding `offset` (or the first after it when it falls between segments). */
+export const segmentFor = (p: Partition, offset: number): number => {
+  let lo = 0
+  let hi = p.segments.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1
+    if (p.segments[mid]!.baseOffset <= offset) lo = mid
+    else hi = mid - 1
+  }
+  return lo
+}
+
+/** A topic's log settings: its overrides, else the broker's defaults. */
+export interface LogSettings {
+  readonly segmentBytes: number
+  readonly segmentMs: number
+  readonly indexIntervalBytes: number
+  readonly retentionMs: number
+  readonly retentionBytes: number
+  /** Retention deletes only under the "delete" cleanup policy: a compact-only topic keeps its segments. */
+  readonly deletes: boolean
+}
+
+const settingsCache = new WeakMap<object, LogSettings>()
+
+/** The settings of a topic with these overrides, worked out once per version of its configs. */
+export const logSettings = (config: BrokerConfigShape, configs: ReadonlyMap<string, string>): LogSettings => {
+  let s = settingsCache.get(configs)
+  if (s === undefined) {
+    s = {
+      segmentBytes: topicSetting(config, configs, "segment.bytes"),
+      segmentMs: topicSetting(config, configs, "segment.ms"),
+      indexIntervalBytes: topicSetting(config, configs, "index.interval.bytes"),
+      retentionMs: topicSetting(config, configs, "retention.ms"),
+      retentionBytes: topicSetting(config, configs, "retention.bytes"),
+      deletes: (configs.get("cleanup.policy") ?? "delete").split(",").some((v) => v.trim() === "delete")
+    }
+    settingsCache.set(configs, s)
+  }
+  return s
+}
+
+/** Whether retention has anything to look at for a partition with these settings. */
+export const retains = (p: Partition, s: LogSettings): boolean =>
+  s.deletes && (Number.isFinite(s.retentionMs) || Number.isFinite(s.retentionBytes)) && p.segments.length > 1
+
+/**
+ * How many of the oldest segments go: those wholly below the log start, then those retention no longer keeps
+ * (largest timestamp older than `now - retention.ms`, or the partition above `retention.bytes` without them).
+ * The active segment always stays, and only a prefix of the log can go. Needs every segment's size and, for
+ * time retention, its largest timestamp.
+ */
+export const segmentsToDrop = (p: Partition, now: number, s: LogSettings | undefined): number => {
+  let remaining = 0
+  for (const seg of p.segments) remaining += seg.size
+  let n = 0
+  while (n < p.segments.length - 1) {
+    const seg = p.segments[n]!
+    const belowStart = seg.nextOffset <= p.logStartOffset
+    const expired = s !== undefined &&
+      ((seg.largestTimestamp >= 0 && seg.largestTimestamp < now - s.retentionMs) || remaining - seg.size >= s.retentionBytes)
+    if (!belowStart && !expired) break
+    remaining -= seg.size
+    n++
+  }
+  return n
+}
