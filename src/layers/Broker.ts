@@ -4,8 +4,8 @@
 // is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
-import * as GroupCoordinator from "../services/group/GroupCoordinator.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
+import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
 import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
 import * as TcpListener from "./network/TcpListener.ts"

@@ -249,25 +249,60 @@ export class UnsupportedForMessageFormat extends Schema.TaggedError<UnsupportedF
   }
 }
 
-/** Every error that maps to a Kafka error code. */
-export type KafkaError =
-  | UnknownTopicOrPartition
-  | UnknownTopicId
-  | CorruptMessage
-  | InvalidRecord
-  | MessageTooLarge
-  | OffsetOutOfRange
-  | InvalidRequest
-  | InvalidRequiredAcks
-  | StorageError
-  | PolicyViolation
-  | InvalidTimestamp
-  | TopicAlreadyExists
-  | InvalidTopic
-  | InvalidPartitions
-  | InvalidReplicationFactor
-  | InvalidTopicConfig
-  | OutOfOrderSequence
-  | InvalidProducerEpoch
-  | TransactionsUnsupported
-  | UnsupportedForMessageFormat
+// ---------------------------------------------------------------------------------------------------------
+// Consumer groups
+
+/** A tagged group error whose only field is a message detail (most of the group coordinator's answers). */
+const groupError = <Tag extends string>(tag: Tag, code: number, text: string) =>
+  class extends Schema.TaggedError<{ readonly _tag: Tag }>()(tag, { detail: Schema.optional(Schema.String) }) {
+    readonly code = code
+    override get message() {
+      return this.detail === undefined ? text : `${text}: ${this.detail}`
+    }
+  }
+
+export class CoordinatorNotAvailable extends groupError("CoordinatorNotAvailable", ErrorCode.COORDINATOR_NOT_AVAILABLE, "the group is being deleted") {}
+export class IllegalGeneration extends groupError("IllegalGeneration", ErrorCode.ILLEGAL_GENERATION, "not the group's current generation") {}
+export class InconsistentGroupProtocol extends groupError("InconsistentGroupProtocol", ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "no protocol in common with the group") {}
+export class InvalidGroupId extends groupError("InvalidGroupId", ErrorCode.INVALID_GROUP_ID, "the group id is empty") {}
+export class InvalidSessionTimeout extends groupError("InvalidSessionTimeout", ErrorCode.INVALID_SESSION_TIMEOUT, "session timeout outside group.min/max.session.timeout.ms") {}
+export class RebalanceInProgress extends groupError("RebalanceInProgress", ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing") {}
+export class FencedInstanceId extends groupError("FencedInstanceId", ErrorCode.FENCED_INSTANCE_ID, "another member took this group.instance.id") {}
+export class GroupIdNotFound extends groupError("GroupIdNotFound", ErrorCode.GROUP_ID_NOT_FOUND, "no such group") {}
+export class NonEmptyGroup extends groupError("NonEmptyGroup", ErrorCode.NON_EMPTY_GROUP, "the group has members") {}
+export class OffsetMetadataTooLarge extends groupError("OffsetMetadataTooLarge", ErrorCode.OFFSET_METADATA_TOO_LARGE, "metadata longer than offset.metadata.max.bytes") {}
+
+/** Not a member of the group (any more); `memberId` is what a JoinGroup answers with, when not its own. */
+export class UnknownMemberId extends Schema.TaggedError<UnknownMemberId>()("UnknownMemberId", {
+  memberId: Schema.optional(Schema.String)
+}) {
+  readonly code = ErrorCode.UNKNOWN_MEMBER_ID
+  override get message() {
+    return "unknown member id"
+  }
+}
+
+/** JoinGroup v4+: a new member gets its id first, and joins again with it. */
+export class MemberIdRequired extends Schema.TaggedError<MemberIdRequired>()("MemberIdRequired", {
+  memberId: Schema.String
+}) {
+  readonly code = ErrorCode.MEMBER_ID_REQUIRED
+  override get message() {
+    return `join again with member id ${this.memberId}`
+  }
+}
+
+/** What the group coordinator answers instead of a result. */
+export type GroupError =
+  | CoordinatorNotAvailable
+  | IllegalGeneration
+  | InconsistentGroupProtocol
+  | InvalidGroupId
+  | InvalidSessionTimeout
+  | RebalanceInProgress
+  | FencedInstanceId
+  | GroupIdNotFound
+  | NonEmptyGroup
+  | UnknownMemberId
+  | MemberIdRequired
+

@@ -24,12 +24,14 @@ import * as OffsetCommit from "../../src/services/api/OffsetCommit.ts"
 import * as OffsetFetch from "../../src/services/api/OffsetFetch.ts"
 import * as SyncGroup from "../../src/services/api/SyncGroup.ts"
 import {
-  GroupCoordinator,
+  GroupCoordinator as Coordinator,
   type JoinRequest,
-  type JoinResult,
+  type JoinResult as Joined,
+  type MemberRef,
   OFFSETS_PARTITION,
   type OffsetToCommit,
-  type SyncResult
+  type SyncRequest,
+  type SyncResult as Synced
 } from "../../src/services/group/GroupCoordinator.ts"
 import { batchesIn, callResponse, layer, LOG_DIR, readLog, segmentPath } from "../support/TestLayers.ts"
 
@@ -41,6 +43,58 @@ const REBALANCE = 30_000
 const DELAY = 3_000
 /** When several members join an empty group at once: the second one's arrival extends the delay once. */
 const DELAY_TOGETHER = 2 * DELAY
+
+// ---------------------------------------------------------------------------------------------------------
+// The coordinator's answers as the group APIs answer them: a failure is its error code, in a result of the
+// same shape. Each call is then checked by the code a client would read.
+
+type JoinResult = Joined & { readonly errorCode: number }
+type SyncResult = Synced & { readonly errorCode: number }
+
+const asCodes = (gc: Coordinator["Service"]) => ({
+  ...gc,
+  join: (request: JoinRequest): Effect.Effect<JoinResult> =>
+    gc.join(request).pipe(
+      Effect.map((r) => ({ ...r, errorCode: ErrorCode.NONE })),
+      Effect.catch((e) => Effect.succeed({
+        errorCode: e.code,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: "",
+        memberId: "memberId" in e && e.memberId !== undefined ? e.memberId : request.memberId,
+        skipAssignment: false,
+        members: []
+      }))
+    ),
+  sync: (request: SyncRequest): Effect.Effect<SyncResult> =>
+    gc.sync(request).pipe(
+      Effect.map((r) => ({ ...r, errorCode: ErrorCode.NONE })),
+      Effect.catch((e) => Effect.succeed({ errorCode: e.code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) }))
+    ),
+  heartbeat: (groupId: string, generationId: number, member: MemberRef) =>
+    gc.heartbeat(groupId, generationId, member).pipe(Effect.as(ErrorCode.NONE as number), Effect.catch((e) => Effect.succeed(e.code))),
+  leave: (groupId: string, members: ReadonlyArray<MemberRef>) =>
+    gc.leave(groupId, members).pipe(
+      Effect.map((r) => ({ errorCode: ErrorCode.NONE as number, members: r.map((e) => e?.code ?? ErrorCode.NONE) })),
+      Effect.catch((e) => Effect.succeed({ errorCode: e.code as number, members: [] as Array<number> }))
+    ),
+  commit: (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
+    gc.commit(groupId, generationId, member, offsets).pipe(
+      Effect.map((r) => ({ errorCode: ErrorCode.NONE as number, partitions: r.map((e) => e?.code ?? ErrorCode.NONE) })),
+      Effect.catchIf(
+        (e) => e._tag !== "StorageError" && e._tag !== "UnknownTopicOrPartition",
+        (e) => Effect.succeed({ errorCode: e.code as number, partitions: offsets.map(() => e.code as number) })
+      )
+    ),
+  delete: (groupId: string) =>
+    gc.delete(groupId).pipe(
+      Effect.as(ErrorCode.NONE as number),
+      Effect.catchTag(["GroupIdNotFound", "NonEmptyGroup"], (e) => Effect.succeed(e.code as number))
+    )
+})
+
+const coordinator = Effect.map(Effect.service(Coordinator), asCodes)
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const dec = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -101,7 +155,7 @@ interface Joining {
 /** JoinGroup v4+: MEMBER_ID_REQUIRED with a new id, then the JoinGroup with that id, left parked. */
 const startJoin = (req: JoinRequest) =>
   Effect.gen(function*() {
-    const gc = yield* GroupCoordinator
+    const gc = yield* coordinator
     const first = yield* gc.join({ ...req, memberId: "" })
     assert.strictEqual(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED)
     assert.strictEqual(first.generationId, -1)
@@ -111,7 +165,7 @@ const startJoin = (req: JoinRequest) =>
   })
 
 /** A JoinGroup with a known member id (or a static member's first one), left parked. */
-const rejoin = (req: JoinRequest, memberId: string) => GroupCoordinator.use((gc) => fork(gc.join({ ...req, memberId })))
+const rejoin = (req: JoinRequest, memberId: string) => Effect.flatMap(coordinator, (gc) => fork(gc.join({ ...req, memberId })))
 
 const syncRequest = (memberId: string, generationId: number, assignments: Record<string, string> = {}, groupInstanceId: string | null = null) => ({
   groupId: GROUP,
@@ -124,13 +178,13 @@ const syncRequest = (memberId: string, generationId: number, assignments: Record
 })
 
 const sync = (memberId: string, generationId: number, assignments: Record<string, string> = {}, groupInstanceId: string | null = null) =>
-  GroupCoordinator.use((gc) => fork(gc.sync(syncRequest(memberId, generationId, assignments, groupInstanceId))))
+  Effect.flatMap(coordinator, (gc) => fork(gc.sync(syncRequest(memberId, generationId, assignments, groupInstanceId))))
 
 const heartbeat = (memberId: string, generationId: number, groupInstanceId: string | null = null, groupId = GROUP) =>
-  GroupCoordinator.use((gc) => gc.heartbeat(groupId, generationId, { memberId, groupInstanceId }))
+  Effect.flatMap(coordinator, (gc) => gc.heartbeat(groupId, generationId, { memberId, groupInstanceId }))
 
 const leave = (...members: ReadonlyArray<{ memberId: string; groupInstanceId?: string | null }>) =>
-  GroupCoordinator.use((gc) =>
+  Effect.flatMap(coordinator, (gc) =>
     gc.leave(GROUP, members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null }))))
 
 const offset = (topic: string, partition: number, at: number, metadata: string | null = null): OffsetToCommit => ({
@@ -142,9 +196,9 @@ const offset = (topic: string, partition: number, at: number, metadata: string |
 })
 
 const commit = (memberId: string, generationId: number, offsets: ReadonlyArray<OffsetToCommit>, groupId = GROUP, groupInstanceId: string | null = null) =>
-  GroupCoordinator.use((gc) => gc.commit(groupId, generationId, { memberId, groupInstanceId }, offsets))
+  Effect.flatMap(coordinator, (gc) => gc.commit(groupId, generationId, { memberId, groupInstanceId }, offsets))
 
-const describeGroup = (groupId = GROUP) => GroupCoordinator.use((gc) => gc.describe(groupId))
+const describeGroup = (groupId = GROUP) => Effect.flatMap(coordinator, (gc) => gc.describe(groupId))
 
 const stateOf = (groupId = GROUP) => Effect.map(describeGroup(groupId), (g) => g.state)
 
@@ -196,7 +250,7 @@ const stableGroup = (names: ReadonlyArray<string>, o: MemberOptions = {}, instan
 describe("GroupCoordinator: joining", () => {
   it.effect("a single member: MEMBER_ID_REQUIRED, the initial delay, generation 1 as leader, sync, Stable, heartbeat", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       // A member id handed out with MEMBER_ID_REQUIRED does not start a rebalance; the JoinGroup with it does.
       const first = yield* gc.join(request("alone"))
       assert.deepStrictEqual([first.errorCode, first.generationId, first.leader], [ErrorCode.MEMBER_ID_REQUIRED, -1, ""])
@@ -355,7 +409,7 @@ describe("GroupCoordinator: joining", () => {
 
   it.effect("a member with no protocol in common, or another protocol type, gets INCONSISTENT_GROUP_PROTOCOL", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const a = yield* startJoin(request("a", { protocolNames: ["range", "roundrobin"] }))
       const noCommon = yield* gc.join(request("x", { protocolNames: ["sticky"] }))
       assert.strictEqual(noCommon.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL)
@@ -450,7 +504,7 @@ describe("GroupCoordinator: rebalancing", () => {
       assert.strictEqual(yield* heartbeat(ids.b!, 1), ErrorCode.UNKNOWN_MEMBER_ID)
       assert.strictEqual(yield* heartbeat(ids.b!, 2), ErrorCode.UNKNOWN_MEMBER_ID)
       // Its JoinGroup with the old id is refused; it has to join as a new member.
-      assert.strictEqual((yield* GroupCoordinator.use((gc) => gc.join(request("b", { memberId: ids.b! })))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID)
+      assert.strictEqual((yield* Effect.flatMap(coordinator, (gc) => gc.join(request("b", { memberId: ids.b! })))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID)
     }).pipe(Effect.provide(broker())))
 
   it.effect("the leader not rejoining in time: a member that rejoined becomes leader", () =>
@@ -528,7 +582,7 @@ describe("GroupCoordinator: rebalancing", () => {
 
   it.effect("a pending member (MEMBER_ID_REQUIRED) that never comes back is dropped after its session timeout", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const { ids } = yield* stableGroup(["a"])
       const pending = yield* gc.join(request("p"))
       assert.strictEqual(pending.errorCode, ErrorCode.MEMBER_ID_REQUIRED)
@@ -719,7 +773,7 @@ describe("GroupCoordinator: generations racing", () => {
 
   it.effect("a JoinGroup from a member the group removed gets UNKNOWN_MEMBER_ID", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const { ids } = yield* stableGroup(["a", "b"])
       yield* leave({ memberId: ids.b! })
       const r = yield* gc.join(request("b", { memberId: ids.b! }))
@@ -733,7 +787,7 @@ describe("GroupCoordinator: generations racing", () => {
 describe("GroupCoordinator: static membership", () => {
   it.effect("a static follower restarting gets a new member id and its assignment back without a rebalance; the old id is fenced", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const { ids } = yield* stableGroup(["a", "b"], {}, true)
       // Restarted: an empty member id, the same instance id. Answered at once.
       const restarted = answer(yield* rejoin(request("b", { groupInstanceId: "instance-b" }), ""))
@@ -863,7 +917,7 @@ describe("GroupCoordinator: static membership", () => {
 describe("GroupCoordinator: errors", () => {
   it.effect("an empty group id is INVALID_GROUP_ID", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const r = yield* gc.join(request("a", { groupId: "" }))
       assert.deepStrictEqual([r.errorCode, r.generationId], [ErrorCode.INVALID_GROUP_ID, -1])
       assert.deepStrictEqual((yield* commit("", -1, [offset("orders", 0, 1)], "")).partitions, [ErrorCode.INVALID_GROUP_ID])
@@ -872,7 +926,7 @@ describe("GroupCoordinator: errors", () => {
 
   it.effect("a session timeout outside group.min/max.session.timeout.ms is INVALID_SESSION_TIMEOUT", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const code = (sessionTimeoutMs: number) => Effect.map(gc.join(request("a", { sessionTimeoutMs })), (r) => r.errorCode)
       assert.strictEqual(yield* code(5999), ErrorCode.INVALID_SESSION_TIMEOUT)
       assert.strictEqual(yield* code(1_800_001), ErrorCode.INVALID_SESSION_TIMEOUT)
@@ -882,7 +936,7 @@ describe("GroupCoordinator: errors", () => {
 
   it.effect("the session timeout range is configurable", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const code = (sessionTimeoutMs: number) => Effect.map(gc.join(request("a", { sessionTimeoutMs })), (r) => r.errorCode)
       assert.strictEqual(yield* code(1000), ErrorCode.MEMBER_ID_REQUIRED)
       assert.strictEqual(yield* code(999), ErrorCode.INVALID_SESSION_TIMEOUT)
@@ -891,7 +945,7 @@ describe("GroupCoordinator: errors", () => {
 
   it.effect("SyncGroup, Heartbeat and LeaveGroup for an unknown group or member are UNKNOWN_MEMBER_ID", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       assert.strictEqual(answer(yield* sync("nobody", 1)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID)
       assert.strictEqual(yield* heartbeat("nobody", 1), ErrorCode.UNKNOWN_MEMBER_ID)
       const { ids } = yield* stableGroup(["a"])
@@ -945,7 +999,7 @@ const fetched = (topics: ReadonlyArray<{ name: string; partitions: ReadonlyArray
 describe("GroupCoordinator: offsets", () => {
   it.effect("a member commits within its generation; OffsetFetch returns what it committed", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const { ids } = yield* stableGroup(["a"])
       const r = yield* commit(ids.a!, 1, [offset("orders", 0, 42, "first"), offset("orders", 1, 7), offset("payments", 1, 9, "")])
       assert.deepStrictEqual(r, { errorCode: 0, partitions: [0, 0, 0] })
@@ -967,7 +1021,7 @@ describe("GroupCoordinator: offsets", () => {
 
   it.effect("a consumer outside any group commits with generation -1 and no member id; that creates an Empty group", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       assert.deepStrictEqual(yield* commit("", -1, [offset("orders", 2, 100)], "simple"), { errorCode: 0, partitions: [0] })
       assert.deepStrictEqual(yield* gc.list, [{ groupId: "simple", protocolType: "", state: "Empty" }])
       assert.strictEqual((yield* gc.committed("simple", null))[0]!.committed!.offset, 100)
@@ -981,7 +1035,7 @@ describe("GroupCoordinator: offsets", () => {
 
   it.effect("a commit without membership to a group with members is UNKNOWN_MEMBER_ID", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const { ids } = yield* stableGroup(["a"])
       assert.deepStrictEqual(yield* commit("", -1, [offset("orders", 0, 1), offset("orders", 1, 1)]), {
         errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
@@ -996,7 +1050,7 @@ describe("GroupCoordinator: offsets", () => {
 
   it.effect("an unknown topic or partition fails alone (3); metadata over offset.metadata.max.bytes fails alone (12)", () =>
     Effect.gen(function*() {
-      const gc = yield* GroupCoordinator
+      const gc = yield* coordinator
       const r = yield* commit("", -1, [
         offset("orders", 0, 10, "x".repeat(4096)),
         offset("nope", 0, 10),
@@ -1102,7 +1156,7 @@ describe("GroupCoordinator: offsets", () => {
 
       // Restarted: group membership is gone, committed offsets are not.
       yield* Effect.gen(function*() {
-        const gc = yield* GroupCoordinator
+        const gc = yield* coordinator
         assert.strictEqual(segmentPath(OFFSETS_PARTITION), `${LOG_DIR}/__consumer_offsets-0/00000000000000000000.log`)
         const records = batchesIn(yield* readLog(OFFSETS_PARTITION)).flatMap((b) => decodeRecords(b.bytes))
         assert.strictEqual(records.length, 4)
@@ -1214,7 +1268,7 @@ describe("GroupCoordinator: ListGroups, DescribeGroups, DeleteGroups", () => {
       const del = (...groupsNames: Array<string>) =>
         Effect.map(callResponse(DeleteGroups.make, 2, { groupsNames }), (r) => r.results.map((x) => [x.groupId, x.errorCode]))
       yield* Effect.gen(function*() {
-        const gc = yield* GroupCoordinator
+        const gc = yield* coordinator
         const { ids } = yield* stableGroup(["a"])
         yield* commit(ids.a!, 1, [offset("orders", 0, 5)])
         yield* commit("", -1, [offset("orders", 0, 6), offset("payments", 0, 7)], "simple")
@@ -1236,7 +1290,7 @@ describe("GroupCoordinator: ListGroups, DescribeGroups, DeleteGroups", () => {
       }).pipe(Effect.provide(layer(fs, options)))
 
       yield* Effect.gen(function*() {
-        const gc = yield* GroupCoordinator
+        const gc = yield* coordinator
         assert.deepStrictEqual((yield* gc.list).map((g) => g.groupId), ["kept"])
         assert.deepStrictEqual(yield* gc.committed("simple", null), [])
         assert.deepStrictEqual(yield* gc.committed(GROUP, null), [])

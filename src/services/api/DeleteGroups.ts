@@ -1,6 +1,7 @@
 // DeleteGroups v0-v2: deletes groups without members, with their committed offsets. A group with members →
 // NON_EMPTY_GROUP (68); an unknown group → GROUP_ID_NOT_FOUND (69).
 import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DeleteGroups } from "../../protocol/messages/DeleteGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
@@ -10,7 +11,12 @@ export const make = handler(DeleteGroups, (request) =>
     const coordinator = yield* GroupCoordinator
     const results = yield* Effect.forEach(request.groupsNames, (groupId) =>
       coordinator.delete(groupId).pipe(
-        Effect.catch((e) => Effect.as(Effect.logError(`deleting group ${groupId} failed: ${e.message}`), e.code as number)),
+        Effect.as(ErrorCode.NONE as number),
+        Effect.catch((e) =>
+          e._tag === "GroupIdNotFound" || e._tag === "NonEmptyGroup"
+            ? Effect.succeed(e.code)
+            : Effect.as(Effect.logError(`deleting group ${groupId} failed: ${e.message}`), e.code)
+        ),
         Effect.map((errorCode) => ({ groupId, errorCode }))
       ))
     return { throttleTimeMs: 0, results }

@@ -1,7 +1,8 @@
 // JoinGroup v0-v9 (classic protocol). The request waits until the group's next generation forms; the leader's
 // answer lists every member's metadata. v4+: a new member first gets its id with MEMBER_ID_REQUIRED (79) and
 // joins again with it. v0 has no rebalance timeout: the session timeout stands in for it. See GroupCoordinator.
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { JoinGroup } from "../../protocol/messages/JoinGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
@@ -10,7 +11,7 @@ export const make = handler(JoinGroup, (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const v = context.apiVersion
-    const result = yield* coordinator.join({
+    const joined = yield* coordinator.join({
       groupId: request.groupId,
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,
@@ -22,10 +23,26 @@ export const make = handler(JoinGroup, (request, context) =>
       clientHost: `/${context.connection.remote.replace(/:\d+$/, "")}`,
       requireKnownMemberId: v >= 4,
       supportsSkipAssignment: v >= 9
-    })
+    }).pipe(Effect.result)
+    if (Result.isFailure(joined)) {
+      const e = joined.failure
+      return {
+        throttleTimeMs: 0,
+        errorCode: e.code,
+        generationId: -1,
+        protocolType: null,
+        protocolName: v >= 7 ? null : "",
+        leader: "",
+        skipAssignment: false,
+        // MEMBER_ID_REQUIRED hands out the id to join with; a member removed while it waited gets "".
+        memberId: "memberId" in e && e.memberId !== undefined ? e.memberId : request.memberId,
+        members: []
+      }
+    }
+    const result = joined.success
     return {
       throttleTimeMs: 0,
-      errorCode: result.errorCode,
+      errorCode: ErrorCode.NONE,
       generationId: result.generationId,
       protocolType: result.protocolType,
       // Nullable only from v7.

@@ -1,6 +1,7 @@
 // LeaveGroup v0-v5: one member (v0-v2) or several at once, by member id or group instance id (v3+). The group
 // rebalances without them.
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { LeaveGroup } from "../../protocol/messages/LeaveGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
@@ -9,16 +10,14 @@ export const make = handler(LeaveGroup, (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const members = context.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }]
-    const result = yield* coordinator.leave(request.groupId, members)
-    if (context.apiVersion < 3) {
-      // One member, so its error is the request's.
-      return { throttleTimeMs: 0, errorCode: result.errorCode !== 0 ? result.errorCode : (result.members[0] ?? 0), members: [] }
-    }
+    const left = yield* coordinator.leave(request.groupId, members).pipe(Effect.result)
+    if (Result.isFailure(left)) return { throttleTimeMs: 0, errorCode: left.failure.code, members: [] }
+    const codes = left.success.map((e) => e?.code ?? ErrorCode.NONE)
+    // Before v3 one member left, so its error is the request's.
+    if (context.apiVersion < 3) return { throttleTimeMs: 0, errorCode: codes[0] ?? ErrorCode.NONE, members: [] }
     return {
       throttleTimeMs: 0,
-      errorCode: result.errorCode,
-      members: result.errorCode !== 0
-        ? []
-        : members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: result.members[i]! }))
+      errorCode: ErrorCode.NONE,
+      members: members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: codes[i]! }))
     }
   }))

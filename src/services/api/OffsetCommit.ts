@@ -2,6 +2,7 @@
 // generation -1 and no member id. Offsets are persisted before the answer. Unknown topic or partition → 3 for
 // that partition; a metadata string over `offset.metadata.max.bytes` → 12.
 import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { OffsetCommit } from "../../protocol/messages/OffsetCommit.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
@@ -24,19 +25,19 @@ export const make = handler(OffsetCommit, (request, context) =>
       { memberId: request.memberId, groupInstanceId: request.groupInstanceId },
       offsets
     ).pipe(
-      Effect.catch((e) =>
-        Effect.as(Effect.logError(`offset commit for group ${request.groupId} failed: ${e.message}`), {
-          errorCode: e.code,
-          partitions: offsets.map(() => e.code)
-        })
-      )
+      Effect.map((errors) => errors.map((e) => e?.code ?? ErrorCode.NONE)),
+      // The group's own error (or a failing offsets log) is every partition's.
+      Effect.catch((e) => {
+        const failAll = Effect.succeed(offsets.map(() => e.code as number))
+        return e._tag === "StorageError" ? Effect.andThen(Effect.logError(`offset commit for group ${request.groupId} failed: ${e.message}`), failAll) : failAll
+      })
     )
     let i = 0
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: result.partitions[i++]! }))
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: result[i++]! }))
       }))
     }
   }))

@@ -1,0 +1,193 @@
+// The live group coordinator: the pure classic-group machine (services/group/ClassicGroups.ts) run on Effect.
+// Parked JoinGroup and SyncGroup requests wait on Deferreds keyed by ticket; timers are fibers keyed by what they
+// time (a new timer for a key replaces the old), on Effect's Clock, so tests drive time with TestClock. JavaScript
+// runs one input at a time, so each transition is atomic. Committed offsets are appended to
+// `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
+// back at start.
+import { Clock, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
+import { bytesOf } from "../../protocol/Bytes.ts"
+import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../../protocol/GroupRecords.ts"
+import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../protocol/RecordBatch.ts"
+import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
+import { type GroupError, OffsetMetadataTooLarge, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
+import * as Classic from "../../services/group/ClassicGroups.ts"
+import {
+  type CommitError,
+  GroupCoordinator,
+  type JoinRequest,
+  type JoinResult,
+  type MemberRef,
+  OFFSETS_PARTITION,
+  type OffsetToCommit,
+  type SyncRequest,
+  type SyncResult
+} from "../../services/group/GroupCoordinator.ts"
+import { LogStore, partitionName } from "../../services/log/LogStore.ts"
+import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+
+export const make = Effect.gen(function*() {
+  const config = yield* BrokerConfig
+  const metadata = yield* ClusterMetadata
+  const store = yield* LogStore
+  const state = Classic.make(
+    {
+      initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+      maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs
+    },
+    (prefix) => `${prefix}-${crypto.randomUUID()}`
+  )
+  /** Runs an effect under a key, interrupting what ran under it before: one timer per key. */
+  const timers = yield* FiberMap.makeRuntime<never, string>()
+  // Log lines of transitions go through the broker's logger, not the default one.
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const parked = new Map<Classic.Ticket, Deferred.Deferred<unknown, GroupError>>()
+  let tickets = 0
+
+  /** Does what the machine said. */
+  const perform = (commands: ReadonlyArray<Classic.Command>): void => {
+    for (const c of commands) {
+      switch (c._tag) {
+        case "Answer": {
+          const d = parked.get(c.ticket)
+          parked.delete(c.ticket)
+          if (d === undefined) break
+          if (c.answer._tag === "Failed") Deferred.doneUnsafe(d, Effect.fail(c.answer.error))
+          else Deferred.doneUnsafe(d, Effect.succeed(c.answer.result))
+          break
+        }
+        case "Start": {
+          const timer = c.timer
+          void timers(c.key, Effect.andThen(Effect.sleep(Duration.millis(c.delayMs)), Effect.sync(() => perform(Classic.fire(state, timer)))))
+          break
+        }
+        case "Stop":
+          void timers(c.key, Effect.void)
+          break
+        case "Log":
+          void runFork(Effect.logInfo(c.message))
+          break
+      }
+    }
+  }
+
+  /** Runs an input that answers under a ticket, and waits for the answer (now, or when the machine gives it). */
+  const ask = <A>(input: (ticket: Classic.Ticket) => ReadonlyArray<Classic.Command>) =>
+    Effect.suspend(() => {
+      const ticket = ++tickets
+      const d = Deferred.makeUnsafe<unknown, GroupError>()
+      parked.set(ticket, d)
+      perform(input(ticket))
+      return Deferred.await(d) as Effect.Effect<A, GroupError>
+    })
+
+  const outcome = <A>(o: Classic.Outcome<A>): A => {
+    perform(o.commands)
+    return o.result
+  }
+
+  const join = (request: JoinRequest) => ask<JoinResult>((ticket) => Classic.join(state, request, ticket))
+  const sync = (request: SyncRequest) => ask<SyncResult>((ticket) => Classic.sync(state, request, ticket))
+
+  const heartbeat = (groupId: string, generationId: number, member: MemberRef) =>
+    Effect.suspend(() => {
+      const error = outcome(Classic.heartbeat(state, groupId, generationId, member))
+      return error === undefined ? Effect.void : Effect.fail(error)
+    })
+
+  const leave = (groupId: string, members: ReadonlyArray<MemberRef>) =>
+    Effect.suspend(() => {
+      const result = outcome(Classic.leave(state, groupId, members))
+      return result.error === undefined ? Effect.succeed(result.members) : Effect.fail(result.error)
+    })
+
+  /** Appends offset records (null values: tombstones) to the offsets log, as one batch. */
+  const appendOffsets = (records: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>) =>
+    Effect.gen(function*() {
+      if (records.length === 0) return
+      const batch = encodeBatch(records.map((r) => ({ key: r.key, value: r.value })), { timestamp: yield* Clock.currentTimeMillis })
+      yield* store.append(OFFSETS_PARTITION, batch, readHeader(batch)).pipe(
+        // These batches carry no producer id: sequence errors cannot happen.
+        Effect.catchTag(["OutOfOrderSequence", "InvalidProducerEpoch"], (e) => Effect.die(e))
+      )
+    })
+
+  const commit = (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
+    Effect.gen(function*() {
+      const admitted = outcome(Classic.admitCommit(state, groupId, generationId, member))
+      if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      const group = admitted
+      const image = yield* metadata.image
+      const now = yield* Clock.currentTimeMillis
+      const errors = offsets.map((o): CommitError | undefined =>
+        image.topics.get(o.topic)?.partitions[o.partition] === undefined
+          ? new UnknownTopicOrPartition({ topic: o.topic, partition: o.partition })
+          : (o.metadata?.length ?? 0) > config.offsetMetadataMaxBytes
+          ? new OffsetMetadataTooLarge({})
+          : undefined
+      )
+      const accepted = offsets.filter((_, i) => errors[i] === undefined).map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? "",
+        commitTimestamp: now
+      }))
+      yield* appendOffsets(accepted.map((o) => ({
+        key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
+        value: encodeOffsetValue(o)
+      })))
+      for (const o of accepted) group.offsets.set(Classic.offsetKey(o.topic, o.partition), o)
+      return errors
+    })
+
+  const deleteGroup = (groupId: string) =>
+    Effect.gen(function*() {
+      const group = Classic.deletable(state, groupId)
+      if ("_tag" in group) return yield* Effect.fail(group)
+      yield* appendOffsets([...group.offsets.values()].map((o) => ({
+        key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
+        value: null
+      })))
+      Classic.deleted(state, group)
+      yield* Effect.logInfo(`group ${groupId} deleted`)
+    })
+
+  // At start, the committed offsets are replayed from their log (the latest record per key wins).
+  const { logEndOffset } = yield* store.offsets(OFFSETS_PARTITION)
+  let next = 0
+  let replayed = 0
+  while (next < logEndOffset) {
+    const read = yield* store.read(OFFSETS_PARTITION, next, 8 * 1024 * 1024, true)
+    const records = yield* bytesOf(read.records).pipe(
+      Effect.mapError((cause) => cause instanceof StorageError ? cause : new StorageError({ partition: partitionName(OFFSETS_PARTITION), cause }))
+    )
+    if (records.length === 0) break
+    scanBatches(records, (header, position) => {
+      next = header.baseOffset + header.lastOffsetDelta + 1
+      for (const record of decodeRecords(records.subarray(position, position + header.size))) {
+        const key = record.key === null ? undefined : decodeOffsetKey(record.key)
+        if (key === undefined) continue
+        replayed++
+        Classic.replayOffset(state, key.group, key.topic, key.partition, record.value === null ? null : decodeOffsetValue(record.value))
+      }
+    })
+  }
+  Classic.replayed(state)
+  yield* Effect.logInfo(`group coordinator: ${state.groups.size} groups with committed offsets (${replayed} offset records)`)
+
+  return GroupCoordinator.of({
+    join,
+    sync,
+    heartbeat,
+    leave,
+    commit,
+    committed: (groupId, partitions) => Effect.sync(() => Classic.committed(state, groupId, partitions)),
+    list: Effect.sync(() => Classic.list(state)),
+    describe: (groupId) => Effect.sync(() => Classic.describe(state, groupId)),
+    delete: deleteGroup
+  })
+})
+
+export const layer = Layer.effect(GroupCoordinator, make)
