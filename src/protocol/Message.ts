@@ -402,12 +402,14 @@ export const codec = <A>(type: Type<A>, version: number, flexible: boolean): Cod
 // ---------------------------------------------------------------------------------------------------------
 // APIs
 
-/** One Kafka API: its key, the versions this broker speaks, where flexible encoding starts, and both messages. */
+/**
+ * One Kafka API as the wire knows it: its key, the versions this definition describes (Kafka's `validVersions`),
+ * where flexible encoding starts, and both messages. Which versions the broker serves is the handler's say.
+ */
 export interface Api<Req, Res> {
   readonly key: number
   readonly name: string
-  readonly minVersion: number
-  readonly maxVersion: number
+  readonly validVersions: Versions
   /** First flexible version (compact encodings, tagged fields, request header v2, response header v1). */
   readonly flexibleFrom: number
   readonly request: Type<Req>

@@ -32,12 +32,6 @@ export class CorruptMessage extends Schema.TaggedError<CorruptMessage>()("Corrup
   }
 }
 
-/** One rejected record of a batch, as Produce v8+ reports it (`record_errors`). */
-export interface RecordError {
-  readonly batchIndex: number
-  readonly message: string | null
-}
-
 const RecordErrors = Schema.Array(Schema.Struct({ batchIndex: Schema.Number, message: Schema.NullOr(Schema.String) }))
 
 export class InvalidRecord extends Schema.TaggedError<InvalidRecord>()("InvalidRecord", {
@@ -89,24 +83,6 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   override get message() {
     return this.detail
   }
-}
-
-export class InvalidRequiredAcks extends Schema.TaggedError<InvalidRequiredAcks>()("InvalidRequiredAcks", {
-  acks: Schema.Number
-}) {
-  readonly code = ErrorCode.INVALID_REQUIRED_ACKS
-  override get message() {
-    return `acks=${this.acks} (allowed: -1, 0, 1)`
-  }
-}
-
-/** The operating system's error code (ENOSPC, EROFS, ...) behind a file-system failure, if it has one. */
-export const osErrorCode = (cause: unknown): string | undefined => {
-  const reason = isPlatformError(cause) ? cause.reason : undefined
-  if (reason === undefined || reason._tag === "BadArgument") return undefined
-  const code = (reason.cause as { readonly code?: unknown } | undefined)?.code
-  if (typeof code === "string") return code
-  return /^(E[A-Z]+)\b/.exec(reason.description ?? "")?.[1]
 }
 
 /** What failed, where, and the operating system's words for it: `write /data/t-0/0.log: ENOSPC: no space left`. */

@@ -122,12 +122,13 @@ export const requestFrame = (api: Api<unknown, unknown>, version: number, body: 
   return w.toBytes()
 }
 
-const apis = [...handlers.values()].map((h) => h.api as Api<unknown, unknown>)
+const served = [...handlers.values()]
 
 /** A generated, valid request frame of a random served API and version. */
 export const validFrame = (rng: Random, dict: Dictionary, id: number): Uint8Array => {
-  const api = rng.pick(apis)
-  const version = api.minVersion + rng.int(api.maxVersion - api.minVersion + 1)
+  const h = rng.pick(served)
+  const api = h.api as Api<unknown, unknown>
+  const version = h.minVersion + rng.int(h.maxVersion - h.minVersion + 1)
   for (let attempt = 0; ; attempt++) {
     try {
       return requestFrame(api, version, valueOf(rng, api.request, version, isFlexible(api, version), false, dict, api.name), id)

@@ -15,7 +15,8 @@ import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
 import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
-import { ClusterMetadata, ConfigResource } from "../../src/services/metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
+import { ConfigResource } from "../../src/services/metadata/MetadataImage.ts"
 import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } from "../../src/services/api/Handler.ts"
 import * as GroupCoordinator from "../../src/services/group/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/log/LogStore.ts"
@@ -165,8 +166,8 @@ export const call = <Req, Res, R>(
   conn: Partial<ConnectionInfo> = {}
 ): Effect.Effect<Res | NoResponse, never, R> =>
   Effect.suspend(() => {
-    if (version < h.api.minVersion || version > h.api.maxVersion) {
-      return Effect.die(new Error(`${h.api.name} v${version} is outside ${h.api.minVersion}-${h.api.maxVersion}`))
+    if (version < h.minVersion || version > h.maxVersion) {
+      return Effect.die(new Error(`${h.api.name} v${version} is outside ${h.minVersion}-${h.maxVersion}`))
     }
     const decoded = overTheWire(requestCodec(h.api, version), request)
     return Effect.flatMap(h.handle(decoded, contextAt(version, conn)), (response): Effect.Effect<Res | NoResponse> =>

@@ -26,7 +26,8 @@ import {
 } from "../../src/layers/metadata/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
-import { applyRecord, ClusterMetadata, emptyImage, replay } from "../../src/services/metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
+import { applyRecord, emptyImage, replay } from "../../src/services/metadata/MetadataImage.ts"
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex")

@@ -195,7 +195,7 @@ describe("ApiVersions", () => {
       assert.deepStrictEqual(
         listed,
         [...handlers.values()]
-          .map((h) => ({ apiKey: h.api.key, minVersion: h.api.minVersion, maxVersion: h.api.maxVersion }))
+          .map((h) => ({ apiKey: h.api.key, minVersion: h.minVersion, maxVersion: h.maxVersion }))
           .sort((a, b) => a.apiKey - b.apiKey)
       )
       if (version >= 3) {

@@ -14,7 +14,8 @@ import {
   readMetadataBatches
 } from "../../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
-import { ClusterMetadata, emptyImage, type MetadataImage, replay, type Update } from "../../services/metadata/ClusterMetadata.ts"
+import { ClusterMetadata, type Update } from "../../services/metadata/ClusterMetadata.ts"
+import { emptyImage, type MetadataImage, replay } from "../../services/metadata/MetadataImage.ts"
 import { describeFailure, LogDirUnavailable, StorageError } from "../../services/Errors.ts"
 import { parseProperties } from "../config/PropertiesConfig.ts"
 

@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, int64, string, struct, tagged } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, int64, string, struct, tagged } from "../Message.ts"
 
 export const ApiVersions = api({
   key: 18,
   name: "ApiVersions",
-  minVersion: 0,
-  maxVersion: 4,
+  validVersions: versions("0-4"),
   flexibleFrom: 3,
   request: struct({
     clientSoftwareName: field(string, "3+"),

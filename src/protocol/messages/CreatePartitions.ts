@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, string, struct } from "../Message.ts"
 
 export const CreatePartitions = api({
   key: 37,
   name: "CreatePartitions",
-  minVersion: 0,
-  maxVersion: 3,
+  validVersions: versions("0-3"),
   flexibleFrom: 2,
   request: struct({
     topics: field(array(struct({

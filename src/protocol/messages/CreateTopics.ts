@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, int8, string, struct, tagged, uuid } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, int8, string, struct, tagged, uuid } from "../Message.ts"
 
 export const CreateTopics = api({
   key: 19,
   name: "CreateTopics",
-  minVersion: 0,
-  maxVersion: 7,
+  validVersions: versions("0-7"),
   flexibleFrom: 5,
   request: struct({
     topics: field(array(struct({

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, string, struct } from "../Message.ts"
 
 export const DeleteGroups = api({
   key: 42,
   name: "DeleteGroups",
-  minVersion: 0,
-  maxVersion: 2,
+  validVersions: versions("0-2"),
   flexibleFrom: 2,
   request: struct({
     groupsNames: field(array(string)),

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, int64, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, int64, string, struct } from "../Message.ts"
 
 export const DeleteRecords = api({
   key: 21,
   name: "DeleteRecords",
-  minVersion: 0,
-  maxVersion: 2,
+  validVersions: versions("0-2"),
   flexibleFrom: 2,
   request: struct({
     topics: field(array(struct({

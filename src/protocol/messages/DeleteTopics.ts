@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, string, struct, uuid } from "../Message.ts"
+import { api, versions, array, field, int16, int32, string, struct, uuid } from "../Message.ts"
 
 export const DeleteTopics = api({
   key: 20,
   name: "DeleteTopics",
-  minVersion: 0,
-  maxVersion: 6,
+  validVersions: versions("0-6"),
   flexibleFrom: 4,
   request: struct({
     topics: field(array(struct({

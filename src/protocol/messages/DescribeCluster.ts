@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, int8, string, struct } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, int8, string, struct } from "../Message.ts"
 
 export const DescribeCluster = api({
   key: 60,
   name: "DescribeCluster",
-  minVersion: 0,
-  maxVersion: 1,
+  validVersions: versions("0-1"),
   flexibleFrom: 0,
   request: struct({
     includeClusterAuthorizedOperations: field(bool),

@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, int8, string, struct } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, int8, string, struct } from "../Message.ts"
 
 export const DescribeConfigs = api({
   key: 32,
   name: "DescribeConfigs",
-  minVersion: 0,
-  maxVersion: 4,
+  validVersions: versions("0-4"),
   flexibleFrom: 4,
   request: struct({
     resources: field(array(struct({

@@ -1,10 +1,9 @@
-import { api, array, bool, bytes, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, bool, bytes, field, int16, int32, string, struct } from "../Message.ts"
 
 export const DescribeGroups = api({
   key: 15,
   name: "DescribeGroups",
-  minVersion: 0,
-  maxVersion: 5,
+  validVersions: versions("0-5"),
   flexibleFrom: 5,
   request: struct({
     groups: field(array(string)),

@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, string, struct, uuid } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, string, struct, uuid } from "../Message.ts"
 
 export const DescribeTopicPartitions = api({
   key: 75,
   name: "DescribeTopicPartitions",
-  minVersion: 0,
-  maxVersion: 0,
+  validVersions: versions("0-0"),
   flexibleFrom: 0,
   request: struct({
     topics: field(array(struct({

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, int64, int8, records, string, struct, tagged, uuid } from "../Message.ts"
+import { api, versions, array, field, int16, int32, int64, int8, records, string, struct, tagged, uuid } from "../Message.ts"
 
 export const Fetch = api({
   key: 1,
   name: "Fetch",
-  minVersion: 4,
-  maxVersion: 16,
+  validVersions: versions("4-16"),
   flexibleFrom: 12,
   request: struct({
     clusterId: tagged(0, string, "12+", { nullable: "12+", default: null }),

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, int8, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, int8, string, struct } from "../Message.ts"
 
 export const FindCoordinator = api({
   key: 10,
   name: "FindCoordinator",
-  minVersion: 0,
-  maxVersion: 6,
+  validVersions: versions("0-6"),
   flexibleFrom: 3,
   request: struct({
     key: field(string, "0-3"),

@@ -1,10 +1,9 @@
-import { api, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, field, int16, int32, string, struct } from "../Message.ts"
 
 export const Heartbeat = api({
   key: 12,
   name: "Heartbeat",
-  minVersion: 0,
-  maxVersion: 4,
+  validVersions: versions("0-4"),
   flexibleFrom: 4,
   request: struct({
     groupId: field(string),

@@ -1,10 +1,9 @@
-import { api, field, int16, int32, int64, string, struct } from "../Message.ts"
+import { api, versions, field, int16, int32, int64, string, struct } from "../Message.ts"
 
 export const InitProducerId = api({
   key: 22,
   name: "InitProducerId",
-  minVersion: 0,
-  maxVersion: 5,
+  validVersions: versions("0-5"),
   flexibleFrom: 2,
   request: struct({
     transactionalId: field(string, "0+", { nullable: "0+" }),

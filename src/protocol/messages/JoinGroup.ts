@@ -1,10 +1,9 @@
-import { api, array, bool, bytes, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, bool, bytes, field, int16, int32, string, struct } from "../Message.ts"
 
 export const JoinGroup = api({
   key: 11,
   name: "JoinGroup",
-  minVersion: 0,
-  maxVersion: 9,
+  validVersions: versions("0-9"),
   flexibleFrom: 6,
   request: struct({
     groupId: field(string),

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, string, struct } from "../Message.ts"
 
 export const ListGroups = api({
   key: 16,
   name: "ListGroups",
-  minVersion: 0,
-  maxVersion: 5,
+  validVersions: versions("0-5"),
   flexibleFrom: 3,
   request: struct({
     statesFilter: field(array(string), "4+"),

@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, int64, int8, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, int64, int8, string, struct } from "../Message.ts"
 
 export const ListOffsets = api({
   key: 2,
   name: "ListOffsets",
-  minVersion: 0,
-  maxVersion: 8,
+  validVersions: versions("0-8"),
   flexibleFrom: 6,
   request: struct({
     replicaId: field(int32),

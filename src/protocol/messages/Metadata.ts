@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, string, struct, uuid } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, string, struct, uuid } from "../Message.ts"
 
 export const Metadata = api({
   key: 3,
   name: "Metadata",
-  minVersion: 0,
-  maxVersion: 12,
+  validVersions: versions("0-12"),
   flexibleFrom: 9,
   request: struct({
     topics: field(array(struct({

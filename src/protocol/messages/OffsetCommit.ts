@@ -1,10 +1,9 @@
-import { api, array, field, int16, int32, int64, string, struct } from "../Message.ts"
+import { api, versions, array, field, int16, int32, int64, string, struct } from "../Message.ts"
 
 export const OffsetCommit = api({
   key: 8,
   name: "OffsetCommit",
-  minVersion: 0,
-  maxVersion: 9,
+  validVersions: versions("0-9"),
   flexibleFrom: 8,
   request: struct({
     groupId: field(string),

@@ -1,10 +1,9 @@
-import { api, array, bool, field, int16, int32, int64, string, struct } from "../Message.ts"
+import { api, versions, array, bool, field, int16, int32, int64, string, struct } from "../Message.ts"
 
 export const OffsetFetch = api({
   key: 9,
   name: "OffsetFetch",
-  minVersion: 0,
-  maxVersion: 9,
+  validVersions: versions("0-9"),
   flexibleFrom: 6,
   request: struct({
     groupId: field(string, "0-7"),

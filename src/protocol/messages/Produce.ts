@@ -1,12 +1,9 @@
-import { api, array, bytes, field, int16, int32, int64, string, struct, tagged } from "../Message.ts"
+import { api, versions, array, bytes, field, int16, int32, int64, string, struct, tagged } from "../Message.ts"
 
 export const Produce = api({
   key: 0,
   name: "Produce",
-  // From v0, although only message format v2 is stored: librdkafka 2.0 compresses with gzip, snappy and lz4
-  // only when the broker's Produce range contains v0 (older formats are refused per partition with error 43).
-  minVersion: 0,
-  maxVersion: 11,
+  validVersions: versions("0-11"),
   flexibleFrom: 9,
   request: struct({
     transactionalId: field(string, "3+", { nullable: "3+", default: null }),

@@ -1,10 +1,9 @@
-import { api, array, bytes, field, int16, int32, string, struct } from "../Message.ts"
+import { api, versions, array, bytes, field, int16, int32, string, struct } from "../Message.ts"
 
 export const SyncGroup = api({
   key: 14,
   name: "SyncGroup",
-  minVersion: 0,
-  maxVersion: 5,
+  validVersions: versions("0-5"),
   flexibleFrom: 4,
   request: struct({
     groupId: field(string),

@@ -16,7 +16,7 @@ export interface ApiRange {
 }
 
 export const make = (supported: () => ReadonlyArray<ApiRange>) =>
-  handler(ApiVersions, () =>
+  handler(ApiVersions, "0-4", () =>
     Effect.gen(function*() {
       const image = yield* (yield* ClusterMetadata).image
       const features = [...image.features].map(([name, level]) => ({ name, level }))

@@ -51,11 +51,8 @@ const served = [
   DescribeTopicPartitions.make
 ]
 
-export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [
-  ...served.map((h) => h.api),
-  ApiVersions.make(() => []).api
-]
-  .map((api) => ({ apiKey: api.key, minVersion: api.minVersion, maxVersion: api.maxVersion }))
+export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [...served, ApiVersions.make(() => [])]
+  .map((h) => ({ apiKey: h.api.key, minVersion: h.minVersion, maxVersion: h.maxVersion }))
   .sort((a, b) => a.apiKey - b.apiKey)
 
 type AnyHandler = Handler<any, any, HandlerServices>

@@ -8,7 +8,7 @@ import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
 import { createPartitions, excessiveRequest, MAX_RECORDS_PER_REQUEST } from "../metadata/Topics.ts"
 
-export const make = handler(CreatePartitions, (request) =>
+export const make = handler(CreatePartitions, "0-3", (request) =>
   Effect.gen(function*() {
     const image = yield* (yield* ClusterMetadata).image
     let records = 0

@@ -17,7 +17,7 @@ import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProble
 
 type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
 
-export const make = handler(CreateTopics, (request) =>
+export const make = handler(CreateTopics, "0-7", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const counts = new Map<string, number>()

@@ -6,7 +6,7 @@ import { DeleteGroups } from "../../protocol/messages/DeleteGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(DeleteGroups, (request) =>
+export const make = handler(DeleteGroups, "0-2", (request) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const results = yield* Effect.forEach(request.groupsNames, (groupId) =>

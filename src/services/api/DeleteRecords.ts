@@ -9,7 +9,7 @@ import { handler } from "./Handler.ts"
 import { LogStore } from "../log/LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
 
-export const make = handler(DeleteRecords, (request) =>
+export const make = handler(DeleteRecords, "0-2", (request) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image

@@ -11,7 +11,7 @@ import { deleteTopic } from "../metadata/Topics.ts"
 type TopicResult = ResponseOf<typeof DeleteTopics>["responses"][number]
 type Target = { readonly name: string } | { readonly id: string }
 
-export const make = handler(DeleteTopics, (request, context) =>
+export const make = handler(DeleteTopics, "0-6", (request, context) =>
   Effect.gen(function*() {
     const targets: Array<Target> = context.apiVersion >= 6
       ? request.topics.map((t) => (t.name !== null ? { name: t.name } : { id: t.topicId }))

@@ -28,7 +28,7 @@ const UNSUPPORTED_ENDPOINT_TYPE = 115
  * CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
 const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0)
 
-export const make = handler(DescribeCluster, (request, context) =>
+export const make = handler(DescribeCluster, "0-1", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata

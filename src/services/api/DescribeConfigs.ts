@@ -11,7 +11,8 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeConfigs } from "../../protocol/messages/DescribeConfigs.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
-import { ClusterMetadata, ConfigResource } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { type ConfigEntry, describeBrokerConfigs, describeTopicConfigs } from "../metadata/TopicConfigs.ts"
@@ -20,7 +21,7 @@ import { topicNameProblem } from "../metadata/Topics.ts"
 type Result = ResponseOf<typeof DescribeConfigs>["results"][number]
 type ConfigResult = Result["configs"][number]
 
-export const make = handler(DescribeConfigs, (request) =>
+export const make = handler(DescribeConfigs, "0-4", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata

@@ -9,7 +9,7 @@ import { handler } from "./Handler.ts"
 /** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
 const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)
 
-export const make = handler(DescribeGroups, (request) =>
+export const make = handler(DescribeGroups, "0-5", (request) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const groups = yield* Effect.forEach(request.groups, (id) =>

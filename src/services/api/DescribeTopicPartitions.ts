@@ -7,7 +7,8 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeTopicPartitions } from "../../protocol/messages/DescribeTopicPartitions.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
-import { ClusterMetadata, sortedTopics } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { sortedTopics } from "../metadata/MetadataImage.ts"
 import { handler } from "./Handler.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
@@ -15,7 +16,7 @@ type TopicResponse = ResponseOf<typeof DescribeTopicPartitions>["topics"][number
 
 const MAX_PARTITIONS = 2000
 
-export const make = handler(DescribeTopicPartitions, (request) =>
+export const make = handler(DescribeTopicPartitions, "0-0", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const image = yield* (yield* ClusterMetadata).image

@@ -10,16 +10,19 @@ import { Clock, Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Fetch } from "../../protocol/messages/Fetch.ts"
 import type { RequestOf, ResponseOf } from "../../protocol/Message.ts"
-import { ClusterMetadata, type MetadataImage, type TopicInfo } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { type MetadataImage, type TopicInfo } from "../metadata/MetadataImage.ts"
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
-import { LogStore, type SeenEnd } from "../log/LogStore.ts"
+import { LogStore, type ReadResult, type SeenEnd } from "../log/LogStore.ts"
 
 type Request = RequestOf<typeof Fetch>
 type Response = ResponseOf<typeof Fetch>
 type PartitionResponse = Response["responses"][number]["partitions"][number]
 
 const READ_COMMITTED = 1
+
+type ReadError = Effect.Error<ReturnType<LogStore["Service"]["read"]>>
 
 interface Pass {
   readonly response: Response
@@ -29,7 +32,7 @@ interface Pass {
   readonly seen: ReadonlyArray<SeenEnd>
 }
 
-export const make = handler(Fetch, (request, context) =>
+export const make = handler(Fetch, "4-16", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const metadata = yield* ClusterMetadata
@@ -86,14 +89,14 @@ export const make = handler(Fetch, (request, context) =>
         preferredReadReplica: -1,
         records: new Uint8Array(0)
       })
-      if (info === undefined || info.partitions[p.partition] === undefined) {
-        const error = byId && info === undefined
-          ? new UnknownTopicId({ topicId: topic.topicId })
-          : new UnknownTopicOrPartition({ topic: topic.topic, partition: p.partition })
-        return Effect.succeed(failed(error.code))
-      }
-      const tp = { topic: info.name, partition: p.partition }
-      return store.read(tp, p.fetchOffset, Math.max(0, Math.min(p.partitionMaxBytes, budget)), first).pipe(
+      const read: Effect.Effect<ReadResult, ReadError | UnknownTopicId> = info === undefined || info.partitions[p.partition] === undefined
+        ? Effect.fail(
+          byId && info === undefined
+            ? new UnknownTopicId({ topicId: topic.topicId })
+            : new UnknownTopicOrPartition({ topic: topic.topic, partition: p.partition })
+        )
+        : store.read({ topic: info.name, partition: p.partition }, p.fetchOffset, Math.max(0, Math.min(p.partitionMaxBytes, budget)), first)
+      return read.pipe(
         Effect.map((r): PartitionResponse => ({
           partitionIndex: p.partition,
           errorCode: ErrorCode.NONE,
@@ -104,11 +107,15 @@ export const make = handler(Fetch, (request, context) =>
           preferredReadReplica: -1,
           records: r.records
         })),
-        Effect.catchTag("OffsetOutOfRange", (e) => Effect.succeed(failed(e.code, e.logStartOffset, e.logEndOffset))),
-        // Deleted while this fetch was reading it.
-        Effect.catchTag("UnknownTopicOrPartition", (e) => Effect.succeed(failed(e.code))),
-        Effect.catchTag("StorageError", (e) =>
-          Effect.as(Effect.logError(e.message), failed(e.code)))
+        // Each failure is this partition's error code (an unknown topic or partition: also one deleted while
+        // this fetch read it); a storage failure is logged too.
+        Effect.catch((e) =>
+          e._tag === "OffsetOutOfRange"
+            ? Effect.succeed(failed(e.code, e.logStartOffset, e.logEndOffset))
+            : e._tag === "StorageError"
+            ? Effect.as(Effect.logError(e.message), failed(e.code))
+            : Effect.succeed(failed(e.code))
+        )
       )
     }
 

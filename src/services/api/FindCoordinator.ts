@@ -9,7 +9,7 @@ import { advertisedEndpoint } from "./Metadata.ts"
 
 const GROUP = 0
 
-export const make = handler(FindCoordinator, (request, context) =>
+export const make = handler(FindCoordinator, "0-6", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const { host, port } = advertisedEndpoint(config, context.connection)

@@ -2,7 +2,7 @@
 // decoded request to a response. Handlers never fail: every failure a client can see is already an error code
 // in the response; what escapes is a defect, which closes the connection.
 import type { Effect } from "effect"
-import type { Api } from "../../protocol/Message.ts"
+import { type Api, versions } from "../../protocol/Message.ts"
 
 export interface ConnectionInfo {
   readonly id: number
@@ -25,6 +25,9 @@ export type NoResponse = typeof NoResponse
 
 export interface Handler<Req, Res, R> {
   readonly api: Api<Req, Res>
+  /** The versions served: broker policy, within the versions the message definition describes. */
+  readonly minVersion: number
+  readonly maxVersion: number
   readonly handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>
   /**
    * Whether this request may wait long (a long poll, a rebalance). Such requests run on their own fiber, so the
@@ -36,8 +39,16 @@ export interface Handler<Req, Res, R> {
 
 const never = () => false
 
+/** A handler serving `served` versions ("0-11") of `api`. */
 export const handler = <Req, Res, R>(
   api: Api<Req, Res>,
+  served: string,
   handle: (request: Req, context: RequestContext) => Effect.Effect<Res | NoResponse, never, R>,
   options: { readonly waits?: (request: Req) => boolean } = {}
-): Handler<Req, Res, R> => ({ api, handle, waits: options.waits ?? never })
+): Handler<Req, Res, R> => {
+  const [minVersion, maxVersion] = versions(served)
+  if (minVersion < api.validVersions[0] || maxVersion > api.validVersions[1]) {
+    throw new Error(`${api.name}: versions ${served} served, the definition describes ${api.validVersions.join("-")}`)
+  }
+  return { api, minVersion, maxVersion, handle, waits: options.waits ?? never }
+}

@@ -6,7 +6,7 @@ import { Heartbeat } from "../../protocol/messages/Heartbeat.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(Heartbeat, (request) =>
+export const make = handler(Heartbeat, "0-4", (request) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const errorCode = yield* coordinator.heartbeat(request.groupId, request.generationId, request).pipe(

@@ -47,7 +47,7 @@ const blockOf = (metadata: object): Block => {
 const NO_PRODUCER_ID = -1
 const NO_PRODUCER_EPOCH = -1
 
-export const make = handler(InitProducerId, (request) =>
+export const make = handler(InitProducerId, "0-5", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata

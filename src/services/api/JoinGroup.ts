@@ -7,7 +7,7 @@ import { JoinGroup } from "../../protocol/messages/JoinGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(JoinGroup, (request, context) =>
+export const make = handler(JoinGroup, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const v = context.apiVersion

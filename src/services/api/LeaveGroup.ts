@@ -6,7 +6,7 @@ import { LeaveGroup } from "../../protocol/messages/LeaveGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(LeaveGroup, (request, context) =>
+export const make = handler(LeaveGroup, "0-5", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const members = context.apiVersion >= 3 ? request.members : [{ memberId: request.memberId, groupInstanceId: null }]

@@ -6,7 +6,7 @@ import { ListGroups } from "../../protocol/messages/ListGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(ListGroups, (request) =>
+export const make = handler(ListGroups, "0-5", (request) =>
   Effect.gen(function*() {
     const groups = yield* (yield* GroupCoordinator).list
     const states = new Set(request.statesFilter.map((s) => s.toLowerCase()))

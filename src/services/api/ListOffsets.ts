@@ -6,7 +6,8 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListOffsets } from "../../protocol/messages/ListOffsets.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { ClusterMetadata, type PartitionInfo } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { type PartitionInfo } from "../metadata/MetadataImage.ts"
 import { InvalidRequest } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { LogStore, type TimestampLookup } from "../log/LogStore.ts"
@@ -21,7 +22,7 @@ const EARLIEST_LOCAL = -4
 
 const FENCED_LEADER_EPOCH = 74
 
-export const make = handler(ListOffsets, (request, context) =>
+export const make = handler(ListOffsets, "0-8", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image

@@ -9,7 +9,8 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Metadata } from "../../protocol/messages/Metadata.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
-import { ClusterMetadata, sortedTopics, type TopicInfo } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { sortedTopics, type TopicInfo } from "../metadata/MetadataImage.ts"
 import { handler, type ConnectionInfo } from "./Handler.ts"
 import * as Topics from "../metadata/Topics.ts"
 import { createTopic, topicNameProblem } from "../metadata/Topics.ts"
@@ -33,7 +34,7 @@ export const advertisedEndpoint = (config: BrokerConfigShape, connection: Connec
   return { host, port }
 }
 
-export const make = handler(Metadata, (request, context) =>
+export const make = handler(Metadata, "0-12", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata

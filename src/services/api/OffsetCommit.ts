@@ -7,7 +7,7 @@ import { OffsetCommit } from "../../protocol/messages/OffsetCommit.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(OffsetCommit, (request, context) =>
+export const make = handler(OffsetCommit, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const offsets = request.topics.flatMap((t) =>

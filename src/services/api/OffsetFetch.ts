@@ -9,7 +9,7 @@ import { handler } from "./Handler.ts"
 
 type Topics = ReadonlyArray<{ readonly name: string; readonly partitionIndexes: ReadonlyArray<number> }> | null
 
-export const make = handler(OffsetFetch, (request, context) =>
+export const make = handler(OffsetFetch, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const fetch = (groupId: string, topics: Topics) =>

@@ -31,7 +31,8 @@ import {
   validateRecords
 } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
-import { ClusterMetadata, type MetadataImage } from "../metadata/ClusterMetadata.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { type MetadataImage } from "../metadata/MetadataImage.ts"
 import {
   CorruptMessage,
   InvalidRecord,
@@ -129,7 +130,7 @@ const failed = (
   errorMessage
 })
 
-export const make = handler(Produce, (request) =>
+export const make = handler(Produce, "0-11", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const store = yield* LogStore

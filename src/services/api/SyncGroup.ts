@@ -6,7 +6,7 @@ import { SyncGroup } from "../../protocol/messages/SyncGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(SyncGroup, (request) =>
+export const make = handler(SyncGroup, "0-5", (request) =>
   Effect.gen(function*() {
     return yield* (yield* GroupCoordinator).sync(request).pipe(
       Effect.map((result) => ({ throttleTimeMs: 0, errorCode: ErrorCode.NONE, ...result })),

@@ -2,7 +2,7 @@
 // every API that lists partitions does.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
-import type { MetadataImage, PartitionInfo, TopicInfo } from "../metadata/ClusterMetadata.ts"
+import type { MetadataImage, PartitionInfo, TopicInfo } from "../metadata/MetadataImage.ts"
 import { UnknownTopicOrPartition } from "../Errors.ts"
 
 export const lookupPartition = (

@@ -294,9 +294,6 @@ export const topicSetting = (config: BrokerConfigShape, overrides: ReadonlyMap<s
   return value < 0 || value >= Number.MAX_SAFE_INTEGER ? Infinity : value
 }
 
-/** The definition of a topic config, if Kafka knows the name. */
-export const topicConfig = (name: string): TopicConfigDef | undefined => BY_NAME.get(name)
-
 // ---------------------------------------------------------------------------------------------------------
 // Validation (CreateTopics)
 

@@ -5,7 +5,8 @@
 import { Effect } from "effect"
 import { partitionRecords, topicRecords, type NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
-import { ClusterMetadata, ConfigResource, type MetadataImage, type TopicInfo } from "./ClusterMetadata.ts"
+import { ClusterMetadata } from "./ClusterMetadata.ts"
+import { ConfigResource, type MetadataImage, type TopicInfo } from "./MetadataImage.ts"
 import {
   InvalidPartitions,
   InvalidReplicationFactor,

@@ -49,7 +49,7 @@ export class UnsupportedRequest extends Schema.TaggedError<UnsupportedRequest>()
     const h = handlers.get(this.apiKey)
     return h === undefined
       ? `${apiName(this.apiKey)} (api key ${this.apiKey}) is not supported`
-      : `${h.api.name} v${this.apiVersion} is not supported (versions ${h.api.minVersion}-${h.api.maxVersion})`
+      : `${h.api.name} v${this.apiVersion} is not supported (versions ${h.minVersion}-${h.maxVersion})`
   }
 }
 
@@ -130,7 +130,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const h = handlers.get(apiKey)
         if (h === undefined) return new UnsupportedRequest({ apiKey, apiVersion })
         const { api } = h
-        if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
+        if (apiVersion < h.minVersion || apiVersion > h.maxVersion) {
           if (apiKey !== ApiVersions.key) return new UnsupportedRequest({ apiKey, apiVersion })
           const encoded = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
           return { run: Effect.succeed(encoded), waits: false }

@@ -1,0 +1,180 @@
+// Topics and partitions as the broker knows them, the pure core of the metadata subsystem. Handlers read one
+// immutable `MetadataImage` per request, so a request never sees a half-applied change. The image is built by
+// replaying KRaft metadata records (`applyRecord`, `replay`), following Kafka's own replay rules; the live layer
+// (layers/metadata/KRaftMetadata.ts) replays `__cluster_metadata-0` at start. Records that refer to a topic or
+// partition the image does not hold are ignored rather than fatal: a log read partially (torn tail, skipped
+// unknown records) must still give a usable image.
+import { NO_LEADER_CHANGE, type MetadataRecord, type NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
+
+export interface PartitionInfo {
+  readonly index: number
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly partitionEpoch: number
+  readonly replicas: ReadonlyArray<number>
+  readonly isr: ReadonlyArray<number>
+}
+
+export interface TopicInfo {
+  readonly name: string
+  readonly id: string
+  /** Indexed by partition number. */
+  readonly partitions: ReadonlyArray<PartitionInfo>
+  /** Topic-level config overrides (`retention.ms`, `cleanup.policy`, ...), from ConfigRecords. */
+  readonly configs: ReadonlyMap<string, string>
+}
+
+export interface MetadataImage {
+  readonly topics: ReadonlyMap<string, TopicInfo>
+  readonly topicsById: ReadonlyMap<string, TopicInfo>
+  /** metadata.version and other finalized features, from FeatureLevelRecords. */
+  readonly features: ReadonlyMap<string, number>
+  /** Every producer id below this one has been handed out (ProducerIdsRecord). */
+  readonly nextProducerId: number
+}
+
+export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map(), nextProducerId: 0 }
+
+/** Resource types of ConfigRecords. */
+export const ConfigResource = { Topic: 2, Broker: 4 } as const
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay
+
+/**
+ * The maps of an image under construction. `replay` applies many records to one draft so a long log costs
+ * one copy of the maps, not one per record; `applyRecord` copies for a single record.
+ */
+interface Draft {
+  readonly topics: Map<string, TopicInfo>
+  readonly topicsById: Map<string, TopicInfo>
+  readonly features: Map<string, number>
+  nextProducerId: number
+  /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
+  readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
+}
+
+const draftOf = (image: MetadataImage): Draft => ({
+  topics: new Map(image.topics),
+  topicsById: new Map(image.topicsById),
+  features: new Map(image.features),
+  nextProducerId: image.nextProducerId,
+  ownArrays: new WeakSet()
+})
+
+const putTopic = (d: Draft, topic: TopicInfo): void => {
+  // A name or id held by a different topic is stale (Kafka removes before it reuses a name): drop it.
+  const byName = d.topics.get(topic.name)
+  if (byName !== undefined && byName.id !== topic.id) d.topicsById.delete(byName.id)
+  const byId = d.topicsById.get(topic.id)
+  if (byId !== undefined && byId.name !== topic.name) d.topics.delete(byId.name)
+  d.topics.set(topic.name, topic)
+  d.topicsById.set(topic.id, topic)
+}
+
+/** The topic with one partition replaced. The controller writes a topic's partitions 0..n-1 in one atomic
+ * batch, so the array is dense once that batch is applied. Images already handed out are never changed. */
+const withPartition = (d: Draft, topic: TopicInfo, partition: PartitionInfo): TopicInfo => {
+  let partitions = topic.partitions as Array<PartitionInfo>
+  if (!d.ownArrays.has(partitions)) {
+    partitions = partitions.slice()
+    d.ownArrays.add(partitions)
+  }
+  partitions[partition.index] = partition
+  return { ...topic, partitions }
+}
+
+/** Records read from the log, or records being committed (their version is not needed to apply them). */
+type AnyRecord = MetadataRecord | NewMetadataRecord
+
+const apply = (d: Draft, record: AnyRecord): void => {
+  switch (record.type) {
+    case "Topic": {
+      const existing = d.topicsById.get(record.topicId)
+      putTopic(d, {
+        name: record.name,
+        id: record.topicId,
+        partitions: existing?.partitions ?? [],
+        configs: existing?.configs ?? new Map()
+      })
+      return
+    }
+    case "Config": {
+      const topic = record.resourceType === ConfigResource.Topic ? d.topics.get(record.resourceName) : undefined
+      if (topic === undefined) return
+      const configs = new Map(topic.configs)
+      if (record.value === null) configs.delete(record.name)
+      else configs.set(record.name, record.value)
+      putTopic(d, { ...topic, configs })
+      return
+    }
+    case "ProducerIds":
+      d.nextProducerId = Math.max(d.nextProducerId, record.nextProducerId)
+      return
+    case "Partition": {
+      const topic = d.topicsById.get(record.topicId)
+      if (topic === undefined) return
+      putTopic(d, withPartition(d, topic, {
+        index: record.partitionId,
+        leader: record.leader,
+        leaderEpoch: record.leaderEpoch,
+        partitionEpoch: record.partitionEpoch,
+        replicas: record.replicas,
+        isr: record.isr
+      }))
+      return
+    }
+    case "PartitionChange": {
+      const topic = d.topicsById.get(record.topicId)
+      const current = topic?.partitions[record.partitionId]
+      if (topic === undefined || current === undefined) return
+      // As Kafka's PartitionRegistration.merge: any leader other than "no change" starts a new leader epoch
+      // (even the same leader, which is how the controller forces a bump), and every change bumps the
+      // partition epoch.
+      const leader = record.leader ?? NO_LEADER_CHANGE
+      const changed = leader !== NO_LEADER_CHANGE
+      putTopic(d, withPartition(d, topic, {
+        index: current.index,
+        leader: changed ? leader : current.leader,
+        leaderEpoch: changed ? current.leaderEpoch + 1 : current.leaderEpoch,
+        partitionEpoch: current.partitionEpoch + 1,
+        replicas: record.replicas ?? current.replicas,
+        isr: record.isr ?? current.isr
+      }))
+      return
+    }
+    case "RemoveTopic": {
+      const topic = d.topicsById.get(record.topicId)
+      if (topic === undefined) return
+      d.topicsById.delete(topic.id)
+      if (d.topics.get(topic.name)?.id === topic.id) d.topics.delete(topic.name)
+      return
+    }
+    case "FeatureLevel":
+      // Level 0 means the feature is no longer finalized, as in Kafka's FeaturesDelta.
+      if (record.featureLevel === 0) d.features.delete(record.name)
+      else d.features.set(record.name, record.featureLevel)
+      return
+    case "Unknown":
+      return
+  }
+}
+
+/** The image after one record; `image` is left as it was. */
+export const applyRecord = (image: MetadataImage, record: AnyRecord): MetadataImage => {
+  if (record.type === "Unknown") return image
+  const d = draftOf(image)
+  apply(d, record)
+  return d
+}
+
+/** The image after replaying `records` in order onto `from` (by default, an empty image). */
+export const replay = (records: Iterable<AnyRecord>, from: MetadataImage = emptyImage): MetadataImage => {
+  const d = draftOf(from)
+  for (const record of records) apply(d, record)
+  return d
+}
+
+/** Topics sorted by name, the order Kafka lists them in. */
+export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>
+  [...image.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
