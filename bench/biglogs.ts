@@ -5,13 +5,17 @@
 // (relative last offset → position, an entry per batch after the first: Kafka's rule of one entry per
 // `index.interval.bytes` = 4096 since the previous) and `.timeindex` (max timestamp so far → its relative
 // offset) Kafka would have written for them, trimmed as after a clean shutdown. The topic is written into the
-// KRaft metadata log (test/support/BrokerProcess.ts's writeTopics). Then the broker is started on the directory
+// KRaft metadata log (layers/metadata/KRaftMetadata.ts's writer). Then the broker is started on the directory
 // once and stopped with SIGTERM, so that whatever a clean shutdown leaves (marker, recovery points) is there.
 import { crc32c } from "@node-rs/crc32"
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
-import { writeTopics } from "../test/support/BrokerProcess.ts"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Effect, FileSystem } from "effect"
+import { randomUUID } from "node:crypto"
+import * as KRaftMetadata from "../src/layers/metadata/KRaftMetadata.ts"
+import { bootstrapRecords, topicRecords } from "../src/protocol/MetadataRecords.ts"
 import { apiVersions, makeBatch } from "./loadgen.ts"
 import { startBroker, writeBrokerConfig } from "./servers.ts"
 
@@ -115,7 +119,10 @@ export const ensureBigLogs = async (dir: string, gib: number, say: (line: string
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(logDir, { recursive: true })
   const t0 = performance.now()
-  await writeTopics(logDir, { [BIG_TOPIC]: partitions })
+  await Effect.runPromise(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* KRaftMetadata.writeMetadataLog(fs, logDir, [bootstrapRecords(), topicRecords(BIG_TOPIC, randomUUID(), partitions, 1)])
+  }).pipe(Effect.provide(NodeFileSystem.layer)))
   const recordsPerBatch = 1000
   const batch = makeBatch(1024, recordsPerBatch)
   const template = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength)

@@ -1,103 +1,29 @@
-// Kafka framing for the benchmark tools (load generator and reference server): a 4-byte big-endian size, then
-// that many bytes. A frame that lies inside one socket chunk is handed out as a view of it (no copy); a frame
-// that spans chunks is copied once, into a buffer of its exact size allocated as soon as its size is known.
+// Kafka framing for the benchmark tools (load generator and reference server), on the broker's own Framer: a
+// frame inside one socket chunk is handed out as a view of it (no copy); one spanning chunks is gathered once
+// into a buffer of its size, or (`partsReader`) handed out as the slices it arrived in, for readers that look at
+// a few places in large frames (the Fetch consumer reads its header and the batch headers).
+import { Framer, FrameTooLarge } from "../src/services/network/Framer.ts"
 
-export class FrameReader {
-  private readonly head = Buffer.alloc(4)
-  private headLength = 0
-  private frame: Buffer | null = null
-  private filled = 0
-  private readonly onFrame: (frame: Buffer) => void
-  private readonly limit: number
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length)
 
-  constructor(onFrame: (frame: Buffer) => void, limit = 1 << 30) {
-    this.onFrame = onFrame
-    this.limit = limit
-  }
-
-  push(chunk: Buffer): void {
-    let at = 0
-    const n = chunk.length
-    while (at < n) {
-      const frame = this.frame
-      if (frame !== null) {
-        const k = Math.min(n - at, frame.length - this.filled)
-        chunk.copy(frame, this.filled, at, at + k)
-        this.filled += k
-        at += k
-        if (this.filled === frame.length) {
-          this.frame = null
-          this.onFrame(frame)
-        }
-        continue
-      }
-      let size: number
-      if (this.headLength === 0 && n - at >= 4) {
-        size = chunk.readInt32BE(at)
-        at += 4
-      } else {
-        const k = Math.min(4 - this.headLength, n - at)
-        chunk.copy(this.head, this.headLength, at, at + k)
-        this.headLength += k
-        at += k
-        if (this.headLength < 4) return
-        this.headLength = 0
-        size = this.head.readInt32BE(0)
-      }
-      if (size < 0 || size > this.limit) throw new Error(`frame of ${size} bytes`)
-      if (n - at >= size) {
-        const view = chunk.subarray(at, at + size)
-        at += size
-        this.onFrame(view)
-      } else {
-        this.frame = Buffer.allocUnsafeSlow(size)
-        this.filled = 0
-      }
+/** A 'data' listener calling `onFrame` with each whole frame (size prefix excluded). */
+export const frameReader = (onFrame: (frame: Buffer) => void, limit = 1 << 30) => {
+  const framer = new Framer({ limit, allocate: (size) => Buffer.allocUnsafeSlow(size) })
+  return (chunk: Buffer): void => {
+    for (const f of framer.push([chunk])) {
+      if (f instanceof FrameTooLarge) throw f
+      if (f instanceof Uint8Array) onFrame(asBuffer(f))
     }
   }
 }
 
-/**
- * The same framing without the copy: a frame arrives as the list of socket-chunk slices it spans, for readers
- * that only look at a few places in large frames (the Fetch consumer reads its header and the batch headers).
- */
-export class ChunkedFrameReader {
-  private readonly head = Buffer.alloc(4)
-  private headLength = 0
-  private size = -1
-  private have = 0
-  private parts: Array<Buffer> = []
-  private readonly onFrame: (frame: Parts) => void
-
-  constructor(onFrame: (frame: Parts) => void) {
-    this.onFrame = onFrame
-  }
-
-  push(chunk: Buffer): void {
-    let at = 0
-    while (at < chunk.length || this.size === 0) {
-      if (this.size < 0) {
-        const k = Math.min(4 - this.headLength, chunk.length - at)
-        chunk.copy(this.head, this.headLength, at, at + k)
-        this.headLength += k
-        at += k
-        if (this.headLength < 4) return
-        this.headLength = 0
-        this.size = this.head.readInt32BE(0)
-        if (this.size < 0) throw new Error(`frame of ${this.size} bytes`)
-        continue
-      }
-      const k = Math.min(chunk.length - at, this.size - this.have)
-      if (k > 0) this.parts.push(chunk.subarray(at, at + k))
-      this.have += k
-      at += k
-      if (this.have === this.size) {
-        const frame = new Parts(this.parts, this.size)
-        this.parts = []
-        this.size = -1
-        this.have = 0
-        this.onFrame(frame)
-      }
+/** A 'data' listener calling `onFrame` with each whole frame as its slices. */
+export const partsReader = (onFrame: (frame: Parts) => void) => {
+  const framer = new Framer()
+  return (chunk: Buffer): void => {
+    for (const f of framer.pushParts([chunk])) {
+      if (f instanceof FrameTooLarge) throw f
+      if (Array.isArray(f)) onFrame(new Parts(f.map(asBuffer), f.reduce((n, p) => n + p.length, 0)))
     }
   }
 }

@@ -28,8 +28,8 @@ import { ListOffsets } from "../src/protocol/messages/ListOffsets.ts"
 import { Produce } from "../src/protocol/messages/Produce.ts"
 import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
 import { encodeBatch, LOG_OVERHEAD } from "../src/protocol/RecordBatch.ts"
-import { RawClient } from "../test/support/RawClient.ts"
-import { ChunkedFrameReader, FrameReader, type Parts } from "./frames.ts"
+import { RawClient } from "../src/client/RawClient.ts"
+import { frameReader, type Parts, partsReader } from "./frames.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // Building requests
@@ -417,7 +417,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
         }
       }
 
-      const reader = new FrameReader((frame) => {
+      const read = frameReader((frame) => {
         if (o.acks === 0) return fail(new Error("a response to an acks=0 request"))
         const r = readProduceResponse(frame, version)
         if (r.correlationId !== expected) return fail(new Error(`correlation id ${r.correlationId}, expected ${expected}`))
@@ -430,7 +430,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       })
       socket.on("data", (chunk: Buffer) => {
         try {
-          reader.push(chunk)
+          read(chunk)
         } catch (e) {
           return fail(e as Error)
         }
@@ -479,11 +479,11 @@ class FrameConnection {
 
   constructor(socket: net.Socket) {
     this.socket = socket
-    const reader = new ChunkedFrameReader((f) => {
+    const read = partsReader((f) => {
       this.frames.push(f)
       this.waiter?.()
     })
-    socket.on("data", (d: Buffer) => reader.push(d))
+    socket.on("data", (d: Buffer) => read(d))
     socket.on("error", (e) => {
       this.error = e
       this.waiter?.()

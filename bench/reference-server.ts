@@ -26,7 +26,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { FrameReader } from "./frames.ts"
+import { frameReader } from "./frames.ts"
 
 const { values } = parseArgs({
   options: {
@@ -585,7 +585,7 @@ class ConnectionState {
 const serve = (socket: net.Socket) => {
   socket.setNoDelay(true)
   const state = new ConnectionState(socket)
-  const reader = new FrameReader((frame) => {
+  const read = frameReader((frame) => {
     const apiKey = frame.readInt16BE(0)
     const version = frame.readInt16BE(2)
     const correlationId = frame.readInt32BE(4)
@@ -609,7 +609,7 @@ const serve = (socket: net.Socket) => {
   socket.on("data", (chunk: Buffer) => {
     socket.cork()
     try {
-      reader.push(chunk)
+      read(chunk)
     } catch (e) {
       console.error(`closing a connection: ${(e as Error).message}`)
       socket.destroy()

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
-import { RawClient } from "../test/support/RawClient.ts"
+import { RawClient } from "../src/client/RawClient.ts"
 
 const runs = Number(process.argv[2] ?? 10)
 const script = resolve(import.meta.dirname, "../your_program.sh")

@@ -16,7 +16,7 @@ import { encodeBatch, setBaseOffset, setPartitionLeaderEpoch } from "../../src/p
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
 import { Listener } from "../../src/services/network/Listener.ts"
 import { runFuzz } from "../support/Fuzz.ts"
-import { RawClient } from "../support/RawClient.ts"
+import { RawClient } from "../../src/client/RawClient.ts"
 
 const FRAMES = Number(process.env["FUZZ_FRAMES"] ?? 6_000)
 const SEED = Number(process.env["FUZZ_SEED"] ?? 20261201)

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { makeLogDir } from "../support/BrokerProcess.ts"
-import { RawClient } from "../support/RawClient.ts"
+import { RawClient } from "../../src/client/RawClient.ts"
 import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
 
 const script = resolve(import.meta.dirname, "../../your_program.sh")

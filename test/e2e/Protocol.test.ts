@@ -12,7 +12,7 @@ import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { decodeRecords, encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
-import { decodeResponse, RawClient } from "../support/RawClient.ts"
+import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import { received } from "../support/TestLayers.ts"
 
 const text = new TextEncoder()

@@ -11,7 +11,7 @@ import { Fetch } from "../../src/protocol/messages/Fetch.ts"
 import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
-import { RawClient } from "../support/RawClient.ts"
+import { RawClient } from "../../src/client/RawClient.ts"
 
 let broker: RunningBroker
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { Produce } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch, setBaseOffset, setPartitionLeaderEpoch } from "../../src/protocol/RecordBatch.ts"
 import { startBroker } from "../support/BrokerProcess.ts"
 import { runFuzz } from "../support/Fuzz.ts"
-import { RawClient } from "../support/RawClient.ts"
+import { RawClient } from "../../src/client/RawClient.ts"
 
 const { values } = parseArgs({ options: { frames: { type: "string", default: "1000000" }, seed: { type: "string", default: "1" } } })
 const frames = Number(values.frames)

@@ -3,6 +3,7 @@
 // `advertised.listeners` naming the proxy so clients keep coming back through it; `target` is asked for the
 // broker's port at each new connection, so the broker may restart on another port behind it.
 import * as net from "node:net"
+import { Framer } from "../../src/services/network/Framer.ts"
 
 export interface RecordedRequest {
   readonly apiKey: number
@@ -20,15 +21,9 @@ export interface ApiRecorder {
 }
 
 const requestFrames = (onFrame: (frame: Buffer) => void) => {
-  let buffered: Buffer = Buffer.alloc(0)
+  const framer = new Framer()
   return (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-    while (buffered.length >= 4) {
-      const size = buffered.readInt32BE(0)
-      if (buffered.length < 4 + size) break
-      onFrame(buffered.subarray(4, 4 + size))
-      buffered = buffered.subarray(4 + size)
-    }
+    for (const f of framer.push([chunk])) if (f instanceof Uint8Array) onFrame(Buffer.from(f.buffer, f.byteOffset, f.length))
   }
 }
 

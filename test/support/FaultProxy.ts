@@ -3,6 +3,7 @@
 // is how a duplicate would be written if the broker did not recognise the retry. Start the broker with
 // `advertised.listeners` naming the proxy so clients keep coming back through it.
 import * as net from "node:net"
+import { Framer } from "../../src/services/network/Framer.ts"
 
 export interface FaultProxy {
   readonly port: number
@@ -15,15 +16,9 @@ export interface FaultProxy {
 
 /** Calls `onFrame` with each whole frame (size prefix excluded) of a Kafka byte stream. */
 const frames = (onFrame: (frame: Buffer) => void) => {
-  let buffered = Buffer.alloc(0)
+  const framer = new Framer()
   return (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk])
-    while (buffered.length >= 4) {
-      const size = buffered.readInt32BE(0)
-      if (buffered.length < 4 + size) break
-      onFrame(buffered.subarray(4, 4 + size))
-      buffered = buffered.subarray(4 + size)
-    }
+    for (const f of framer.push([chunk])) if (f instanceof Uint8Array) onFrame(Buffer.from(f.buffer, f.byteOffset, f.length))
   }
 }
 

@@ -5,10 +5,10 @@
 // out over TCP in pipelined batches; after each batch `check` must pass (the broker answers, its stored records
 // are intact, its memory is bounded). Seeded: the same seed sends the same frames.
 import * as net from "node:net"
-import { ByteWriter } from "../../src/protocol/Bytes.ts"
 import { Codec } from "../../src/protocol/Compression.ts"
-import { writeRequestHeader } from "../../src/protocol/Header.ts"
-import { type Api, isFlexible, requestCodec, type Type } from "../../src/protocol/Message.ts"
+import { requestFrame } from "../../src/protocol/Frames.ts"
+import { type Api, isFlexible, type Type } from "../../src/protocol/Message.ts"
+import { Framer } from "../../src/services/network/Framer.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import { handlers } from "../../src/services/api/Apis.ts"
 
@@ -112,16 +112,6 @@ const valueOf = (rng: Random, type: Type<unknown>, version: number, flexible: bo
   }
 }
 
-/** A request frame (size prefix included) for `api` at `version`, correlation id `id`. */
-export const requestFrame = (api: Api<unknown, unknown>, version: number, body: unknown, id: number): Uint8Array => {
-  const w = new ByteWriter()
-  const size = w.reserveInt32()
-  writeRequestHeader(w, { apiKey: api.key, apiVersion: version, correlationId: id, clientId: "fuzz" }, isFlexible(api, version))
-  requestCodec(api, version).write(w, body)
-  w.patchInt32(size, w.length - 4)
-  return w.toBytes()
-}
-
 const served = [...handlers.values()]
 
 /** A generated, valid request frame of a random served API and version. */
@@ -131,7 +121,7 @@ export const validFrame = (rng: Random, dict: Dictionary, id: number): Uint8Arra
   const version = h.minVersion + rng.int(h.maxVersion - h.minVersion + 1)
   for (let attempt = 0; ; attempt++) {
     try {
-      return requestFrame(api, version, valueOf(rng, api.request, version, isFlexible(api, version), false, dict, api.name), id)
+      return requestFrame(api, version, valueOf(rng, api.request, version, isFlexible(api, version), false, dict, api.name), id, "fuzz")
     } catch (e) {
       // A generated value the encoder refuses (a string past 32767 bytes): try another.
       if (attempt > 5) throw e
@@ -202,7 +192,7 @@ export interface FuzzReport {
 const sendBatch = (port: number, frames: ReadonlyArray<Uint8Array>, quietMs: number) =>
   new Promise<{ answers: number; closed: boolean }>((resolve, reject) => {
     let answers = 0
-    let buffered = Buffer.alloc(0)
+    const framer = new Framer()
     let timer: NodeJS.Timeout | undefined
     const socket = net.createConnection({ host: "127.0.0.1", port }, () => {
       socket.write(Buffer.concat(frames))
@@ -217,12 +207,8 @@ const sendBatch = (port: number, frames: ReadonlyArray<Uint8Array>, quietMs: num
       if (timer !== undefined) clearTimeout(timer)
       timer = setTimeout(() => finish(false), quietMs)
     }
-    socket.on("data", (d) => {
-      buffered = Buffer.concat([buffered, d])
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        buffered = buffered.subarray(4 + buffered.readInt32BE(0))
-        answers++
-      }
+    socket.on("data", (d: Buffer) => {
+      for (const frame of framer.pushParts([d])) if (Array.isArray(frame)) answers++
       if (answers >= frames.length) finish(false)
       else arm()
     })

@@ -14,7 +14,7 @@ import { serveConnection } from "../../src/services/network/Connection.ts"
 import { Framer, FrameTooLarge } from "../../src/services/network/Framer.ts"
 import { RequestBudget } from "../../src/services/network/RequestBudget.ts"
 import { LogStore } from "../../src/services/log/LogStore.ts"
-import { decodeResponse, RawClient } from "../support/RawClient.ts"
+import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import { withLogs } from "../support/Logs.ts"
 import * as TestLayers from "../support/TestLayers.ts"
 

@@ -15,9 +15,10 @@
 import { Cause, Deferred, Duration, Effect, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../../protocol/ApiKeys.ts"
-import { ByteReader, ByteWriter, type Chunk, isByteSource, MalformedInput } from "../../protocol/Bytes.ts"
-import { readHeaderPrefix, readHeaderRest, writeResponseHeader } from "../../protocol/Header.ts"
-import { isFlexible, requestCodec, responseCodec, type Api } from "../../protocol/Message.ts"
+import { ByteReader, type Chunk, isByteSource, MalformedInput } from "../../protocol/Bytes.ts"
+import { readRequestBody, responseFrame } from "../../protocol/Frames.ts"
+import { readHeaderPrefix } from "../../protocol/Header.ts"
+import type { Api } from "../../protocol/Message.ts"
 import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
 import { handlers, supportedApis, type HandlerServices } from "../api/Apis.ts"
 import { unsupportedVersion } from "../api/ApiVersions.ts"
@@ -90,13 +91,7 @@ interface Slot {
 }
 
 const encodeResponse = <Res>(api: Api<unknown, Res>, version: number, correlationId: number, body: Res): Encoded => {
-  const w = new ByteWriter(256)
-  const size = w.reserveInt32()
-  // ApiVersions answers with response header v0 whatever its version, so any client can read it.
-  writeResponseHeader(w, correlationId, api.key !== ApiVersions.key && isFlexible(api, version))
-  responseCodec(api, version).write(w, body)
-  w.patchInt32(size, w.length - 4)
-  const chunks = w.finish()
+  const chunks = responseFrame(api, version, correlationId, body)
   let held = 0
   for (const c of chunks) if (c instanceof Uint8Array) held += c.length
   return { chunks, held }
@@ -135,8 +130,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           const encoded = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
           return { run: Effect.succeed(encoded), waits: false }
         }
-        const clientId = readHeaderRest(r, isFlexible(api, apiVersion))
-        const request = requestCodec(api, apiVersion).read(r)
+        const { clientId, body: request } = readRequestBody(api, apiVersion, r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection }
         const run = h.handle(request, context).pipe(
           Effect.map((response): Encoded =>

@@ -1,10 +1,10 @@
-// A minimal Kafka client for end-to-end tests: it writes requests encoded with the broker's own message
-// definitions and reads size-prefixed responses, in order, off a plain TCP socket.
+// A minimal Kafka client over a plain TCP socket: requests encoded with the broker's own message definitions,
+// responses read in order with the broker's own framer. What the end-to-end tests, the benchmarks and the fuzzer
+// speak the protocol with; not an application client (no metadata, no retries).
 import * as net from "node:net"
-import { ByteReader, ByteWriter } from "../../src/protocol/Bytes.ts"
-import { writeRequestHeader } from "../../src/protocol/Header.ts"
-import { isFlexible, requestCodec, responseCodec, type Api } from "../../src/protocol/Message.ts"
-import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
+import { readResponse, requestFrame } from "../protocol/Frames.ts"
+import type { Api } from "../protocol/Message.ts"
+import { Framer } from "../services/network/Framer.ts"
 
 export interface RawResponse {
   readonly correlationId: number
@@ -14,7 +14,7 @@ export interface RawResponse {
 
 export class RawClient {
   private readonly socket: net.Socket
-  private buffer = Buffer.alloc(0)
+  private readonly framer = new Framer()
   private readonly frames: Array<RawResponse> = []
   private waiters: Array<() => void> = []
   private correlation = 0
@@ -22,14 +22,10 @@ export class RawClient {
 
   private constructor(socket: net.Socket) {
     this.socket = socket
-    socket.on("data", (d) => {
-      this.buffer = Buffer.concat([this.buffer, d])
-      while (this.buffer.length >= 4) {
-        const size = this.buffer.readInt32BE(0)
-        if (this.buffer.length < 4 + size) break
-        const frame = new Uint8Array(this.buffer.subarray(4, 4 + size))
-        this.buffer = this.buffer.subarray(4 + size)
-        this.frames.push({ correlationId: new DataView(frame.buffer).getInt32(0), frame })
+    socket.on("data", (d: Buffer) => {
+      for (const frame of this.framer.push([d])) {
+        // The frame may be a view of a socket buffer Node reuses: keep a copy.
+        if (frame instanceof Uint8Array) this.frames.push({ correlationId: new DataView(frame.buffer, frame.byteOffset).getInt32(0), frame: frame.slice() })
       }
       this.wake()
     })
@@ -55,12 +51,7 @@ export class RawClient {
 
   /** Encodes a request frame; `correlationId` defaults to the next number. */
   static encode<Req>(api: Api<Req, unknown>, version: number, body: Req, correlationId: number, clientId = "raw-test"): Uint8Array {
-    const w = new ByteWriter()
-    const size = w.reserveInt32()
-    writeRequestHeader(w, { apiKey: api.key, apiVersion: version, correlationId, clientId }, isFlexible(api, version))
-    requestCodec(api, version).write(w, body)
-    w.patchInt32(size, w.length - 4)
-    return w.toBytes()
+    return requestFrame(api, version, body, correlationId, clientId)
   }
 
   send<Req>(api: Api<Req, unknown>, version: number, body: Req): number {
@@ -112,17 +103,5 @@ export class RawClient {
   }
 }
 
-export const decodeResponse = <Res>(api: Api<unknown, Res>, version: number, frame: Uint8Array): Res => {
-  const r = new ByteReader(frame)
-  r.int32()
-  if (api.key !== ApiVersions.key && isFlexible(api, version)) {
-    const tags = r.uvarint()
-    for (let i = 0; i < tags; i++) {
-      r.uvarint()
-      r.skip(r.uvarint())
-    }
-  }
-  const value = responseCodec(api, version).read(r)
-  if (r.remaining !== 0) throw new Error(`${r.remaining} bytes left after ${api.name} v${version} response`)
-  return value
-}
+/** The body of a response frame (the bytes after the size prefix). */
+export const decodeResponse = readResponse
