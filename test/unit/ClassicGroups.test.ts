@@ -3,12 +3,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ErrorCode } from "../../src/protocol/ErrorCode.ts"
 import * as Classic from "../../src/services/group/ClassicGroups.ts"
+import * as State from "../../src/services/group/GroupState.ts"
 import type { JoinRequest } from "../../src/services/group/GroupCoordinator.ts"
 
 const config = { initialRebalanceDelayMs: 3000, minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 300_000 }
 const machine = () => {
   let n = 0
-  return Classic.make(config, (prefix) => `${prefix}-${++n}`)
+  return State.make(config, (prefix) => `${prefix}-${++n}`)
 }
 
 const join = (name: string, o: Partial<JoinRequest> = {}): JoinRequest => ({
@@ -26,11 +27,11 @@ const join = (name: string, o: Partial<JoinRequest> = {}): JoinRequest => ({
   ...o
 })
 
-const answers = (commands: ReadonlyArray<Classic.Command>) =>
-  commands.filter((c): c is Extract<Classic.Command, { _tag: "Answer" }> => c._tag === "Answer")
-const timers = (commands: ReadonlyArray<Classic.Command>) =>
-  commands.filter((c): c is Extract<Classic.Command, { _tag: "Start" }> => c._tag === "Start")
-const codeOf = (a: Classic.Answer) => (a._tag === "Failed" ? a.error.code : ErrorCode.NONE)
+const answers = (commands: ReadonlyArray<State.Command>) =>
+  commands.filter((c): c is Extract<State.Command, { _tag: "Answer" }> => c._tag === "Answer")
+const timers = (commands: ReadonlyArray<State.Command>) =>
+  commands.filter((c): c is Extract<State.Command, { _tag: "Start" }> => c._tag === "Start")
+const codeOf = (a: State.Answer) => (a._tag === "Failed" ? a.error.code : ErrorCode.NONE)
 
 describe("ClassicGroups", () => {
   it("a new member gets MEMBER_ID_REQUIRED with its id and a session timer, then parks in the first rebalance", () => {
@@ -128,6 +129,6 @@ describe("ClassicGroups", () => {
     assert.strictEqual(s.groups.size, 0)
     assert.strictEqual(Classic.heartbeat(s, "g", 1, { memberId: "x", groupInstanceId: null }).result?.code, ErrorCode.UNKNOWN_MEMBER_ID)
     assert.deepStrictEqual(Classic.leave(s, "g", [{ memberId: "x", groupInstanceId: null }]).result.members.map((e) => e?.code), [ErrorCode.UNKNOWN_MEMBER_ID])
-    assert.strictEqual((Classic.deletable(s, "g") as { code?: number }).code, ErrorCode.GROUP_ID_NOT_FOUND)
+    assert.strictEqual((State.deletable(s, "g") as { code?: number }).code, ErrorCode.GROUP_ID_NOT_FOUND)
   })
 })

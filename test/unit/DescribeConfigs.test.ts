@@ -8,13 +8,8 @@ import * as DescribeCluster from "../../src/services/api/DescribeCluster.ts"
 import * as DescribeConfigs from "../../src/services/api/DescribeConfigs.ts"
 import { HONOURED_KEYS } from "../../src/services/config/BrokerConfig.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
-import {
-  ConfigSource,
-  ConfigType,
-  LONG_MAX,
-  TOPIC_CONFIGS,
-  validateTopicConfigs
-} from "../../src/services/metadata/TopicConfigs.ts"
+import { ConfigSource, ConfigType, LONG_MAX } from "../../src/services/config/ConfigEntries.ts"
+import { TOPIC_CONFIGS, validateTopicConfigs } from "../../src/services/metadata/TopicConfigs.ts"
 import { callResponse, fresh } from "../support/TestLayers.ts"
 
 type Request = RequestOf<typeof DescribeConfigsApi>

@@ -16,11 +16,10 @@ import {
   HEADER_SIZE,
   LOG_OVERHEAD,
   readHeader,
-  type RecordRules,
   TIMESTAMP_TYPE_LOG_APPEND,
-  validateProduced,
-  validateRecords
+  validateProduced
 } from "../../src/protocol/RecordBatch.ts"
+import { type RecordRules, validateRecords } from "../../src/protocol/RecordValidation.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { LogStore } from "../../src/services/log/LogStore.ts"
 import { batchesIn, callResponse, layer, readLog } from "../support/TestLayers.ts"

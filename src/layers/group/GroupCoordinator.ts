@@ -11,6 +11,7 @@ import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../proto
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import { type GroupError, OffsetMetadataTooLarge, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
 import * as Classic from "../../services/group/ClassicGroups.ts"
+import * as State from "../../services/group/GroupState.ts"
 import {
   type CommitError,
   GroupCoordinator,
@@ -29,7 +30,7 @@ export const make = Effect.gen(function*() {
   const config = yield* BrokerConfig
   const metadata = yield* ClusterMetadata
   const store = yield* LogStore
-  const state = Classic.make(
+  const state = State.make(
     {
       initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
@@ -41,11 +42,11 @@ export const make = Effect.gen(function*() {
   const timers = yield* FiberMap.makeRuntime<never, string>()
   // Log lines of transitions go through the broker's logger, not the default one.
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
-  const parked = new Map<Classic.Ticket, Deferred.Deferred<unknown, GroupError>>()
+  const parked = new Map<State.Ticket, Deferred.Deferred<unknown, GroupError>>()
   let tickets = 0
 
   /** Does what the machine said. */
-  const perform = (commands: ReadonlyArray<Classic.Command>): void => {
+  const perform = (commands: ReadonlyArray<State.Command>): void => {
     for (const c of commands) {
       switch (c._tag) {
         case "Answer": {
@@ -72,7 +73,7 @@ export const make = Effect.gen(function*() {
   }
 
   /** Runs an input that answers under a ticket, and waits for the answer (now, or when the machine gives it). */
-  const ask = <A>(input: (ticket: Classic.Ticket) => ReadonlyArray<Classic.Command>) =>
+  const ask = <A>(input: (ticket: State.Ticket) => ReadonlyArray<State.Command>) =>
     Effect.suspend(() => {
       const ticket = ++tickets
       const d = Deferred.makeUnsafe<unknown, GroupError>()
@@ -138,19 +139,19 @@ export const make = Effect.gen(function*() {
         key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
         value: encodeOffsetValue(o)
       })))
-      for (const o of accepted) group.offsets.set(Classic.offsetKey(o.topic, o.partition), o)
+      for (const o of accepted) group.offsets.set(State.offsetKey(o.topic, o.partition), o)
       return errors
     })
 
   const deleteGroup = (groupId: string) =>
     Effect.gen(function*() {
-      const group = Classic.deletable(state, groupId)
+      const group = State.deletable(state, groupId)
       if ("_tag" in group) return yield* Effect.fail(group)
       yield* appendOffsets([...group.offsets.values()].map((o) => ({
         key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
         value: null
       })))
-      Classic.deleted(state, group)
+      State.deleted(state, group)
       yield* Effect.logInfo(`group ${groupId} deleted`)
     })
 
@@ -170,11 +171,11 @@ export const make = Effect.gen(function*() {
         const key = record.key === null ? undefined : decodeOffsetKey(record.key)
         if (key === undefined) continue
         replayed++
-        Classic.replayOffset(state, key.group, key.topic, key.partition, record.value === null ? null : decodeOffsetValue(record.value))
+        State.replayOffset(state, key.group, key.topic, key.partition, record.value === null ? null : decodeOffsetValue(record.value))
       }
     })
   }
-  Classic.replayed(state)
+  State.replayed(state)
   yield* Effect.logInfo(`group coordinator: ${state.groups.size} groups with committed offsets (${replayed} offset records)`)
 
   return GroupCoordinator.of({
@@ -183,9 +184,9 @@ export const make = Effect.gen(function*() {
     heartbeat,
     leave,
     commit,
-    committed: (groupId, partitions) => Effect.sync(() => Classic.committed(state, groupId, partitions)),
-    list: Effect.sync(() => Classic.list(state)),
-    describe: (groupId) => Effect.sync(() => Classic.describe(state, groupId)),
+    committed: (groupId, partitions) => Effect.sync(() => State.committed(state, groupId, partitions)),
+    list: Effect.sync(() => State.list(state)),
+    describe: (groupId) => Effect.sync(() => State.describe(state, groupId)),
     delete: deleteGroup
   })
 })

@@ -15,7 +15,9 @@ import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
-import { type ConfigEntry, describeBrokerConfigs, describeTopicConfigs } from "../metadata/TopicConfigs.ts"
+import { describeBrokerConfigs } from "../config/BrokerConfigs.ts"
+import type { ConfigEntry } from "../config/ConfigEntries.ts"
+import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { topicNameProblem } from "../metadata/Topics.ts"
 
 type Result = ResponseOf<typeof DescribeConfigs>["results"][number]

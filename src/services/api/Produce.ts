@@ -4,11 +4,11 @@
 // over the topic's `max.message.bytes` (default `message.max.bytes`) → 10, a bad CRC or a malformed batch → 2,
 // more than one batch or an inconsistent record count → 87. A failing partition never fails its siblings.
 //
-// Records are validated as Kafka's LogValidator does, in one pass over the batch (protocol/RecordBatch.ts
-// `validateRecords`; compressed batches are decompressed for it): a record whose lengths or varints do not hold
-// together, or a record count the batch does not hold → 87; per record, an offset delta out of sequence or a
-// missing key on a compacted topic → 87, a CreateTime timestamp outside `message.timestamp.before.max.ms` /
-// `after.max.ms` → 32, each named in `record_errors` (v8+). Under `message.timestamp.type=LogAppendTime` the
+// Records are validated as Kafka's LogValidator does, in one pass over the batch (protocol/RecordValidation.ts;
+// compressed batches are decompressed for it): a record whose lengths or varints do not hold together, or a
+// record count the batch does not hold → 87; per record, an offset delta out of sequence or a missing key on a
+// compacted topic → 87, a CreateTime timestamp outside `message.timestamp.before.max.ms` / `after.max.ms` →
+// 32, each named in `record_errors` (v8+). Under `message.timestamp.type=LogAppendTime` the
 // batch takes the broker's clock, answered in `log_append_time_ms`. The stored bytes are the produced ones with
 // base offset, leader epoch and (when validation corrected it) max timestamp patched in.
 //
@@ -22,14 +22,8 @@ import { Clock, Effect, Result } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import {
-  type BatchHeader,
-  isProblem,
-  type RecordRules,
-  setPartitionLeaderEpoch,
-  validateProduced,
-  validateRecords
-} from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
+import { type RecordRules, validateRecords } from "../../protocol/RecordValidation.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { type MetadataImage } from "../metadata/MetadataImage.ts"

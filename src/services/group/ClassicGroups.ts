@@ -10,207 +10,40 @@
 // Every input (a request, a timer firing) changes the plain state and answers what to do as data: answers to
 // parked requests (by ticket), timers to start or stop (by key; a new timer for a key replaces the old), lines to
 // log. Nothing here runs effects, reads a clock or writes a file: the shell (layers/group/) does, and the unit
-// tests drive this directly. Committed offsets are kept here too; persisting them is the shell's.
+// tests drive this directly. The state and reading it are in GroupState.ts.
 import {
   CoordinatorNotAvailable,
   FencedInstanceId,
   type GroupError,
-  GroupIdNotFound,
   IllegalGeneration,
   InconsistentGroupProtocol,
   InvalidGroupId,
   InvalidSessionTimeout,
   MemberIdRequired,
-  NonEmptyGroup,
   RebalanceInProgress,
   UnknownMemberId
 } from "../Errors.ts"
-import type {
-  CommittedOffset,
-  GroupDescription,
-  GroupListing,
-  GroupState,
-  JoinRequest,
-  JoinResult,
-  MemberRef,
-  Protocol,
-  SyncRequest,
-  SyncResult
-} from "./GroupCoordinator.ts"
-
-/** Which parked request an answer is for. */
-export type Ticket = number
-
-export type Answer =
-  | { readonly _tag: "Joined"; readonly result: JoinResult }
-  | { readonly _tag: "Synced"; readonly result: SyncResult }
-  | { readonly _tag: "Failed"; readonly error: GroupError }
-
-export type Timer =
-  | { readonly _tag: "SessionExpired"; readonly group: Group; readonly memberId: string }
-  | { readonly _tag: "JoinDeadline"; readonly group: Group }
-  | { readonly _tag: "InitialDelay"; readonly group: Group; readonly delayMs: number; readonly remainingMs: number }
-  | { readonly _tag: "SyncDeadline"; readonly group: Group; readonly generation: number }
-
-export type Command =
-  | { readonly _tag: "Answer"; readonly ticket: Ticket; readonly answer: Answer }
-  | { readonly _tag: "Start"; readonly key: string; readonly delayMs: number; readonly timer: Timer }
-  | { readonly _tag: "Stop"; readonly key: string }
-  | { readonly _tag: "Log"; readonly message: string }
-
-export interface Member {
-  readonly memberId: string
-  readonly groupInstanceId: string | null
-  readonly clientId: string
-  readonly clientHost: string
-  rebalanceTimeoutMs: number
-  sessionTimeoutMs: number
-  readonly protocolType: string
-  protocols: ReadonlyArray<Protocol>
-  assignment: Uint8Array
-  awaitingJoin: Ticket | undefined
-  awaitingSync: Ticket | undefined
-  /** Joined in the current rebalance and not yet through a generation: its JoinGroup may time out. */
-  isNew: boolean
-}
-
-export interface Group {
-  readonly id: string
-  state: GroupState
-  previousState: GroupState
-  generationId: number
-  protocolType: string | null
-  protocolName: string | null
-  leaderId: string | null
-  /** In join order: the first member becomes leader when the leader goes. */
-  readonly members: Map<string, Member>
-  /** Member ids handed out with MEMBER_ID_REQUIRED, awaiting the member's second JoinGroup. */
-  readonly pendingJoin: Set<string>
-  /** Members of the new generation that have not sent SyncGroup yet. */
-  readonly pendingSync: Set<string>
-  /** group.instance.id → member id. */
-  readonly staticMembers: Map<string, string>
-  /** Whether a member joined during the first rebalance's delay (which then waits once more). */
-  newMemberAdded: boolean
-  /** "topic\u0000partition" → offset. */
-  readonly offsets: Map<string, CommittedOffset & { readonly topic: string; readonly partition: number }>
-}
-
-export interface GroupsConfig {
-  readonly initialRebalanceDelayMs: number
-  readonly minSessionTimeoutMs: number
-  readonly maxSessionTimeoutMs: number
-}
-
-export interface Groups {
-  readonly groups: Map<string, Group>
-  readonly config: GroupsConfig
-  /** A new member id for a client (its client id or group instance id, then a UUID). */
-  readonly newMemberId: (prefix: string) => string
-}
-
-export const make = (config: GroupsConfig, newMemberId: (prefix: string) => string): Groups => ({ groups: new Map(), config, newMemberId })
-
-const EMPTY = new Uint8Array(0)
-/** A new member's JoinGroup cannot wait longer than this for the rebalance to finish (Kafka's 5 minutes). */
-const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60_000
-
-export const offsetKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
-
-export const newGroup = (id: string): Group => ({
-  id,
-  state: "Empty",
-  previousState: "Empty",
-  generationId: 0,
-  protocolType: null,
-  protocolName: null,
-  leaderId: null,
-  members: new Map(),
-  pendingJoin: new Set(),
-  pendingSync: new Set(),
-  staticMembers: new Map(),
-  newMemberAdded: false,
-  offsets: new Map()
-})
-
-// ---------------------------------------------------------------------------------------------------------
-// Reading the state
-
-const numAwaitingJoin = (group: Group) => {
-  let n = 0
-  for (const m of group.members.values()) if (m.awaitingJoin !== undefined) n++
-  return n
-}
-
-const hasAllMembersJoined = (group: Group) => group.members.size === numAwaitingJoin(group) && group.pendingJoin.size === 0
-
-const rebalanceTimeoutMs = (group: Group) => {
-  let max = 0
-  for (const m of group.members.values()) max = Math.max(max, m.rebalanceTimeoutMs)
-  return max
-}
-
-/** Protocols every member supports. */
-const candidateProtocols = (group: Group): Set<string> => {
-  const counts = new Map<string, number>()
-  for (const m of group.members.values()) for (const p of m.protocols) counts.set(p.name, (counts.get(p.name) ?? 0) + 1)
-  return new Set([...counts].filter(([, n]) => n === group.members.size).map(([name]) => name))
-}
-
-const supportsProtocols = (group: Group, protocolType: string, protocols: ReadonlyArray<Protocol>) => {
-  if (group.state === "Empty") return protocolType !== "" && protocols.length > 0
-  if (group.protocolType !== protocolType) return false
-  const candidates = candidateProtocols(group)
-  return protocols.some((p) => candidates.has(p.name))
-}
-
-/** Each member votes for its first preferred protocol among those all support; the most votes wins. */
-const selectProtocol = (group: Group): string => {
-  const candidates = candidateProtocols(group)
-  const votes = new Map<string, number>()
-  for (const m of group.members.values()) {
-    const choice = m.protocols.find((p) => candidates.has(p.name))!.name
-    votes.set(choice, (votes.get(choice) ?? 0) + 1)
-  }
-  let best = ""
-  let most = -1
-  for (const [name, n] of votes) {
-    if (n > most) {
-      best = name
-      most = n
-    }
-  }
-  return best
-}
-
-const sameProtocols = (a: ReadonlyArray<Protocol>, b: ReadonlyArray<Protocol>) =>
-  a.length === b.length &&
-  a.every((p, i) => p.name === b[i]!.name && p.metadata.length === b[i]!.metadata.length && p.metadata.every((x, j) => x === b[i]!.metadata[j]))
-
-const metadataFor = (member: Member, protocolName: string | null) => member.protocols.find((p) => p.name === protocolName)?.metadata ?? EMPTY
-
-const currentMembers = (group: Group) =>
-  [...group.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: metadataFor(m, group.protocolName) }))
-
-/** The member the request names, or why it cannot be: UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID. */
-export const validateMember = (group: Group, member: MemberRef): GroupError | undefined => {
-  if (member.groupInstanceId !== null) {
-    const existing = group.staticMembers.get(member.groupInstanceId)
-    if (existing === undefined) return new UnknownMemberId({})
-    if (existing !== member.memberId) return new FencedInstanceId({})
-  }
-  return group.members.has(member.memberId) ? undefined : new UnknownMemberId({})
-}
-
-const currentGeneration = (group: Group, memberId: string, withMembers: boolean, skipAssignment = false): JoinResult => ({
-  generationId: group.generationId,
-  protocolType: group.protocolType,
-  protocolName: group.protocolName,
-  leader: group.leaderId ?? "",
-  memberId,
-  skipAssignment,
-  members: withMembers ? currentMembers(group) : []
-})
+import type { JoinRequest, MemberRef, SyncRequest } from "./GroupCoordinator.ts"
+import {
+  type Answer,
+  type Command,
+  currentGeneration,
+  EMPTY,
+  type Group,
+  type Groups,
+  hasAllMembersJoined,
+  type Member,
+  NEW_MEMBER_JOIN_TIMEOUT_MS,
+  newGroup,
+  rebalanceTimeoutMs,
+  sameProtocols,
+  selectProtocol,
+  supportsProtocols,
+  type Ticket,
+  type Timer,
+  transition,
+  validateMember
+} from "./GroupState.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // The machine. Each input runs in a Step that collects what the shell must do.
@@ -242,11 +75,6 @@ class Step {
 const joinKey = (group: Group) => `join:${group.id}`
 const syncKey = (group: Group) => `sync:${group.id}`
 const heartbeatKey = (group: Group, memberId: string) => `heartbeat:${group.id}:${memberId}`
-
-const transition = (group: Group, state: GroupState) => {
-  group.previousState = group.state
-  group.state = state
-}
 
 // --- membership
 
@@ -697,77 +525,3 @@ export const admitCommit = (s: Groups, groupId: string, generationId: number, re
   return { result, commands: step.out }
 }
 
-/** The committed offsets of the named partitions (never committed: undefined), or of every partition when null. */
-export const committed = (
-  s: Groups,
-  groupId: string,
-  partitions: ReadonlyArray<{ readonly topic: string; readonly partitions: ReadonlyArray<number> }> | null
-) => {
-  const offsets = s.groups.get(groupId)?.offsets ?? new Map()
-  if (partitions === null) {
-    return [...offsets.values()]
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
-      .map((o) => ({ topic: o.topic as string, partition: o.partition as number, committed: o as CommittedOffset | undefined }))
-  }
-  return partitions.flatMap((t) =>
-    t.partitions.map((partition) => ({ topic: t.topic, partition, committed: offsets.get(offsetKey(t.topic, partition)) as CommittedOffset | undefined }))
-  )
-}
-
-/** A committed offset read back from the offsets log (null: its tombstone). */
-export const replayOffset = (s: Groups, groupId: string, topic: string, partition: number, value: CommittedOffset | null) => {
-  let group = s.groups.get(groupId)
-  if (value === null) {
-    group?.offsets.delete(offsetKey(topic, partition))
-    return
-  }
-  if (group === undefined) s.groups.set(groupId, (group = newGroup(groupId)))
-  group.offsets.set(offsetKey(topic, partition), { topic, partition, ...value })
-}
-
-/** After a replay: groups that are left with no offsets are not kept. */
-export const replayed = (s: Groups): void => {
-  for (const [id, group] of s.groups) if (group.offsets.size === 0) s.groups.delete(id)
-}
-
-// --- Listing, describing, deleting
-
-export const list = (s: Groups): Array<GroupListing> =>
-  [...s.groups.values()].filter((g) => g.state !== "Dead").map((g) => ({ groupId: g.id, protocolType: g.protocolType ?? "", state: g.state }))
-
-export const describe = (s: Groups, groupId: string): GroupDescription => {
-  const group = s.groups.get(groupId)
-  if (group === undefined) return { groupId, state: "Dead", protocolType: "", protocolName: "", members: [] }
-  const stable = group.state === "Stable"
-  return {
-    groupId,
-    state: group.state,
-    protocolType: group.protocolType ?? "",
-    protocolName: stable ? (group.protocolName ?? "") : "",
-    members: [...group.members.values()].map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      metadata: stable ? metadataFor(m, group.protocolName) : EMPTY,
-      assignment: stable ? m.assignment : EMPTY
-    }))
-  }
-}
-
-/** The group, if it may be deleted (no members); else why not. */
-export const deletable = (s: Groups, groupId: string): Group | GroupIdNotFound | NonEmptyGroup => {
-  const group = s.groups.get(groupId)
-  if (group === undefined || group.state === "Dead") return new GroupIdNotFound({})
-  if (group.members.size > 0 || group.pendingJoin.size > 0) return new NonEmptyGroup({})
-  return group
-}
-
-/** Deletes the group once its offsets' tombstones are written (a member may have joined meanwhile: it stays). */
-export const deleted = (s: Groups, group: Group): void => {
-  group.offsets.clear()
-  if (group.members.size === 0) {
-    transition(group, "Dead")
-    s.groups.delete(group.id)
-  }
-}

@@ -1,7 +1,7 @@
 // Kafka 3.9's topic-level configs: their types, how a value is checked, and the value a topic has when it sets
 // none (the broker config it derives from, else Kafka's default). CreateTopics checks a new topic's configs
-// with `validateTopicConfigs`; DescribeConfigs and CreateTopics (v5+) describe them with `describeTopicConfigs`.
-// `describeBrokerConfigs` lists the broker's own keys (`HONOURED_KEYS`) for DescribeConfigs.
+// with `validateTopicConfigs`; DescribeConfigs and CreateTopics (v5+) describe them with `describeTopicConfigs`
+// (the broker's own keys: services/config/BrokerConfigs.ts).
 //
 // Every config Kafka 3.9 knows is accepted, stored (ConfigRecords) and described, but this broker acts on few:
 // the `honoured` column marks those whose defaults come from the broker configs it reads. Applied per topic:
@@ -11,40 +11,9 @@
 // (`log.flush.interval.*`). Everything else (compaction, compression, remote storage, throttles, ...) is
 // Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
-import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "../config/BrokerConfig.ts"
+import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
+import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "../config/ConfigEntries.ts"
 import { InvalidTopicConfig } from "../Errors.ts"
-
-/** Kafka's ConfigType codes in DescribeConfigs v3+ (`DescribeConfigsResponse.ConfigType`). */
-export const ConfigType = {
-  UNKNOWN: 0,
-  BOOLEAN: 1,
-  STRING: 2,
-  INT: 3,
-  SHORT: 4,
-  LONG: 5,
-  DOUBLE: 6,
-  LIST: 7,
-  CLASS: 8,
-  PASSWORD: 9
-} as const
-export type ConfigType = (typeof ConfigType)[keyof typeof ConfigType]
-
-/**
- * Kafka's ConfigSource codes in DescribeConfigs v1+. This broker has no dynamic configs, so it answers only
- * TOPIC_CONFIG, STATIC_BROKER_CONFIG (set in server.properties) and DEFAULT_CONFIG.
- */
-export const ConfigSource = {
-  UNKNOWN: 0,
-  TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_CONFIG: 2,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5
-} as const
-export type ConfigSource = (typeof ConfigSource)[keyof typeof ConfigSource]
-
-/** Kafka's Long.MAX_VALUE, written as Kafka writes "no limit" for flush intervals and timestamp bounds. */
-export const LONG_MAX = "9223372036854775807"
 
 // ---------------------------------------------------------------------------------------------------------
 // Values: parsed as Kafka's ConfigDef parses them (trimmed; booleans case-insensitive; integers within their
@@ -168,9 +137,6 @@ export interface TopicConfigDef {
   readonly fromBroker?: (config: BrokerConfigShape) => string
   readonly doc: string
 }
-
-/** "No limit" (Infinity in BrokerConfig) as Kafka writes it for this config. */
-const limit = (value: number, unlimited: string): string => (Number.isFinite(value) ? String(value) : unlimited)
 
 const def = (
   name: string,
@@ -334,25 +300,6 @@ export const validateTopicConfigs = (
 // ---------------------------------------------------------------------------------------------------------
 // Describing
 
-export interface ConfigSynonym {
-  readonly name: string
-  readonly value: string | null
-  readonly source: ConfigSource
-}
-
-/** One config as DescribeConfigs and CreateTopics (v5+) describe it. */
-export interface ConfigEntry {
-  readonly name: string
-  readonly value: string | null
-  readonly source: ConfigSource
-  /** What v0 calls `is_default`: not set on the resource itself (for a topic: no override). */
-  readonly isDefault: boolean
-  readonly readOnly: boolean
-  readonly type: ConfigType
-  /** Where the value could come from, highest precedence first; the first is the value's source. */
-  readonly synonyms: ReadonlyArray<ConfigSynonym>
-  readonly documentation: string | null
-}
 
 /**
  * Every topic config of a topic with the given overrides (`TopicInfo.configs`), sorted by name. An override
@@ -414,121 +361,3 @@ export const describeTopicConfigs = (
   }
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// The broker's own configs
-
-type HonouredKey = (typeof HONOURED_KEYS)[number]
-
-interface BrokerKeyDef {
-  readonly type: ConfigType
-  /** Kafka's default (null: none), reported as the DEFAULT_CONFIG synonym. */
-  readonly kafkaDefault: string | null
-  /** The value in effect; `set` is the value from the file, if any. */
-  readonly value: (config: BrokerConfigShape, set: string | undefined) => string | null
-  /** Kafka's synonyms for the key (DynamicBrokerConfig.brokerConfigSynonyms), in precedence order. */
-  readonly synonyms?: ReadonlyArray<string>
-  readonly doc: string
-}
-
-const RETENTION_TIME = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]
-const asSet = (_: BrokerConfigShape, set: string | undefined) => set?.trim() ?? null
-const orDefault = (fallback: string) => (_: BrokerConfigShape, set: string | undefined) => set?.trim() ?? fallback
-
-/** Every key `HONOURED_KEYS` names, with its type, default and effective value. */
-const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
-  "node.id": { type: INT, kafkaDefault: "-1", value: (c) => String(c.nodeId), doc: "This node's id (broker.id when unset, else 1)." },
-  "broker.id": { type: INT, kafkaDefault: "-1", value: (c, set) => set?.trim() ?? String(c.nodeId), doc: "Older name of node.id." },
-  "log.dirs": { type: STRING, kafkaDefault: null, value: asSet, doc: "Data directories; the first holds all data." },
-  "log.dir": { type: STRING, kafkaDefault: "/tmp/kafka-logs", value: orDefault("/tmp/kafka-logs"), doc: "Data directory when log.dirs is unset." },
-  "listeners": { type: STRING, kafkaDefault: "PLAINTEXT://:9092", value: orDefault("PLAINTEXT://:9092"), doc: "Listeners; the first that is not a controller listener is served." },
-  "advertised.listeners": { type: STRING, kafkaDefault: null, value: asSet, doc: "Address given to clients; defaults to the listener." },
-  "controller.listener.names": { type: STRING, kafkaDefault: null, value: asSet, doc: "Listeners this broker does not serve." },
-  "num.partitions": { type: INT, kafkaDefault: "1", value: (c) => String(c.numPartitions), doc: "Partitions of a topic created without a count." },
-  "auto.create.topics.enable": { type: BOOLEAN, kafkaDefault: "true", value: (c) => String(c.autoCreateTopics), doc: "Create unknown topics named in Metadata requests." },
-  "log.segment.bytes": { type: INT, kafkaDefault: "1073741824", value: (c) => String(c.logSegmentBytes), doc: "Default segment.bytes of topics." },
-  "log.roll.ms": { type: LONG, kafkaDefault: null, value: asSet, synonyms: ["log.roll.ms", "log.roll.hours"], doc: "Default segment.ms of topics." },
-  "log.roll.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: ["log.roll.ms", "log.roll.hours"], doc: "Default segment.ms in hours when log.roll.ms is unset." },
-  "log.index.interval.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.logIndexIntervalBytes), doc: "Default index.interval.bytes of topics." },
-  "log.retention.check.interval.ms": { type: LONG, kafkaDefault: "300000", value: (c) => String(c.logRetentionCheckIntervalMs), doc: "How often retention looks for segments to delete." },
-  "log.retention.ms": { type: LONG, kafkaDefault: null, value: (c, set) => (set === undefined ? null : limit(c.logRetentionMs, "-1")), synonyms: RETENTION_TIME, doc: "Default retention.ms of topics." },
-  "log.retention.minutes": { type: INT, kafkaDefault: null, value: asSet, synonyms: RETENTION_TIME, doc: "Retention in minutes when log.retention.ms is unset." },
-  "log.retention.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: RETENTION_TIME, doc: "Retention in hours when the finer keys are unset." },
-  "log.retention.bytes": { type: LONG, kafkaDefault: "-1", value: (c) => limit(c.logRetentionBytes, "-1"), doc: "Default retention.bytes of topics." },
-  "socket.request.max.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.socketRequestMaxBytes), doc: "Largest request accepted; larger ones close the connection." },
-  "queued.max.request.bytes": {
-    type: LONG,
-    kafkaDefault: String(DEFAULT_QUEUED_BYTES),
-    value: (c) => limit(c.queuedMaxRequestBytes, "-1"),
-    doc: "Bytes of requests read but not yet handled, across all connections (Kafka: unbounded); reading waits beyond it."
-  },
-  "message.max.bytes": { type: INT, kafkaDefault: "1048588", value: (c) => String(c.messageMaxBytes), doc: "Largest record batch accepted." },
-  "log.flush.interval.messages": { type: LONG, kafkaDefault: LONG_MAX, value: (c) => limit(c.flushIntervalMessages, LONG_MAX), doc: "fsync a partition after this many messages." },
-  "log.flush.interval.ms": {
-    type: LONG,
-    kafkaDefault: null,
-    value: (c, set) => (set === undefined ? null : limit(c.flushIntervalMs, LONG_MAX)),
-    synonyms: ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
-    doc: "fsync dirty partitions this often."
-  },
-  "group.initial.rebalance.delay.ms": {
-    type: INT,
-    kafkaDefault: "3000",
-    value: (c) => String(c.groupInitialRebalanceDelayMs),
-    doc: "How long the first rebalance of an empty group waits for more members."
-  },
-  "group.min.session.timeout.ms": { type: INT, kafkaDefault: "6000", value: (c) => String(c.groupMinSessionTimeoutMs), doc: "Shortest session timeout a group member may ask for." },
-  "group.max.session.timeout.ms": { type: INT, kafkaDefault: "1800000", value: (c) => String(c.groupMaxSessionTimeoutMs), doc: "Longest session timeout a group member may ask for." },
-  "offset.metadata.max.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.offsetMetadataMaxBytes), doc: "Longest metadata string of a committed offset." },
-  "max.broker.partitions": {
-    type: INT,
-    kafkaDefault: String(DEFAULT_MAX_BROKER_PARTITIONS),
-    value: (c) => String(c.maxBrokerPartitions),
-    doc: "Partitions this broker may hold; creating more is refused with POLICY_VIOLATION (KIP-578's name; Kafka has no such limit)."
-  },
-  "log.max.open.files": {
-    type: INT,
-    kafkaDefault: String(DEFAULT_MAX_OPEN_FILES),
-    value: (c) => String(c.logMaxOpenFiles),
-    doc: "Segment files kept open at once; the least recently used are closed and reopened when needed."
-  }
-}
-
-/** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */
-const OTHER_DEFAULTS: Readonly<Record<string, string>> = { "log.flush.scheduler.interval.ms": LONG_MAX }
-
-const defaultOf = (name: string): string | null =>
-  name in BROKER_KEYS ? BROKER_KEYS[name as HonouredKey].kafkaDefault : (OTHER_DEFAULTS[name] ?? null)
-
-/**
- * The broker's configs, one per key of `HONOURED_KEYS` in that order: STATIC_BROKER_CONFIG when the file sets
- * it, else DEFAULT_CONFIG. All are read-only (nothing here changes at run time).
- */
-export const describeBrokerConfigs = (config: BrokerConfigShape): Array<ConfigEntry> =>
-  HONOURED_KEYS.map((name): ConfigEntry => {
-    const key = BROKER_KEYS[name]
-    const set = config.explicit.get(name)
-    // As Kafka: the chain's file values, then its defaults, starting from the key itself.
-    const chain = key.synonyms ?? [name]
-    const all: Array<ConfigSynonym> = [
-      ...chain.flatMap((n): Array<ConfigSynonym> => {
-        const v = config.explicit.get(n)
-        return v === undefined ? [] : [{ name: n, value: v, source: ConfigSource.STATIC_BROKER_CONFIG }]
-      }),
-      ...chain.flatMap((n): Array<ConfigSynonym> => {
-        const v = defaultOf(n)
-        return v === null ? [] : [{ name: n, value: v, source: ConfigSource.DEFAULT_CONFIG }]
-      })
-    ]
-    const start = all.findIndex((s) => s.name === name)
-    return {
-      name,
-      value: key.value(config, set),
-      source: set === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG,
-      isDefault: set === undefined,
-      readOnly: true,
-      type: key.type,
-      synonyms: start < 0 ? [] : all.slice(start),
-      documentation: key.doc
-    }
-  })
