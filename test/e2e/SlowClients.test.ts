@@ -7,6 +7,7 @@ import { rmSync } from "node:fs"
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
+import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
 import { Fetch } from "../../src/protocol/messages/Fetch.ts"
 import { Metadata } from "../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
@@ -99,3 +100,31 @@ test("twenty clients that never read their Fetch answers cost the broker little 
   for (const s of stalled) s.destroy()
   other.close()
 }, 60_000)
+
+test("queued.max.request.bytes is one budget for all connections: a request waits while another holds it", async () => {
+  const small = await startBroker({ config: { "socket.request.max.bytes": String(MB), "queued.max.request.bytes": String(MB) } })
+  try {
+    const versions = RawClient.encode(ApiVersions, 0, { clientSoftwareName: "t", clientSoftwareVersion: "1" }, 1)
+    // A client announces a request of the whole budget and sends half of it.
+    const hog = await new Promise<net.Socket>((resolve) => {
+      const s = net.createConnection({ host: "127.0.0.1", port: small.port }, () => resolve(s))
+    })
+    const big = new Uint8Array(4 + MB)
+    new DataView(big.buffer).setInt32(0, MB)
+    hog.write(big.subarray(0, big.length / 2))
+    await new Promise((r) => setTimeout(r, 200))
+    // Another client's small request waits for the budget...
+    const other = await RawClient.connect(small.port)
+    other.writeRaw(versions)
+    await expect(other.next(500)).rejects.toThrow("timed out")
+    // ...and is answered once the first request is whole (and handled: it is no request at all, so its
+    // connection is closed and its bytes go back).
+    hog.write(big.subarray(big.length / 2))
+    const answer = await other.next(5_000)
+    expect(answer?.correlationId).toBe(1)
+    hog.destroy()
+    other.close()
+  } finally {
+    await small.close()
+  }
+}, 30_000)

@@ -181,53 +181,52 @@ export const readOrCreateClusterId = Effect.fnUntraced(function*(
  * ClusterMetadata from the log dir named by BrokerConfig. Updates append one batch to the last segment and
  * fsync it before the image changes: a topic the broker acknowledged is still there after a crash.
  */
-export const layer = Layer.effect(
-  ClusterMetadata,
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const config = yield* BrokerConfig
-    const unusable = (cause: PlatformError) => new LogDirUnavailable({ dir: config.logDir, detail: describeFailure(cause) })
-    const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(unusable(e))))
-    const loaded = yield* readMetadataLog(fs, config.logDir).pipe(Effect.mapError(unusable))
-    yield* Effect.logInfo(
-      `cluster ${clusterId}: ${loaded.image.topics.size} topics from the metadata log (next offset ${loaded.nextOffset})`
-    )
-    let image = loaded.image
-    let nextOffset = loaded.nextOffset
-    const epoch = Math.max(1, loaded.epoch)
-    const lock = yield* Semaphore.make(1)
-    const scope = yield* Effect.scope
-    // Opened on the first update: a broker that only reads never creates the metadata log.
-    let segment: FileSystem.File | undefined
+export const make = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const config = yield* BrokerConfig
+  const unusable = (cause: PlatformError) => new LogDirUnavailable({ dir: config.logDir, detail: describeFailure(cause) })
+  const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(unusable(e))))
+  const loaded = yield* readMetadataLog(fs, config.logDir).pipe(Effect.mapError(unusable))
+  yield* Effect.logInfo(
+    `cluster ${clusterId}: ${loaded.image.topics.size} topics from the metadata log (next offset ${loaded.nextOffset})`
+  )
+  let image = loaded.image
+  let nextOffset = loaded.nextOffset
+  const epoch = Math.max(1, loaded.epoch)
+  const lock = yield* Semaphore.make(1)
+  const scope = yield* Effect.scope
+  // Opened on the first update: a broker that only reads never creates the metadata log.
+  let segment: FileSystem.File | undefined
 
-    const append = (records: ReadonlyArray<NewMetadataRecord>) =>
-      Effect.gen(function*() {
-        if (segment === undefined) {
-          // Cuts a torn tail and finds the segment to continue (creating the log when there is none).
-          yield* writeMetadataLog(fs, config.logDir, [])
-          const dir = `${config.logDir}/${METADATA_DIR}`
-          const last = listLogFiles(yield* fs.readDirectory(dir)).segments.at(-1)
-          segment = yield* Scope.provide(fs.open(`${dir}/${last?.name ?? segmentFileName(nextOffset)}`, { flag: "a" }), scope)
-        }
-        const batch = encodeMetadataBatch(records, { baseOffset: nextOffset, epoch })
-        yield* segment.writeAll(batch)
-        yield* segment.sync
-        nextOffset += records.length
-      }).pipe(Effect.mapError((cause) => new StorageError({ partition: METADATA_DIR, cause })))
+  const append = (records: ReadonlyArray<NewMetadataRecord>) =>
+    Effect.gen(function*() {
+      if (segment === undefined) {
+        // Cuts a torn tail and finds the segment to continue (creating the log when there is none).
+        yield* writeMetadataLog(fs, config.logDir, [])
+        const dir = `${config.logDir}/${METADATA_DIR}`
+        const last = listLogFiles(yield* fs.readDirectory(dir)).segments.at(-1)
+        segment = yield* Scope.provide(fs.open(`${dir}/${last?.name ?? segmentFileName(nextOffset)}`, { flag: "a" }), scope)
+      }
+      const batch = encodeMetadataBatch(records, { baseOffset: nextOffset, epoch })
+      yield* segment.writeAll(batch)
+      yield* segment.sync
+      nextOffset += records.length
+    }).pipe(Effect.mapError((cause) => new StorageError({ partition: METADATA_DIR, cause })))
 
-    const update = <A, E, R>(decide: (image: MetadataImage) => Effect.Effect<Update<A>, E, R>) =>
-      lock.withPermit(Effect.gen(function*() {
-        const { records, result } = yield* decide(image)
-        if (records.length > 0) {
-          yield* append(records)
-          image = replay(records, image)
-        }
-        return result
-      }))
+  const update = <A, E, R>(decide: (image: MetadataImage) => Effect.Effect<Update<A>, E, R>) =>
+    lock.withPermit(Effect.gen(function*() {
+      const { records, result } = yield* decide(image)
+      if (records.length > 0) {
+        yield* append(records)
+        image = replay(records, image)
+      }
+      return result
+    }))
 
-    return ClusterMetadata.of({ clusterId, image: Effect.sync(() => image), update })
-  })
-)
+  return ClusterMetadata.of({ clusterId, image: Effect.sync(() => image), update })
+})
+
+export const layer = Layer.effect(ClusterMetadata, make)
 
 // ---------------------------------------------------------------------------------------------------------
 // Writing
