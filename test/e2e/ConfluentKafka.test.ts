@@ -5,6 +5,7 @@
 // with gzip, snappy and zstd. The client side is test/e2e/python/confluent_kafka_client.py; it counts the
 // requests librdkafka logs as sent (Produce v7, Fetch v11, ListOffsets v2, Metadata v4, ApiVersions v3,
 // CreateTopics v4, DeleteTopics v1, CreatePartitions v0, DescribeConfigs v1, InitProducerId v4).
+import { requireClient } from "../support/Installed.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import { COMPRESSION_MASK } from "../../src/protocol/RecordBatch.ts"
@@ -41,9 +42,7 @@ describe("confluent-kafka", () => {
     await broker?.close()
   })
 
-  it("is installed (.ci/run installs the Debian package python3-confluent-kafka)", () => {
-    expect(installed, "apt-get install -y python3-confluent-kafka").toBe(true)
-  })
+  requireClient("confluent-kafka", installed, "apt-get install -y python3-confluent-kafka")
 
   const produce = async (
     topic: string,

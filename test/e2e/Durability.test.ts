@@ -1,6 +1,7 @@
 // The storage on a real disk, through kcat: small segments rolled with their indexes, a clean SIGTERM shutdown
 // that leaves the marker and recovery points, reads from the middle after a restart, and a SIGKILL crash with a
 // torn tail after which every acknowledged record is still served and producing continues where it stopped.
+import { requireClient } from "../support/Installed.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -37,6 +38,7 @@ const expectRecords = (consumed: ReadonlyArray<Consumed>, from: number, to: numb
   )
 
 describe("durability on disk", () => {
+  requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
   let broker: BrokerProcess | undefined
 
   afterAll(async () => {

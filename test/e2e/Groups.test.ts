@@ -5,6 +5,7 @@
 // `kcat -G`: a whole multi-partition topic is read once and committed; the next run in the group resumes after
 // the committed offsets, also across a broker process restart; the group is listed and described with kafkajs's
 // admin. The rebalance times are printed once at the end (not asserted: they depend on the machine).
+import { requireClient } from "../support/Installed.ts"
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
 import type { Admin, Consumer } from "kafkajs"
 import { spawn, type ChildProcess } from "node:child_process"
@@ -370,6 +371,8 @@ const startVictim = (bootstrap: string, groupId: string, topic: string, sink: Ar
 
 // ---------------------------------------------------------------------------------------------------------
 // librdkafka through kcat -G
+
+requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
 
 describe.runIf(kcatInstalled)("librdkafka (kcat -G)", () => {
   let broker: BrokerProcess.BrokerProcess | undefined

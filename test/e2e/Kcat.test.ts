@@ -1,5 +1,6 @@
 // librdkafka through kcat against the real broker: list the topics of a KRaft metadata log, produce 200 keyed
 // messages with acks=all (some of 20 KiB), consume them back from the beginning, and again after a restart.
+import { requireClient } from "../support/Installed.ts"
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -27,9 +28,7 @@ describe("kcat", () => {
     await broker?.stop()
   })
 
-  it("is installed (.ci/run installs the Debian package)", () => {
-    assert.isTrue(kcatInstalled, "kcat is not installed: apt-get install -y kcat")
-  })
+  requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
 
   const consumeAll = async (port: number): Promise<Array<Consumed>> => {
     const out = await kcat(["-b", `127.0.0.1:${port}`, "-C", "-t", "orders", "-p", "0", "-o", "beginning", "-e", "-J", "-q"])

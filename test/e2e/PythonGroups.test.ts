@@ -13,6 +13,7 @@
 //   Heartbeat v1, OffsetFetch v1, OffsetCommit v2, LeaveGroup v1; KafkaAdminClient: ListGroups v2,
 //   OffsetFetch v3. (kafka-python joins a second time right after its first join: it assigned before its
 //   metadata snapshot of the topic was taken, a client quirk.)
+import { requireClient } from "../support/Installed.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -83,6 +84,8 @@ const only = (offsets: Offsets, partitions: ReadonlyArray<number>): Offsets =>
 const ALL = Array.from({ length: PARTITIONS }, (_, p) => p)
 
 describe("Python clients in consumer groups", () => {
+  requireClient("confluent-kafka", confluentInstalled, "apt-get install -y python3-confluent-kafka")
+  requireClient("kafka-python", kafkaPythonInstalled, "apt-get install -y python3-kafka")
   let broker: RunningBroker | undefined
   const barriers: Array<string> = []
 

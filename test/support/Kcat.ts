@@ -1,14 +1,8 @@
 // kcat (librdkafka's command-line client, Debian package `kcat`) for end-to-end tests.
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
+import { runs } from "./Installed.ts"
 
-export const kcatInstalled = (() => {
-  try {
-    execFileSync("kcat", ["-V"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
+export const kcatInstalled = runs("kcat", ["-V"])
 
 /** Runs kcat with `input` on stdin; resolves with stdout, rejects with stderr on a non-zero exit or after `timeoutMs`. */
 export const kcat = (args: ReadonlyArray<string>, input = "", timeoutMs = 60_000): Promise<string> =>
