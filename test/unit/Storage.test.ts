@@ -8,7 +8,7 @@
 // write indexes, snapshots, checkpoints or the marker, and what was written before stays in the files, as a
 // page cache that reached the disk would. A probe around the file system records what a start opens and reads.
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Logger, Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, FileSystem, Layer, Scope } from "effect"
 import { systemError } from "effect/PlatformError"
 import { TestClock } from "effect/testing"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
@@ -28,6 +28,7 @@ import * as ListOffsets from "../../src/services/api/ListOffsets.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { LogStore } from "../../src/services/log/LogStore.ts"
 import { createTopic } from "../../src/services/metadata/Topics.ts"
+import { quietly, withLogs } from "../support/Logs.ts"
 import { batchesIn, type BrokerOptions, type BrokerServices, callResponse, layer, LOG_DIR, received } from "../support/TestLayers.ts"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -351,25 +352,6 @@ const runAndCrash = <A, E>(fs: FileSystem.FileSystem, body: Effect.Effect<A, E, 
     assert.isFalse(yield* Effect.orDie(fs.exists(`${LOG_DIR}/${CLEAN_SHUTDOWN}`)), "a crash leaves no clean-shutdown marker")
     return result
   })
-
-interface LogLine {
-  readonly level: string
-  readonly message: string
-}
-
-/** Runs `self` collecting every log line (and keeping them off the console). */
-const withLogs = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const lines: Array<LogLine> = []
-    const capture = Logger.make((options) => {
-      const m = options.message
-      lines.push({ level: options.logLevel, message: Array.isArray(m) ? m.join(" ") : String(m) })
-    })
-    const result = yield* self.pipe(Effect.provide(Logger.layer([capture])))
-    return [result, lines] as const
-  })
-
-const quietly = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.map(withLogs(self), ([a]) => a)
 
 const store = Effect.service(LogStore)
 

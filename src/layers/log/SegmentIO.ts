@@ -122,6 +122,14 @@ class Walk {
   }
 }
 
+/** A damaged batch at `position`: reported once, and the walk resumes at the next indexed batch (-1: none). */
+const stepOverDamage = (s: Segment, position: number, report: (position: number) => Effect.Effect<void>): Effect.Effect<number> => {
+  const next = indexedAfter(s, position)
+  if (s.damage.has(position)) return Effect.succeed(next)
+  s.damage.add(position)
+  return Effect.as(report(position), next)
+}
+
 /** What a read found in one segment: whole batches at [position, position + length), in memory when `bytes` is set. */
 export interface Found {
   readonly position: number
@@ -160,11 +168,7 @@ export const read = Effect.fnUntraced(function*(
     if (position + HEADER_SIZE > end) return undefined
     const header = yield* walk.header(position)
     if (header === undefined) {
-      if (!s.damage.has(position)) {
-        s.damage.add(position)
-        yield* report(position)
-      }
-      position = indexedAfter(s, position)
+      position = yield* stepOverDamage(s, position, report)
       if (position < 0) return undefined
       continue
     }
@@ -317,11 +321,7 @@ export const findBatch = Effect.fnUntraced(function*(
   while (position + HEADER_SIZE <= s.size) {
     const header = yield* walk.header(position)
     if (header === undefined) {
-      if (!s.damage.has(position)) {
-        s.damage.add(position)
-        yield* report(position)
-      }
-      position = indexedAfter(s, position)
+      position = yield* stepOverDamage(s, position, report)
       if (position < 0) return undefined
       continue
     }
