@@ -228,25 +228,75 @@ export class UnsupportedForMessageFormat extends Schema.TaggedError<UnsupportedF
 // ---------------------------------------------------------------------------------------------------------
 // Consumer groups
 
-/** A tagged group error whose only field is a message detail (most of the group coordinator's answers). */
-const groupError = <Tag extends string>(tag: Tag, code: number, text: string) =>
-  class extends Schema.TaggedError<{ readonly _tag: Tag }>()(tag, { detail: Schema.optional(Schema.String) }) {
-    readonly code = code
-    override get message() {
-      return this.detail === undefined ? text : `${text}: ${this.detail}`
-    }
+export class CoordinatorNotAvailable extends Schema.TaggedError<CoordinatorNotAvailable>()("CoordinatorNotAvailable", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.COORDINATOR_NOT_AVAILABLE
+  override get message() {
+    return this.detail === undefined ? "the group is being deleted" : `the group is being deleted: ${this.detail}`
   }
+}
 
-export class CoordinatorNotAvailable extends groupError("CoordinatorNotAvailable", ErrorCode.COORDINATOR_NOT_AVAILABLE, "the group is being deleted") {}
-export class IllegalGeneration extends groupError("IllegalGeneration", ErrorCode.ILLEGAL_GENERATION, "not the group's current generation") {}
-export class InconsistentGroupProtocol extends groupError("InconsistentGroupProtocol", ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "no protocol in common with the group") {}
-export class InvalidGroupId extends groupError("InvalidGroupId", ErrorCode.INVALID_GROUP_ID, "the group id is empty") {}
-export class InvalidSessionTimeout extends groupError("InvalidSessionTimeout", ErrorCode.INVALID_SESSION_TIMEOUT, "session timeout outside group.min/max.session.timeout.ms") {}
-export class RebalanceInProgress extends groupError("RebalanceInProgress", ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing") {}
-export class FencedInstanceId extends groupError("FencedInstanceId", ErrorCode.FENCED_INSTANCE_ID, "another member took this group.instance.id") {}
-export class GroupIdNotFound extends groupError("GroupIdNotFound", ErrorCode.GROUP_ID_NOT_FOUND, "no such group") {}
-export class NonEmptyGroup extends groupError("NonEmptyGroup", ErrorCode.NON_EMPTY_GROUP, "the group has members") {}
-export class OffsetMetadataTooLarge extends groupError("OffsetMetadataTooLarge", ErrorCode.OFFSET_METADATA_TOO_LARGE, "metadata longer than offset.metadata.max.bytes") {}
+export class IllegalGeneration extends Schema.TaggedError<IllegalGeneration>()("IllegalGeneration", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.ILLEGAL_GENERATION
+  override get message() {
+    return this.detail === undefined ? "not the group's current generation" : `not the group's current generation: ${this.detail}`
+  }
+}
+
+export class InconsistentGroupProtocol extends Schema.TaggedError<InconsistentGroupProtocol>()("InconsistentGroupProtocol", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+  override get message() {
+    return this.detail === undefined ? "no protocol in common with the group" : `no protocol in common with the group: ${this.detail}`
+  }
+}
+
+export class InvalidGroupId extends Schema.TaggedError<InvalidGroupId>()("InvalidGroupId", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.INVALID_GROUP_ID
+  override get message() {
+    return this.detail === undefined ? "the group id is empty" : `the group id is empty: ${this.detail}`
+  }
+}
+
+export class InvalidSessionTimeout extends Schema.TaggedError<InvalidSessionTimeout>()("InvalidSessionTimeout", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.INVALID_SESSION_TIMEOUT
+  override get message() {
+    return this.detail === undefined ? "session timeout outside group.min/max.session.timeout.ms" : `session timeout outside group.min/max.session.timeout.ms: ${this.detail}`
+  }
+}
+
+export class RebalanceInProgress extends Schema.TaggedError<RebalanceInProgress>()("RebalanceInProgress", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.REBALANCE_IN_PROGRESS
+  override get message() {
+    return this.detail === undefined ? "the group is rebalancing" : `the group is rebalancing: ${this.detail}`
+  }
+}
+
+export class FencedInstanceId extends Schema.TaggedError<FencedInstanceId>()("FencedInstanceId", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.FENCED_INSTANCE_ID
+  override get message() {
+    return this.detail === undefined ? "another member took this group.instance.id" : `another member took this group.instance.id: ${this.detail}`
+  }
+}
+
+export class GroupIdNotFound extends Schema.TaggedError<GroupIdNotFound>()("GroupIdNotFound", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.GROUP_ID_NOT_FOUND
+  override get message() {
+    return this.detail === undefined ? "no such group" : `no such group: ${this.detail}`
+  }
+}
+
+export class NonEmptyGroup extends Schema.TaggedError<NonEmptyGroup>()("NonEmptyGroup", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.NON_EMPTY_GROUP
+  override get message() {
+    return this.detail === undefined ? "the group has members" : `the group has members: ${this.detail}`
+  }
+}
+
+export class OffsetMetadataTooLarge extends Schema.TaggedError<OffsetMetadataTooLarge>()("OffsetMetadataTooLarge", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.OFFSET_METADATA_TOO_LARGE
+  override get message() {
+    return this.detail === undefined ? "metadata longer than offset.metadata.max.bytes" : `metadata longer than offset.metadata.max.bytes: ${this.detail}`
+  }
+}
 
 /** Not a member of the group (any more); `memberId` is what a JoinGroup answers with, when not its own. */
 export class UnknownMemberId extends Schema.TaggedError<UnknownMemberId>()("UnknownMemberId", {
