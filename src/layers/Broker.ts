@@ -1,5 +1,6 @@
-// A whole broker as Layers. `services` is everything a broker runs on (buffer pool, KRaft metadata log, file log
-// store, group coordinator) over a configuration and a file system; `layer` adds the TCP listener. Main runs it
+// A whole broker as Layers. `services` is everything a broker runs on (buffer pool, KRaft metadata log, producer
+// ids, file log store, group and transaction coordinators) over a configuration and a file system; `layer` adds
+// the TCP listener. Main runs it
 // over Node's file system, the embedded broker over the in-memory one, and the unit tests use `services` as it
 // is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
@@ -8,11 +9,15 @@ import { BufferPool } from "../services/network/BufferPool.ts"
 import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
 import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
+import * as ProducerIds from "./metadata/ProducerIds.ts"
 import * as TcpListener from "./network/TcpListener.ts"
+import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
 export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
-  GroupCoordinator.layer.pipe(
+  TransactionCoordinator.layer.pipe(
+    Layer.provideMerge(GroupCoordinator.layer),
     Layer.provideMerge(FileLogStore.layer),
+    Layer.provideMerge(ProducerIds.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
     Layer.provideMerge(config)

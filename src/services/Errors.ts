@@ -204,16 +204,6 @@ export class InvalidProducerEpoch extends Schema.TaggedError<InvalidProducerEpoc
   }
 }
 
-/** Transactions need a transaction coordinator, which this broker does not run. */
-export class TransactionsUnsupported extends Schema.TaggedError<TransactionsUnsupported>()("TransactionsUnsupported", {
-  transactionalId: Schema.String
-}) {
-  readonly code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-  override get message() {
-    return `transactional id ${this.transactionalId}: transactions are not supported`
-  }
-}
-
 /** A message set in format v0 or v1: the broker stores v2 record batches only. */
 export class UnsupportedForMessageFormat extends Schema.TaggedError<UnsupportedForMessageFormat>()(
   "UnsupportedForMessageFormat",
@@ -317,6 +307,80 @@ export class MemberIdRequired extends Schema.TaggedError<MemberIdRequired>()("Me
     return `join again with member id ${this.memberId}`
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Transactions
+
+/** A request or batch that does not fit the transaction's state (a batch for a partition not in it, ...). */
+export class InvalidTxnState extends Schema.TaggedError<InvalidTxnState>()("InvalidTxnState", { detail: Schema.String }) {
+  readonly code = ErrorCode.INVALID_TXN_STATE
+  override get message() {
+    return this.detail
+  }
+}
+
+/** The producer id is not the one the transactional id currently has. */
+export class InvalidProducerIdMapping extends Schema.TaggedError<InvalidProducerIdMapping>()("InvalidProducerIdMapping", { detail: Schema.String }) {
+  readonly code = ErrorCode.INVALID_PRODUCER_ID_MAPPING
+  override get message() {
+    return this.detail
+  }
+}
+
+export class InvalidTransactionTimeout extends Schema.TaggedError<InvalidTransactionTimeout>()("InvalidTransactionTimeout", {
+  timeoutMs: Schema.Number,
+  maxMs: Schema.Number
+}) {
+  readonly code = ErrorCode.INVALID_TRANSACTION_TIMEOUT
+  override get message() {
+    return `transaction timeout ${this.timeoutMs} ms is not within 1..transaction.max.timeout.ms (${this.maxMs})`
+  }
+}
+
+/** The transaction is completing (or its state is being written): retry shortly. */
+export class ConcurrentTransactions extends Schema.TaggedError<ConcurrentTransactions>()("ConcurrentTransactions", { detail: Schema.String }) {
+  readonly code = ErrorCode.CONCURRENT_TRANSACTIONS
+  override get message() {
+    return this.detail
+  }
+}
+
+/** A newer producer with the same transactional id took over (or the coordinator aborted a timed-out transaction). */
+export class ProducerFenced extends Schema.TaggedError<ProducerFenced>()("ProducerFenced", { detail: Schema.String }) {
+  readonly code = ErrorCode.PRODUCER_FENCED
+  override get message() {
+    return this.detail
+  }
+}
+
+/** A marker from a coordinator epoch older than one already written for the producer. */
+export class TransactionCoordinatorFenced extends Schema.TaggedError<TransactionCoordinatorFenced>()("TransactionCoordinatorFenced", {
+  producerId: Schema.Number,
+  epoch: Schema.Number,
+  current: Schema.Number
+}) {
+  readonly code = ErrorCode.TRANSACTION_COORDINATOR_FENCED
+  override get message() {
+    return `producer ${this.producerId}: coordinator epoch ${this.epoch} is older than ${this.current}`
+  }
+}
+
+export class TransactionalIdNotFound extends Schema.TaggedError<TransactionalIdNotFound>()("TransactionalIdNotFound", { transactionalId: Schema.String }) {
+  readonly code = ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+  override get message() {
+    return `no transactional id ${this.transactionalId}`
+  }
+}
+
+/** What the transaction coordinator answers instead of a result. */
+export type TxnError =
+  | InvalidRequest
+  | InvalidTxnState
+  | InvalidProducerIdMapping
+  | InvalidTransactionTimeout
+  | ConcurrentTransactions
+  | ProducerFenced
+  | StorageError
 
 /** What the group coordinator answers instead of a result. */
 export type GroupError =

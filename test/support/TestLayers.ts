@@ -21,6 +21,8 @@ import { type ConnectionInfo, type Handler, NoResponse, type RequestContext } fr
 import * as GroupCoordinator from "../../src/services/group/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/log/LogStore.ts"
 import { BufferPool } from "../../src/services/network/BufferPool.ts"
+import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
+import { TransactionCoordinator } from "../../src/services/txn/TransactionCoordinator.ts"
 
 export const LOG_DIR = "/data"
 
@@ -30,7 +32,15 @@ export const defaultProperties: Readonly<Record<string, string>> = {
   "listeners": "PLAINTEXT://:9092"
 }
 
-export type BrokerServices = BrokerConfig | ClusterMetadata | LogStore | GroupCoordinator.GroupCoordinator | BufferPool | FileSystem.FileSystem
+export type BrokerServices =
+  | BrokerConfig
+  | ClusterMetadata
+  | LogStore
+  | GroupCoordinator.GroupCoordinator
+  | TransactionCoordinator
+  | ProducerIds
+  | BufferPool
+  | FileSystem.FileSystem
 
 export interface BrokerOptions {
   /** Merged over `defaultProperties`. */

@@ -1429,7 +1429,7 @@ describe("GroupCoordinator: the group APIs through their handlers", () => {
       assert.strictEqual(noGroup.errorCode, ErrorCode.INVALID_GROUP_ID)
     }).pipe(Effect.provide(broker())))
 
-  it.effect("FindCoordinator: this node for every group; an empty key is INVALID_GROUP_ID, a transactional one unavailable", () =>
+  it.effect("FindCoordinator: this node for every group and transactional id; an empty group id is INVALID_GROUP_ID", () =>
     Effect.gen(function*() {
       for (const version of [0, 1, 2, 3]) {
         const r = yield* callResponse(FindCoordinator.make, version, { key: GROUP, keyType: 0, coordinatorKeys: [] })
@@ -1441,6 +1441,10 @@ describe("GroupCoordinator: the group APIs through their handlers", () => {
         ["", ErrorCode.INVALID_GROUP_ID, -1]
       ])
       const txn = yield* callResponse(FindCoordinator.make, 6, { key: "", keyType: 1, coordinatorKeys: ["tx"] })
-      assert.strictEqual(txn.coordinators[0]!.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+      assert.deepStrictEqual(txn.coordinators.map((c) => [c.key, c.errorCode, c.nodeId]), [["tx", 0, 1]])
+      const v1 = yield* callResponse(FindCoordinator.make, 1, { key: "tx", keyType: 1, coordinatorKeys: [] })
+      assert.deepStrictEqual([v1.errorCode, v1.nodeId], [0, 1])
+      const share = yield* callResponse(FindCoordinator.make, 6, { key: "", keyType: 2, coordinatorKeys: ["g"] })
+      assert.strictEqual(share.coordinators[0]!.errorCode, ErrorCode.INVALID_REQUEST)
     }).pipe(Effect.provide(broker())))
 })

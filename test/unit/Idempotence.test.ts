@@ -10,6 +10,7 @@ import type { InitProducerId as InitProducerIdApi } from "../../src/protocol/mes
 import type { Produce as ProduceApi } from "../../src/protocol/messages/Produce.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
 import * as InitProducerId from "../../src/services/api/InitProducerId.ts"
+import { BLOCK_SIZE } from "../../src/layers/metadata/ProducerIds.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { batchesIn, callResponse, layer, LOG_DIR, readLog, yielding } from "../support/TestLayers.ts"
 
@@ -74,7 +75,7 @@ describe("InitProducerId", () => {
 
   it.effect("concurrent requests get distinct ids, across a block boundary", () =>
     Effect.gen(function*() {
-      const n = InitProducerId.BLOCK_SIZE + 50
+      const n = BLOCK_SIZE + 50
       const results = yield* Effect.forEach(Array.from({ length: n }), () => init(4), { concurrency: 64 })
       for (const r of results) assert.strictEqual(r.errorCode, 0)
       assert.strictEqual(new Set(results.map((r) => r.producerId)).size, n)
@@ -92,7 +93,7 @@ describe("InitProducerId", () => {
       assert.strictEqual(new Set(seen).size, seen.length)
       // Each start reserved a new block after the persisted one.
       const { image } = yield* KRaftMetadata.readMetadataLog(fs, LOG_DIR).pipe(Effect.orDie)
-      assert.strictEqual(image.nextProducerId, 3 * InitProducerId.BLOCK_SIZE)
+      assert.strictEqual(image.nextProducerId, 3 * BLOCK_SIZE)
       assert.isTrue(seen.every((id) => id < image.nextProducerId))
     }))
 
@@ -108,14 +109,17 @@ describe("InitProducerId", () => {
       assert.notStrictEqual(a.producerId, 0)
     }).pipe(Effect.provide(broker())))
 
-  it.effect("a transactional id is answered with error 53", () =>
+  it.effect("a transactional id keeps its producer id and gets the next epoch at each InitProducerId", () =>
     Effect.gen(function*() {
-      for (const version of [0, 2, 5]) {
+      const first = yield* init(0, { transactionalId: "tx-1" })
+      assert.strictEqual(first.errorCode, 0)
+      assert.strictEqual(first.producerEpoch, 0)
+      for (const [i, version] of [2, 5].entries()) {
         const r = yield* init(version, { transactionalId: "tx-1" })
-        assert.strictEqual(r.errorCode, 53)
-        assert.strictEqual(r.producerId, -1)
-        assert.strictEqual(r.producerEpoch, -1)
+        assert.deepStrictEqual([r.errorCode, r.producerId, r.producerEpoch], [0, first.producerId, i + 1])
       }
+      // Another id is another producer.
+      assert.notStrictEqual((yield* init(4, { transactionalId: "tx-2" })).producerId, first.producerId)
     }).pipe(Effect.provide(broker())))
 
   it.effect("an empty transactional id, or only one of producer id and epoch set to -1, is error 42", () =>

@@ -167,10 +167,18 @@ const EXPECTED_APIS = [
   { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
   { apiKey: 21, minVersion: 0, maxVersion: 2 }, // DeleteRecords
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
+  { apiKey: 24, minVersion: 0, maxVersion: 5 }, // AddPartitionsToTxn
+  { apiKey: 25, minVersion: 0, maxVersion: 4 }, // AddOffsetsToTxn
+  { apiKey: 26, minVersion: 0, maxVersion: 5 }, // EndTxn
+  { apiKey: 27, minVersion: 1, maxVersion: 1 }, // WriteTxnMarkers
+  { apiKey: 28, minVersion: 0, maxVersion: 5 }, // TxnOffsetCommit
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
   { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
   { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster
+  { apiKey: 61, minVersion: 0, maxVersion: 0 }, // DescribeProducers
+  { apiKey: 65, minVersion: 0, maxVersion: 0 }, // DescribeTransactions
+  { apiKey: 66, minVersion: 0, maxVersion: 2 }, // ListTransactions
   { apiKey: 75, minVersion: 0, maxVersion: 0 } // DescribeTopicPartitions
 ]
 

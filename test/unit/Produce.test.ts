@@ -238,7 +238,7 @@ describe("Produce", () => {
 
       yield* Effect.gen(function*() {
         const store = yield* LogStore
-        assert.deepStrictEqual(yield* store.offsets(T0), { logStartOffset: 0, logEndOffset: 3 })
+        assert.deepStrictEqual(yield* store.offsets(T0), { logStartOffset: 0, logEndOffset: 3, lastStableOffset: 3 })
         assert.strictEqual((yield* produceOne("events", 0, batchOf("e"))).baseOffset, 3)
         assert.strictEqual((yield* produceOne("events", 1, batchOf("f"))).baseOffset, 1)
         assert.deepStrictEqual(batchesIn(yield* readLog(T0)).map((b) => b.header.baseOffset), [0, 2, 3])
@@ -335,7 +335,7 @@ describe("Produce", () => {
         yield* (yield* LogStore).offsets(T0)
         assert.strictEqual((yield* readLog(T0)).length, whole.length)
         const store = yield* LogStore
-        assert.deepStrictEqual(yield* store.offsets(T0), { logStartOffset: 0, logEndOffset: expectedNext })
+        assert.deepStrictEqual(yield* store.offsets(T0), { logStartOffset: 0, logEndOffset: expectedNext, lastStableOffset: expectedNext })
         assert.strictEqual((yield* produceOne("events", 0, batchOf("next"))).baseOffset, expectedNext)
         assert.deepStrictEqual(
           batchesIn(yield* readLog(T0)).map((b) => b.header.baseOffset),

@@ -11,13 +11,15 @@ interface Batch {
   readonly producerEpoch: number
   readonly baseSequence: number
   readonly lastOffsetDelta: number
+  readonly attributes: number
 }
 
 const batch = (baseSequence: number, records = 1, producerEpoch = 0, producerId = 7): Batch => ({
   producerId,
   producerEpoch,
   baseSequence,
-  lastOffsetDelta: records - 1
+  lastOffsetDelta: records - 1,
+  attributes: 0
 })
 
 /** A partition log in miniature: appends what the state accepts, at the next offset. */
@@ -167,12 +169,12 @@ describe("ProducerState", () => {
 
   it("rebuilds from the batch headers of a log", () => {
     const headers = [
-      { baseOffset: 0, attributes: 0, ...batch(0, 2) },
-      { baseOffset: 2, attributes: 0, ...batch(-1, 1, -1, -1) },
-      { baseOffset: 3, attributes: 0, ...batch(2, 3) },
-      { baseOffset: 6, attributes: 0, ...batch(0, 1, 0, 9) },
-      // A transaction marker of producer 9 at a newer epoch: only the epoch changes.
-      { baseOffset: 7, attributes: CONTROL, ...batch(-1, 1, 1, 9) }
+      { baseOffset: 0, ...batch(0, 2) },
+      { baseOffset: 2, ...batch(-1, 1, -1, -1) },
+      { baseOffset: 3, ...batch(2, 3) },
+      { baseOffset: 6, ...batch(0, 1, 0, 9) },
+      // A control batch of producer 9 at a newer epoch, holding no marker: only the epoch changes.
+      { baseOffset: 7, ...batch(-1, 1, 1, 9), attributes: CONTROL }
     ]
     const state = ProducerState.rebuild(headers)
     assert.deepStrictEqual([...state.producers.keys()].sort(), [7, 9])

@@ -3,11 +3,13 @@
 // time (a new timer for a key replaces the old), on Effect's Clock, so tests drive time with TestClock. JavaScript
 // runs one input at a time, so each transition is atomic. Committed offsets are appended to
 // `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
-// back at start.
+// back at start. A transaction's offsets are its own transactional batches there, pending until its marker:
+// at start, the markers in the log settle them as they did when written.
 import { Clock, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
 import { bytesOf } from "../../protocol/Bytes.ts"
+import { type Marker, readMarker } from "../../protocol/ControlRecords.ts"
 import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../../protocol/GroupRecords.ts"
-import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../protocol/RecordBatch.ts"
+import { CONTROL, decodeRecords, encodeBatch, readHeader, scanBatches, TRANSACTIONAL } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import { type GroupError, OffsetMetadataTooLarge, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
 import * as Classic from "../../services/group/ClassicGroups.ts"
@@ -102,22 +104,31 @@ export const make = Effect.gen(function*() {
       return result.error === undefined ? Effect.succeed(result.members) : Effect.fail(result.error)
     })
 
-  /** Appends offset records (null values: tombstones) to the offsets log, as one batch. */
-  const appendOffsets = (records: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>) =>
+  /**
+   * Appends offset records (null values: tombstones) to the offsets log, as one batch (a transaction's when
+   * `producer` is given); answers the offset of the first record.
+   */
+  const appendOffsets = (
+    records: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>,
+    producer?: { readonly producerId: number; readonly producerEpoch: number }
+  ) =>
     Effect.gen(function*() {
-      if (records.length === 0) return
-      const batch = encodeBatch(records.map((r) => ({ key: r.key, value: r.value })), { timestamp: yield* Clock.currentTimeMillis })
-      yield* store.append(OFFSETS_PARTITION, batch, readHeader(batch)).pipe(
-        // These batches carry no producer id: sequence errors cannot happen.
-        Effect.catchTag(["OutOfOrderSequence", "InvalidProducerEpoch"], (e) => Effect.die(e))
+      if (records.length === 0) return -1
+      const batch = encodeBatch(records.map((r) => ({ key: r.key, value: r.value })), {
+        timestamp: yield* Clock.currentTimeMillis,
+        ...(producer === undefined ? {} : { ...producer, attributes: TRANSACTIONAL, baseSequence: -1 })
+      })
+      const result = yield* store.append(OFFSETS_PARTITION, batch, readHeader(batch)).pipe(
+        // Batches without sequences are checked for their epoch only: a sequence error cannot happen, nor a
+        // transaction error (the producer writes nothing else here).
+        Effect.catchTag(["OutOfOrderSequence", "InvalidTxnState"], (e) => Effect.die(e))
       )
+      return result.baseOffset
     })
 
-  const commit = (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
+  /** The offsets of a commit the coordinator can take, each with why not otherwise. */
+  const screen = (offsets: ReadonlyArray<OffsetToCommit>) =>
     Effect.gen(function*() {
-      const admitted = outcome(Classic.admitCommit(state, groupId, generationId, member))
-      if ("_tag" in admitted) return yield* Effect.fail(admitted)
-      const group = admitted
       const image = yield* metadata.image
       const now = yield* Clock.currentTimeMillis
       const errors = offsets.map((o): CommitError | undefined =>
@@ -135,12 +146,46 @@ export const make = Effect.gen(function*() {
         metadata: o.metadata ?? "",
         commitTimestamp: now
       }))
-      yield* appendOffsets(accepted.map((o) => ({
-        key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
-        value: encodeOffsetValue(o)
-      })))
-      for (const o of accepted) group.offsets.set(State.offsetKey(o.topic, o.partition), o)
+      return { errors, accepted }
+    })
+
+  const records = (groupId: string, accepted: ReadonlyArray<Omit<State.StoredOffset, "recordOffset">>) =>
+    accepted.map((o) => ({ key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }), value: encodeOffsetValue(o) }))
+
+  const commit = (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
+    Effect.gen(function*() {
+      const admitted = outcome(Classic.admitCommit(state, groupId, generationId, member))
+      if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      const group = admitted
+      const { errors, accepted } = yield* screen(offsets)
+      const first = yield* appendOffsets(records(groupId, accepted)).pipe(
+        Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e))
+      )
+      accepted.forEach((o, i) => group.offsets.set(State.offsetKey(o.topic, o.partition), { ...o, recordOffset: first + i }))
       return errors
+    })
+
+  const commitTransactional = (
+    groupId: string,
+    generationId: number,
+    member: MemberRef,
+    producer: { readonly producerId: number; readonly producerEpoch: number },
+    offsets: ReadonlyArray<OffsetToCommit>
+  ) =>
+    Effect.gen(function*() {
+      const admitted = State.admitTxnCommit(state, groupId, generationId, member)
+      if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      const { errors, accepted } = yield* screen(offsets)
+      const first = yield* appendOffsets(records(groupId, accepted), producer)
+      State.addPendingOffsets(state, producer.producerId, groupId, accepted.map((o, i) => ({ ...o, recordOffset: first + i })))
+      return errors
+    })
+
+  const completeTransaction = (marker: Marker) =>
+    Effect.gen(function*() {
+      yield* store.writeMarker(OFFSETS_PARTITION, marker)
+      const n = State.completePendingOffsets(state, marker.producerId, marker.commit)
+      if (n > 0) yield* Effect.logDebug(`group coordinator: ${n} offsets of producer ${marker.producerId} committed`)
     })
 
   const deleteGroup = (groupId: string) =>
@@ -150,7 +195,7 @@ export const make = Effect.gen(function*() {
       yield* appendOffsets([...group.offsets.values()].map((o) => ({
         key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
         value: null
-      })))
+      }))).pipe(Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e)))
       State.deleted(state, group)
       yield* Effect.logInfo(`group ${groupId} deleted`)
     })
@@ -167,11 +212,23 @@ export const make = Effect.gen(function*() {
     if (records.length === 0) break
     scanBatches(records, (header, position) => {
       next = header.baseOffset + header.lastOffsetDelta + 1
-      for (const record of decodeRecords(records.subarray(position, position + header.size))) {
+      const batch = records.subarray(position, position + header.size)
+      if ((header.attributes & CONTROL) !== 0) {
+        const marker = readMarker(batch)
+        if (marker !== undefined) State.completePendingOffsets(state, marker.producerId, marker.commit)
+        return
+      }
+      const pending = (header.attributes & TRANSACTIONAL) !== 0 ? header.producerId : undefined
+      for (const record of decodeRecords(batch)) {
         const key = record.key === null ? undefined : decodeOffsetKey(record.key)
         if (key === undefined) continue
         replayed++
-        State.replayOffset(state, key.group, key.topic, key.partition, record.value === null ? null : decodeOffsetValue(record.value))
+        const value = record.value === null ? null : decodeOffsetValue(record.value)
+        if (pending !== undefined && value !== null) {
+          State.addPendingOffsets(state, pending, key.group, [{ topic: key.topic, partition: key.partition, ...value, recordOffset: record.offset }])
+        } else {
+          State.replayOffset(state, key.group, key.topic, key.partition, value, record.offset)
+        }
       }
     })
   }
@@ -184,6 +241,8 @@ export const make = Effect.gen(function*() {
     heartbeat,
     leave,
     commit,
+    commitTransactional,
+    completeTransaction,
     committed: (groupId, partitions) => Effect.sync(() => State.committed(state, groupId, partitions)),
     list: Effect.sync(() => State.list(state)),
     describe: (groupId) => Effect.sync(() => State.describe(state, groupId)),

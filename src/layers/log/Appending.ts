@@ -1,10 +1,13 @@
-// Appends, under the partition's lock: the idempotent producer's sequence checked, the segment rolled when the
-// segment says so, the batch written with its base offset patched in (the CRC starts at byte 21), the indexes
-// and producer state updated, and the waiting long polls woken. A failed write leaves nothing behind. Flushes
-// fsync what was written and move the recovery point; a roll flushes and snapshots the producers there.
+// Appends, under the partition's lock: the producer's sequence and transaction checked, the segment rolled when
+// the segment says so, the batch written with its base offset patched in (the CRC starts at byte 21), the
+// indexes and producer state updated, and the waiting long polls woken. A failed write leaves nothing behind.
+// A transaction marker closes its producer's transaction; an aborted one goes into the active segment's
+// transaction index, and the marker is fsynced before it counts. Flushes fsync what was written and move the
+// recovery point; a roll flushes and snapshots the producers there.
 import { Clock, Effect } from "effect"
+import { type Marker, markerBatch } from "../../protocol/ControlRecords.ts"
 import { encodeProducerSnapshot, snapshotFile } from "../../protocol/logdir/LogFiles.ts"
-import { type BatchHeader, setBaseOffset } from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, readHeader, setBaseOffset } from "../../protocol/RecordBatch.ts"
 import { UnknownTopicOrPartition } from "../../services/Errors.ts"
 import type { AppendResult } from "../../services/log/LogStore.ts"
 import { active, nextOffset, type Partition } from "../../services/log/Partition.ts"
@@ -22,6 +25,37 @@ export const appendLocked = (dir: LogDir, p: Partition, batch: Uint8Array, heade
       return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
     }
     if (checked._tag !== "Append") return yield* checked
+    const baseOffset = yield* writeBatch(dir, p, batch, header)
+    checked.record(baseOffset)
+    notify(dir, p.name)
+    return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
+  }).pipe(Effect.uninterruptible)
+
+/** A transaction marker, under the partition's lock; answers its offset once it is fsynced. */
+export const appendMarkerLocked = (dir: LogDir, p: Partition, marker: Marker) =>
+  Effect.gen(function*() {
+    if (p.deleted) return yield* new UnknownTopicOrPartition(p.tp)
+    const now = yield* Clock.currentTimeMillis
+    const checked = ProducerState.checkMarker(p.producers, marker, now)
+    if (checked._tag !== "Append") return yield* checked
+    const batch = markerBatch(marker, now)
+    const offset = yield* writeBatch(dir, p, batch, readHeader(batch))
+    const completed = checked.record(offset)
+    if (completed?.aborted === true) {
+      const lastStableOffset = ProducerState.firstUnstableOffset(p.producers) ?? offset + 1
+      const segment = active(p)
+      yield* SegmentIO.appendTxnIndex(dir.fs, segment, { ...completed, lastStableOffset }).pipe(
+        Effect.mapError(storageError(p.name, Segment.txnIndexPath(segment)))
+      )
+    }
+    yield* flush(dir, p)
+    notify(dir, p.name)
+    return offset
+  }).pipe(Effect.uninterruptible)
+
+/** Writes a checked batch at the log end (rolling first when due) and indexes it; answers its base offset. */
+const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader) =>
+  Effect.gen(function*() {
     const s = yield* settings(dir, p)
     const now = yield* Clock.currentTimeMillis
     if (!p.dirMade) {
@@ -42,13 +76,11 @@ export const appendLocked = (dir: LogDir, p: Partition, batch: Uint8Array, heade
     segment.size = position + batch.length
     if (segment.firstAppendAt < 0) segment.firstAppendAt = now
     Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
-    checked.record(baseOffset)
     p.unflushed.add(segment)
     p.unflushedMessages += header.recordCount
     if (p.unflushedMessages >= dir.config.flushIntervalMessages) yield* flush(dir, p)
-    notify(dir, p.name)
-    return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
-  }).pipe(Effect.uninterruptible)
+    return baseOffset
+  })
 
 /**
  * Starts a new active segment at the log end. The old one is sealed, its indexes written and its data fsynced,

@@ -15,11 +15,11 @@ import type { BatchHeader } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import type { StorageError } from "../../services/Errors.ts"
 import { LogStore, partitionName, type SeenEnd, type TopicPartition } from "../../services/log/LogStore.ts"
-import { nextOffset } from "../../services/log/Partition.ts"
+import { lastStableOffset, nextOffset, type Partition } from "../../services/log/Partition.ts"
 import * as Segment from "../../services/log/Segment.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
 import { BufferPool } from "../../services/network/BufferPool.ts"
-import { appendLocked, flush, snapshotProducers } from "./Appending.ts"
+import { appendLocked, appendMarkerLocked, flush, snapshotProducers } from "./Appending.ts"
 import { partitionOf } from "./Loading.ts"
 import * as LogDir from "./LogDir.ts"
 import * as Reading from "./Reading.ts"
@@ -129,13 +129,28 @@ export const make = Effect.gen(function*() {
   // As Kafka's log.flush.offset.checkpoint.interval.ms: the recovery points moved by rolls get recorded.
   yield* every(60_000, checkpoint)
 
+  const offsetsOf = (p: Partition) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p), lastStableOffset: lastStableOffset(p) })
+
   return LogStore.of({
     createPartition,
     deletePartition,
     append: (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(appendLocked(dir, p, batch, header))),
-    read: (tp, offset, maxBytes, minOneBatch) => Effect.flatMap(partitionOf(dir, tp), (p) => Reading.read(dir, p, offset, maxBytes, minOneBatch)),
-    offsets: (tp) => Effect.map(partitionOf(dir, tp), (p) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) })),
+    writeMarker: (tp, marker) => Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(appendMarkerLocked(dir, p, marker))),
+    flush: (tp) => Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(flush(dir, p))),
+    read: (tp, offset, maxBytes, minOneBatch, isolation) =>
+      Effect.flatMap(partitionOf(dir, tp), (p) => Reading.read(dir, p, offset, maxBytes, minOneBatch, isolation)),
+    offsets: (tp) => Effect.map(partitionOf(dir, tp), offsetsOf),
+    producers: (tp) =>
+      Effect.map(partitionOf(dir, tp), (p) =>
+        [...p.producers.producers].map(([producerId, e]) => ({
+          producerId,
+          producerEpoch: e.epoch,
+          lastSequence: e.batches.at(-1)?.lastSequence ?? -1,
+          lastTimestamp: e.lastTimestamp,
+          coordinatorEpoch: e.coordinatorEpoch,
+          currentTxnStartOffset: e.currentTxnFirstOffset
+        }))),
     offsetForTimestamp: (tp, timestamp) => Effect.flatMap(partitionOf(dir, tp), (p) => Reading.offsetForTimestamp(dir, p, timestamp)),
     deleteRecords: (tp, offset) => Effect.flatMap(partitionOf(dir, tp), (p) => Retention.deleteRecords(dir, p, offset)),
     enforceRetention,

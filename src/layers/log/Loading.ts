@@ -1,10 +1,13 @@
 // Loading a partition, on its first use. After a clean shutdown only its active segment's index and the batch
 // headers after the last index entry are read, and the producers come from the snapshot at the log end. After a
 // crash (or when those files do not agree), the segments from the recovery point on are validated batch by batch
-// (length, magic, CRC), their indexes rebuilt, a torn tail truncated with a log line; earlier segments are
-// trusted, as Kafka trusts them. A partition without a directory holds nothing and costs no file.
+// (length, magic, CRC), their indexes and transaction indexes rebuilt, a torn tail truncated with a log line;
+// earlier segments are trusted, as Kafka trusts them. A partition without a directory holds nothing and costs
+// no file.
 import { Effect, Semaphore } from "effect"
-import { decodeProducerSnapshot, fileOffset, indexFile, segmentFile, snapshotFile, timeIndexFile } from "../../protocol/logdir/LogFiles.ts"
+import { readMarker } from "../../protocol/ControlRecords.ts"
+import { decodeProducerSnapshot, fileOffset, indexFile, segmentFile, snapshotFile, timeIndexFile, txnIndexFile } from "../../protocol/logdir/LogFiles.ts"
+import { CONTROL } from "../../protocol/RecordBatch.ts"
 import { UnknownTopicOrPartition, type StorageError } from "../../services/Errors.ts"
 import { partitionName, type TopicPartition } from "../../services/log/LogStore.ts"
 import { nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
@@ -102,11 +105,19 @@ const recoverFrom = Effect.fnUntraced(function*(dir: LogDir, p: Partition, from:
   const start = segmentFor(p, from)
   for (let i = start; i < p.segments.length; i++) {
     const segment = p.segments[i]!
+    // Aborted transactions closed before `from` are not seen again: the segment keeps those it has.
+    const kept = (yield* SegmentIO.loadTxnIndex(dir.fs, segment)).filter((a) => a.lastOffset < from)
+    segment.aborted = kept
     const outcome = yield* dir.files.use(segment, (file) =>
       Effect.gen(function*() {
         const fileSize = segment.size
-        const result = yield* SegmentIO.recover(file, segment, indexIntervalBytes, dir.pool, (header) => {
-          if (header.baseOffset >= from) ProducerState.observe(producers, header)
+        const result = yield* SegmentIO.recover(file, segment, indexIntervalBytes, dir.pool, (header, batch) => {
+          if (header.baseOffset < from) return
+          const marker = (header.attributes & CONTROL) !== 0 ? readMarker(batch) : undefined
+          const completed = ProducerState.observe(producers, header, marker)
+          if (completed?.aborted === true) {
+            kept.push({ ...completed, lastStableOffset: ProducerState.firstUnstableOffset(producers) ?? completed.lastOffset + 1 })
+          }
         })
         if (result.problem !== undefined) {
           yield* file.truncate(result.validBytes)
@@ -114,6 +125,7 @@ const recoverFrom = Effect.fnUntraced(function*(dir: LogDir, p: Partition, from:
         }
         return { ...result, fileSize }
       }), true)
+    yield* SegmentIO.writeTxnIndex(dir.fs, segment)
     p.unflushed.add(segment)
     if (outcome.problem === undefined) continue
     const dropped = p.segments.slice(i + 1)
@@ -133,7 +145,7 @@ const recoverFrom = Effect.fnUntraced(function*(dir: LogDir, p: Partition, from:
 export const deleteSegmentFiles = (dir: LogDir, s: Segment.Segment) =>
   Effect.gen(function*() {
     yield* dir.files.retire(s)
-    for (const name of [segmentFile(s.baseOffset), indexFile(s.baseOffset), timeIndexFile(s.baseOffset)]) {
+    for (const name of [segmentFile(s.baseOffset), indexFile(s.baseOffset), timeIndexFile(s.baseOffset), txnIndexFile(s.baseOffset)]) {
       yield* dir.fs.remove(`${s.dir}/${name}`, { force: true })
     }
   })

@@ -1,14 +1,16 @@
 // Reads, without the partition's lock: a segment only grows, and what a read sees was fully written. A read
 // binary-searches the segments, then the index, then walks batch headers (layers/log/SegmentIO.ts). Small
 // results come back as bytes; large ones as a source, read from the segment while the response is written.
-// Index files are loaded on first use, sanity-checked, and rebuilt from the log when wrong.
+// Index files are loaded on first use, sanity-checked, and rebuilt from the log when wrong. Read committed stops
+// at the last stable offset and collects the aborted transactions of what it read from the transaction
+// indexes of the segments from there on.
 import { Effect } from "effect"
 import type { ByteSource } from "../../protocol/Bytes.ts"
 import { indexFile, segmentFile } from "../../protocol/logdir/LogFiles.ts"
 import { COMPRESSION_MASK, decodeRecords } from "../../protocol/RecordBatch.ts"
 import { OffsetOutOfRange, type StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
-import type { ReadResult, TimestampLookup } from "../../services/log/LogStore.ts"
-import { nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
+import type { AbortedTransaction, Isolation, ReadResult, TimestampLookup } from "../../services/log/LogStore.ts"
+import { lastStableOffset, nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
 import * as Segment from "../../services/log/Segment.ts"
 import { type LogDir, settings, storageError } from "./LogDir.ts"
 import * as SegmentIO from "./SegmentIO.ts"
@@ -45,38 +47,57 @@ const sourceOf = (dir: LogDir, p: Partition, s: Segment.Segment, position: numbe
     dir.files.use(s, (file) => SegmentIO.readInto(file, position + offset, into)).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
 })
 
-/** Whole batches of one segment from the one holding `offset`, or undefined when it has none there. */
-const readSegment = (dir: LogDir, p: Partition, s: Segment.Segment, offset: number, maxBytes: number, minOneBatch: boolean) =>
+/** Whole batches of one segment from the one holding `offset` and below `maxOffset`, or undefined when it has none there. */
+const readSegment = (dir: LogDir, p: Partition, s: Segment.Segment, offset: number, maxBytes: number, minOneBatch: boolean, maxOffset: number) =>
   Effect.gen(function*() {
     if (s.size === 0) return undefined
     yield* ensureIndexes(dir, p, s)
     const found = yield* dir.files.use(s, (file) =>
       Effect.gen(function*() {
-        const first = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+        const first = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, maxOffset, reportDamage(s))
         if (first !== SegmentIO.IndexMismatch) return first
         yield* rebuild(dir, p, s, `${indexFile(s.baseOffset)} does not match the log`)
-        const again = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, reportDamage(s))
+        const again = yield* SegmentIO.read(file, s, offset, maxBytes, minOneBatch, maxOffset, reportDamage(s))
         return again === SegmentIO.IndexMismatch ? undefined : again
       })).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
     if (found === undefined || found.length === 0) return undefined
-    if (found.bytes !== undefined) return found.bytes
-    if (found.length >= INLINE_READ) return sourceOf(dir, p, s, found.position, found.length)
-    return yield* dir.files.use(s, (file) => SegmentIO.readBytes(file, found.position, found.length)).pipe(
+    const { lastOffset } = found
+    if (found.bytes !== undefined) return { records: found.bytes, lastOffset }
+    if (found.length >= INLINE_READ) return { records: sourceOf(dir, p, s, found.position, found.length), lastOffset }
+    const records = yield* dir.files.use(s, (file) => SegmentIO.readBytes(file, found.position, found.length)).pipe(
       Effect.mapError(storageError(p.name, Segment.logPath(s)))
     )
+    return { records, lastOffset }
   })
 
-export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number, minOneBatch: boolean) =>
+const noAborted: ReadonlyArray<AbortedTransaction> = []
+
+/** The aborted transactions with records in [from, upTo), from the transaction indexes of the segments from `from` on. */
+const abortedIn = (dir: LogDir, p: Partition, segments: ReadonlyArray<Segment.Segment>, from: number, upTo: number) =>
+  Effect.gen(function*() {
+    const out: Array<AbortedTransaction> = []
+    for (let i = segmentFor(p, from); i < segments.length; i++) {
+      const s = segments[i]!
+      yield* SegmentIO.loadTxnIndex(dir.fs, s).pipe(Effect.mapError(storageError(p.name, Segment.txnIndexPath(s))))
+      if (Segment.collectAborted(s, from, upTo, out)) break
+    }
+    return out
+  })
+
+export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number, minOneBatch: boolean, isolation: Isolation = "uncommitted") =>
   Effect.gen(function*(): Effect.fn.Return<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition> {
     const logEndOffset = nextOffset(p)
-    const offsets = { logStartOffset: p.logStartOffset, logEndOffset }
-    if (offset < p.logStartOffset || offset > logEndOffset) return yield* new OffsetOutOfRange({ offset, ...offsets })
+    const stable = lastStableOffset(p)
+    const offsets = { logStartOffset: p.logStartOffset, logEndOffset, lastStableOffset: stable }
+    if (offset < p.logStartOffset || offset > logEndOffset) return yield* new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset })
+    const committed = isolation === "committed"
+    const maxOffset = committed ? stable : Infinity
     // The segment list may change under a read (retention): work on the segments as they are now.
     const segments = p.segments.slice()
     for (let i = segmentFor(p, offset); i < segments.length; i++) {
       const s = segments[i]!
       if (s.nextOffset <= offset && i < segments.length - 1) continue
-      const records = yield* readSegment(dir, p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch).pipe(
+      const found = yield* readSegment(dir, p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch, maxOffset).pipe(
         // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
         Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition> =>
           p.deleted
@@ -85,9 +106,13 @@ export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number
             ? Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
             : Effect.fail(e))
       )
-      if (records !== undefined) return { ...offsets, records }
+      if (found !== undefined) {
+        const abortedTransactions = committed ? yield* abortedIn(dir, p, segments, offset, found.lastOffset + 1) : noAborted
+        return { ...offsets, records: found.records, abortedTransactions }
+      }
+      if (s.nextOffset >= maxOffset) break
     }
-    return { ...offsets, records: new Uint8Array(0) }
+    return { ...offsets, records: new Uint8Array(0), abortedTransactions: noAborted }
   })
 
 /** The first record at or after `timestamp` (-3: the one with the largest timestamp), through the time indexes. */

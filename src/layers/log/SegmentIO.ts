@@ -6,7 +6,7 @@
 import { Effect, type FileSystem } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { type BatchHeader, computeCrc, HEADER_SIZE, MAGIC, readHeader } from "../../protocol/RecordBatch.ts"
-import { segmentFile, indexFile } from "../../protocol/logdir/LogFiles.ts"
+import { type AbortedTxn, decodeAbortedTxns, encodeAbortedTxns, indexFile, segmentFile } from "../../protocol/logdir/LogFiles.ts"
 import {
   adoptIndexes,
   emptyIndexes,
@@ -21,6 +21,7 @@ import {
   logPath,
   type Segment,
   timeIndexPath,
+  txnIndexPath,
   validHeader
 } from "../../services/log/Segment.ts"
 import { MIN_POOLED, type Pool } from "../../services/network/BufferPool.ts"
@@ -44,6 +45,37 @@ export const loadIndexes = Effect.fnUntraced(function*(
   const problem = indexProblem(s, offsetBytes, timeBytes)
   if (problem === undefined) adoptIndexes(s, offsetBytes, timeBytes)
   return problem
+})
+
+/** The segment's aborted transactions, from its `.txnindex` (none when it has no such file). */
+export const loadTxnIndex = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment) {
+  if (s.aborted !== undefined) return s.aborted
+  const bytes = yield* fs.readFile(txnIndexPath(s)).pipe(
+    Effect.catchTag("PlatformError", (e) => (e.reason._tag === "NotFound" ? Effect.succeed(new Uint8Array(0)) : Effect.fail(e)))
+  )
+  // An entry of an unknown version makes the file unusable: it counts as empty (recovery rebuilds it).
+  let entries: Array<AbortedTxn>
+  try {
+    entries = decodeAbortedTxns(bytes)
+  } catch {
+    entries = []
+  }
+  // Loaded meanwhile (an append loads it before adding to it): that one is as new or newer.
+  if (s.aborted === undefined) s.aborted = entries
+  return s.aborted
+})
+
+/** Writes the segment's whole `.txnindex` (after recovery rebuilt it); no file when it holds nothing. */
+export const writeTxnIndex = (fs: FileSystem.FileSystem, s: Segment) =>
+  (s.aborted ?? []).length === 0
+    ? fs.remove(txnIndexPath(s), { force: true })
+    : fs.writeFile(txnIndexPath(s), encodeAbortedTxns(s.aborted!))
+
+/** Appends one aborted transaction to the segment's `.txnindex` (loaded first, so memory and file agree). */
+export const appendTxnIndex = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, s: Segment, entry: AbortedTxn) {
+  const entries = yield* loadTxnIndex(fs, s)
+  yield* fs.writeFile(txnIndexPath(s), encodeAbortedTxns([entry]), { flag: "a" })
+  entries.push(entry)
 })
 
 /** Writes the in-memory indexes out, if they changed. */
@@ -135,6 +167,8 @@ export interface Found {
   readonly position: number
   readonly length: number
   readonly bytes: Uint8Array | undefined
+  /** The last offset of the last batch found. */
+  readonly lastOffset: number
 }
 
 /** The index entry a read started from does not describe the batch there: the indexes must be rebuilt. */
@@ -143,7 +177,8 @@ export type IndexMismatch = typeof IndexMismatch
 
 /**
  * Whole batches from the one holding `offset`, up to `maxBytes` (the first one whatever its size when
- * `minOneBatch`); undefined when the segment holds nothing at or after `offset`. A small read (the budget plus
+ * `minOneBatch`) and starting below `maxOffset` (the last stable offset, read committed); undefined when the
+ * segment holds nothing there. A small read (the budget plus
  * some slack under a megabyte) is one read of the file and comes back in memory; a larger one walks batch headers
  * to the wanted batch and to the last whole batch within the budget (jumping through the index) and answers only
  * where they lie, to be read when they are sent. `report` is told of damaged batches, once each.
@@ -154,6 +189,7 @@ export const read = Effect.fnUntraced(function*(
   offset: number,
   maxBytes: number,
   minOneBatch: boolean,
+  maxOffset: number,
   report: (position: number) => Effect.Effect<void>
 ): Effect.fn.Return<Found | undefined | IndexMismatch, PlatformError> {
   const end = s.size
@@ -181,26 +217,29 @@ export const read = Effect.fnUntraced(function*(
     }
     position += header.size
   }
-  if (first.size > maxBytes && !minOneBatch) return undefined
+  if ((first.size > maxBytes && !minOneBatch) || first.baseOffset >= maxOffset) return undefined
   // Find the last whole batch within the budget (the first one always counts).
   const limit = position + Math.max(maxBytes, first.size)
   let stop = position + first.size
+  let lastOffset = first.baseOffset + first.lastOffsetDelta
   for (;;) {
     if (stop + HEADER_SIZE > end || stop >= limit) break
-    // Far from the limit, the index says where batches start: jump over those in between.
-    if (!walk.holds(stop, stop + HEADER_SIZE)) {
+    // Far from the limit, the index says where batches start: jump over those in between (unless the last
+    // stable offset lies in this segment: every batch must then be looked at).
+    if (!walk.holds(stop, stop + HEADER_SIZE) && maxOffset >= s.nextOffset) {
       const jump = indexedAtMost(s, limit - HEADER_SIZE)
       if (jump > stop) stop = jump
     }
     const header = yield* walk.header(stop)
-    if (header === undefined || stop + header.size > limit) break
+    if (header === undefined || stop + header.size > limit || header.baseOffset >= maxOffset) break
     stop += header.size
+    lastOffset = header.baseOffset + header.lastOffsetDelta
   }
-  if (!walk.holds(position, stop)) return { position, length: stop - position, bytes: undefined }
+  if (!walk.holds(position, stop)) return { position, length: stop - position, bytes: undefined, lastOffset }
   // Walk windows are under a megabyte, never from the pool; a small result is copied out of a large window
   // so that a response waiting to be sent holds no more than its records.
   const bytes = walk.bytes(position, stop)
-  return { position, length: stop - position, bytes: walk.window.length > 2 * bytes.length ? bytes.slice() : bytes }
+  return { position, length: stop - position, bytes: walk.window.length > 2 * bytes.length ? bytes.slice() : bytes, lastOffset }
 })
 
 export interface ScanResult {
@@ -218,7 +257,7 @@ export const recover = Effect.fnUntraced(function*(
   s: Segment,
   indexIntervalBytes: number,
   pool: Pool,
-  onBatch: (header: BatchHeader) => void
+  onBatch: (header: BatchHeader, batch: Uint8Array) => void
 ): Effect.fn.Return<ScanResult, PlatformError> {
   const fileSize = s.size
   emptyIndexes(s)
@@ -252,7 +291,7 @@ export const recover = Effect.fnUntraced(function*(
       return { validBytes: position, problem: `a CRC mismatch in the batch at position ${position}` }
     }
     indexBatch(s, header, position, indexIntervalBytes)
-    onBatch(header)
+    onBatch(header, window.subarray(at, at + header.size))
     position += header.size
   }
   pool.release(window)

@@ -2,8 +2,10 @@
 // - `<base offset>.index`: the sparse offset index, 8-byte entries (offset relative to the segment's base as
 //   int32, byte position in the segment as int32), one every `index.interval.bytes` of log, in offset order;
 // - `<base offset>.timeindex`: 12-byte entries (timestamp int64, relative offset int32), timestamps increasing;
+// - `<base offset>.txnindex`: the aborted transactions whose ABORT marker is in the segment, 34-byte entries
+//   (version int16 = 0, producer id, first offset, last offset, last stable offset after it, all int64);
 // - `<offset>.snapshot`: the idempotent producers at that offset (version int16 = 1, CRC-32C of the rest, then
-//   the producer entries);
+//   the producer entries, with the coordinator epoch and the first offset of an open transaction);
 // - `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` in the log dir: text, "0", the entry
 //   count, then "topic partition offset" per line;
 // - `.kafka_cleanshutdown`: present when the last shutdown flushed everything.
@@ -20,9 +22,10 @@ export const segmentFile = (baseOffset: number) => `${pad(baseOffset)}.log`
 export const indexFile = (baseOffset: number) => `${pad(baseOffset)}.index`
 export const timeIndexFile = (baseOffset: number) => `${pad(baseOffset)}.timeindex`
 export const snapshotFile = (offset: number) => `${pad(offset)}.snapshot`
+export const txnIndexFile = (baseOffset: number) => `${pad(baseOffset)}.txnindex`
 
 /** The offset a segment, index or snapshot file is named after, or undefined for other files. */
-export const fileOffset = (name: string, extension: "log" | "index" | "timeindex" | "snapshot"): number | undefined => {
+export const fileOffset = (name: string, extension: "log" | "index" | "timeindex" | "txnindex" | "snapshot"): number | undefined => {
   const m = /^(\d{20})\.([a-z]+)$/.exec(name)
   return m !== null && m[2] === extension ? Number(m[1]) : undefined
 }
@@ -78,6 +81,43 @@ export const encodeTimeIndex = (timestamps: Float64Array, relativeOffsets: Int32
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Transaction indexes
+
+export interface AbortedTxn {
+  readonly producerId: number
+  readonly firstOffset: number
+  /** The offset of the ABORT marker. */
+  readonly lastOffset: number
+  /** The partition's last stable offset once this transaction was aborted. */
+  readonly lastStableOffset: number
+}
+
+export const TXN_ENTRY = 34
+
+export const encodeAbortedTxns = (entries: ReadonlyArray<AbortedTxn>): Uint8Array => {
+  const w = new ByteWriter(Math.max(1, entries.length * TXN_ENTRY))
+  for (const e of entries) {
+    w.int16(0)
+    w.int64(e.producerId)
+    w.int64(e.firstOffset)
+    w.int64(e.lastOffset)
+    w.int64(e.lastStableOffset)
+  }
+  return w.toBytes()
+}
+
+/** Decodes whole entries of version 0; a torn last entry (a crash mid-write) is ignored. */
+export const decodeAbortedTxns = (bytes: Uint8Array): Array<AbortedTxn> => {
+  const r = new ByteReader(bytes)
+  const out: Array<AbortedTxn> = []
+  for (let i = 0; i + TXN_ENTRY <= bytes.length; i += TXN_ENTRY) {
+    if (r.int16() !== 0) throw new MalformedInput(`transaction index entry ${i / TXN_ENTRY} has an unknown version`)
+    out.push({ producerId: r.int64(), firstOffset: r.int64(), lastOffset: r.int64(), lastStableOffset: r.int64() })
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Checkpoints
 
 export interface CheckpointEntry {
@@ -113,6 +153,10 @@ export interface SnapshotEntry {
   /** lastOffset - the first offset of the producer's last batch. */
   readonly offsetDelta: number
   readonly timestamp: number
+  /** The epoch of the coordinator that wrote the producer's last marker (-1: none). */
+  readonly coordinatorEpoch: number
+  /** The first offset of the producer's open transaction (-1: none). */
+  readonly currentTxnFirstOffset: number
 }
 
 const SNAPSHOT_VERSION = 1
@@ -130,8 +174,8 @@ export const encodeProducerSnapshot = (entries: ReadonlyArray<SnapshotEntry>): U
     w.int64(e.lastOffset)
     w.int32(e.offsetDelta)
     w.int64(e.timestamp)
-    w.int32(-1) // coordinator epoch: no transactions
-    w.int64(-1) // first offset of the open transaction: none
+    w.int32(e.coordinatorEpoch)
+    w.int64(e.currentTxnFirstOffset)
   }
   const bytes = w.toBytes()
   new DataView(bytes.buffer, bytes.byteOffset).setUint32(2, crc32c(bytes.subarray(ENTRIES_START)) >>> 0)
@@ -153,9 +197,9 @@ export const decodeProducerSnapshot = (bytes: Uint8Array): Array<SnapshotEntry> 
     const lastOffset = r.int64()
     const offsetDelta = r.int32()
     const timestamp = r.int64()
-    r.int32()
-    r.int64()
-    out.push({ producerId, epoch, lastSequence, lastOffset, offsetDelta, timestamp })
+    const coordinatorEpoch = r.int32()
+    const currentTxnFirstOffset = r.int64()
+    out.push({ producerId, epoch, lastSequence, lastOffset, offsetDelta, timestamp, coordinatorEpoch, currentTxnFirstOffset })
   }
   return out
 }

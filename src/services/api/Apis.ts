@@ -1,6 +1,8 @@
 // The one table of APIs the broker serves. Dispatch looks handlers up here and ApiVersions advertises the
 // version ranges of these same definitions, so the two can never disagree.
 import type { Effect } from "effect"
+import * as AddOffsetsToTxn from "./AddOffsetsToTxn.ts"
+import * as AddPartitionsToTxn from "./AddPartitionsToTxn.ts"
 import * as ApiVersions from "./ApiVersions.ts"
 import * as CreatePartitions from "./CreatePartitions.ts"
 import * as CreateTopics from "./CreateTopics.ts"
@@ -10,7 +12,10 @@ import * as DeleteTopics from "./DeleteTopics.ts"
 import * as DescribeCluster from "./DescribeCluster.ts"
 import * as DescribeConfigs from "./DescribeConfigs.ts"
 import * as DescribeGroups from "./DescribeGroups.ts"
+import * as DescribeProducers from "./DescribeProducers.ts"
 import * as DescribeTopicPartitions from "./DescribeTopicPartitions.ts"
+import * as DescribeTransactions from "./DescribeTransactions.ts"
+import * as EndTxn from "./EndTxn.ts"
 import * as Fetch from "./Fetch.ts"
 import * as FindCoordinator from "./FindCoordinator.ts"
 import * as Heartbeat from "./Heartbeat.ts"
@@ -19,11 +24,14 @@ import * as JoinGroup from "./JoinGroup.ts"
 import * as LeaveGroup from "./LeaveGroup.ts"
 import * as ListGroups from "./ListGroups.ts"
 import * as ListOffsets from "./ListOffsets.ts"
+import * as ListTransactions from "./ListTransactions.ts"
 import * as Metadata from "./Metadata.ts"
 import * as OffsetCommit from "./OffsetCommit.ts"
 import * as OffsetFetch from "./OffsetFetch.ts"
 import * as Produce from "./Produce.ts"
 import * as SyncGroup from "./SyncGroup.ts"
+import * as TxnOffsetCommit from "./TxnOffsetCommit.ts"
+import * as WriteTxnMarkers from "./WriteTxnMarkers.ts"
 import type { Handler } from "./Handler.ts"
 
 const served = [
@@ -44,10 +52,18 @@ const served = [
   DeleteTopics.make,
   DeleteRecords.make,
   InitProducerId.make,
+  AddPartitionsToTxn.make,
+  AddOffsetsToTxn.make,
+  EndTxn.make,
+  WriteTxnMarkers.make,
+  TxnOffsetCommit.make,
   DescribeConfigs.make,
   CreatePartitions.make,
   DeleteGroups.make,
   DescribeCluster.make,
+  DescribeProducers.make,
+  DescribeTransactions.make,
+  ListTransactions.make,
   DescribeTopicPartitions.make
 ]
 

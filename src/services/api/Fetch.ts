@@ -1,5 +1,7 @@
 // Fetch v4-v16 (topic names up to v12, topic ids from v13). Records are the stored batches, byte for byte,
-// starting with the one that holds `fetch_offset` (the client skips the records before it), bounded by
+// starting with the one that holds `fetch_offset` (the client skips the records before it); read_committed
+// (isolation level 1) only those below the last stable offset, with the aborted transactions among them
+// (producer id, first offset) for the client to drop; `last_stable_offset` is answered at both levels. Bounded by
 // `partition_max_bytes` and the response's `max_bytes`, except that the first partition with data always gets at
 // least one whole batch, as in Kafka. Unknown topic name → 3, unknown topic id → 100, an offset outside the log →
 // 1. When fewer than `min_bytes` are ready the request waits up to `max_wait_ms` and returns as soon as one of its
@@ -95,15 +97,21 @@ export const make = handler(Fetch, "4-16", (request, context) =>
             ? new UnknownTopicId({ topicId: topic.topicId })
             : new UnknownTopicOrPartition({ topic: topic.topic, partition: p.partition })
         )
-        : store.read({ topic: info.name, partition: p.partition }, p.fetchOffset, Math.max(0, Math.min(p.partitionMaxBytes, budget)), first)
+        : store.read(
+          { topic: info.name, partition: p.partition },
+          p.fetchOffset,
+          Math.max(0, Math.min(p.partitionMaxBytes, budget)),
+          first,
+          readCommitted ? "committed" : "uncommitted"
+        )
       return read.pipe(
         Effect.map((r): PartitionResponse => ({
           partitionIndex: p.partition,
           errorCode: ErrorCode.NONE,
           highWatermark: r.logEndOffset,
-          lastStableOffset: r.logEndOffset,
+          lastStableOffset: r.lastStableOffset,
           logStartOffset: r.logStartOffset,
-          abortedTransactions: readCommitted ? [] : null,
+          abortedTransactions: readCommitted ? [...r.abortedTransactions] : null,
           preferredReadReplica: -1,
           records: r.records
         })),

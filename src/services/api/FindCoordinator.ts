@@ -1,5 +1,6 @@
-// FindCoordinator v0-v6: this node coordinates every group. Keys of type 1 (transactions) are answered with
-// COORDINATOR_NOT_AVAILABLE: there is no transaction coordinator. From v4 several keys are asked at once.
+// FindCoordinator v0-v6: this node coordinates every group (key type 0) and every transactional id (key type
+// 1): it leads the one partition of `__consumer_offsets` and of `__transaction_state` that their ids map to.
+// An empty group id → 24; another key type → 42. From v4 several keys are asked at once.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { FindCoordinator } from "../../protocol/messages/FindCoordinator.ts"
@@ -8,16 +9,18 @@ import { handler } from "./Handler.ts"
 import { advertisedEndpoint } from "./Metadata.ts"
 
 const GROUP = 0
+const TRANSACTION = 1
 
 export const make = handler(FindCoordinator, "0-6", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const { host, port } = advertisedEndpoint(config, context.connection)
+    const failed = (key: string, errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage })
     const answer = (key: string) =>
-      request.keyType !== GROUP
-        ? { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "transactions are not supported" }
-        : key === ""
-        ? { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: "the group id is empty" }
+      request.keyType !== GROUP && request.keyType !== TRANSACTION
+        ? failed(key, ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${request.keyType}`)
+        : request.keyType === GROUP && key === ""
+        ? failed(key, ErrorCode.INVALID_GROUP_ID, "the group id is empty")
         : { key, nodeId: config.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
     if (context.apiVersion >= 4) {
       return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 0, host: "", port: 0, coordinators: request.coordinatorKeys.map(answer) }

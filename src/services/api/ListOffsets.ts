@@ -1,5 +1,5 @@
 // ListOffsets v0-v8. Timestamp -2 (earliest) and -4 (earliest local, v8) answer the log start offset, -1
-// (latest) the log end offset (= high watermark = last stable offset: one replica, no transactions), -3 (max
+// (latest) the high watermark (the log end: one replica), or read_committed (v2+) the last stable offset, -3 (max
 // timestamp, v7+) the record with the largest timestamp, and a real timestamp the first record at or after it.
 // v0 answers in `old_style_offsets`. Unknown topic or partition → 3 with offset and timestamp -1.
 import { Effect } from "effect"
@@ -27,6 +27,7 @@ export const make = handler(ListOffsets, "0-8", (request, context) =>
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
     const version = context.apiVersion
+    const readCommitted = version >= 2 && request.isolationLevel === 1
 
     const lookup = Effect.fn("ListOffsets.partition")(function*(topic: string, partition: number, timestamp: number) {
       const tp = { topic, partition }
@@ -36,7 +37,7 @@ export const make = handler(ListOffsets, "0-8", (request, context) =>
       const at = (offset: number, ts = -1): TimestampLookup & { epoch: number } => ({ offset, timestamp: ts, epoch })
       switch (timestamp) {
         case LATEST:
-          return at(offsets.logEndOffset)
+          return at(readCommitted ? offsets.lastStableOffset : offsets.logEndOffset)
         case EARLIEST:
           return at(offsets.logStartOffset)
         case EARLIEST_LOCAL:

@@ -1,6 +1,7 @@
 // OffsetFetch v0-v9: committed offsets of one group (v0-v7) or several (v8+); the named partitions, or every
 // committed one when the topic list is null (v2+). A partition never committed answers offset -1 and empty
-// metadata; an unknown group answers the same for every partition.
+// metadata; an unknown group answers the same for every partition. With `require_stable` (v7+) a partition
+// for which an open transaction committed an offset answers 88 (UNSTABLE_OFFSET_COMMIT): retry once it ends.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { OffsetFetch } from "../../protocol/messages/OffsetFetch.ts"
@@ -12,6 +13,7 @@ type Topics = ReadonlyArray<{ readonly name: string; readonly partitionIndexes: 
 export const make = handler(OffsetFetch, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
+    const requireStable = context.apiVersion >= 7 && request.requireStable
     const fetch = (groupId: string, topics: Topics) =>
       Effect.map(
         coordinator.committed(groupId, topics?.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })) ?? null),
@@ -20,13 +22,17 @@ export const make = handler(OffsetFetch, "0-9", (request, context) =>
           for (const f of found) byTopic.set(f.topic, [...(byTopic.get(f.topic) ?? []), f])
           return [...byTopic].map(([name, partitions]) => ({
             name,
-            partitions: partitions.map((p) => ({
-              partitionIndex: p.partition,
-              committedOffset: p.committed?.offset ?? -1,
-              committedLeaderEpoch: p.committed?.leaderEpoch ?? -1,
-              metadata: p.committed?.metadata ?? "",
-              errorCode: ErrorCode.NONE
-            }))
+            partitions: partitions.map((p) =>
+              requireStable && p.pending
+                ? { partitionIndex: p.partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+                : {
+                  partitionIndex: p.partition,
+                  committedOffset: p.committed?.offset ?? -1,
+                  committedLeaderEpoch: p.committed?.leaderEpoch ?? -1,
+                  metadata: p.committed?.metadata ?? "",
+                  errorCode: ErrorCode.NONE
+                }
+            )
           }))
         }
       )

@@ -17,12 +17,15 @@
 // producer id in the batch): a producer id without a sequence → 87; the log store checks epoch and sequence
 // under the partition lock: a retry of one of the last five batches succeeds with the original's base offset
 // and is not written again, a sequence that does not follow on → 45, an epoch older than the partition has seen
-// → 47. A file-system failure → 56.
+// → 47. A file-system failure → 56. Transactional batches are accepted only for a partition the transaction
+// coordinator has in the producer's open transaction, with its current epoch: else 48 (not added, or no
+// transactional id in the request), 47 (fenced), 49 (not the id's producer), 19 (the transaction is
+// completing: retry); a non-transactional batch from a producer inside a transaction → 48.
 import { Clock, Effect, Result } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { type BatchHeader, isProblem, setPartitionLeaderEpoch, validateProduced } from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, isProblem, setPartitionLeaderEpoch, TRANSACTIONAL, validateProduced } from "../../protocol/RecordBatch.ts"
 import { type RecordRules, validateRecords } from "../../protocol/RecordValidation.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
@@ -31,10 +34,13 @@ import {
   CorruptMessage,
   InvalidRecord,
   InvalidTimestamp,
+  InvalidTxnState,
   MessageTooLarge,
+  type TxnError,
   UnknownTopicOrPartition,
   UnsupportedForMessageFormat
 } from "../Errors.ts"
+import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler, NoResponse } from "./Handler.ts"
 import { type AppendResult, LogStore } from "../log/LogStore.ts"
 import { topicSetting } from "../metadata/TopicConfigs.ts"
@@ -43,6 +49,10 @@ type PartitionResponse = ResponseOf<typeof Produce>["responses"][number]["partit
 
 type Rejection = UnknownTopicOrPartition | InvalidRecord | InvalidTimestamp | MessageTooLarge | CorruptMessage | UnsupportedForMessageFormat
 type AppendError = Effect.Error<ReturnType<LogStore["Service"]["append"]>>
+
+/** A transaction's refusals as Produce answers them (Kafka's translation for produce responses). */
+const produceCode = (e: Rejection | AppendError | TxnError): number =>
+  e._tag === "ProducerFenced" ? ErrorCode.INVALID_PRODUCER_EPOCH : e._tag === "ConcurrentTransactions" ? ErrorCode.NOT_ENOUGH_REPLICAS : e.code
 
 /** The most a compressed batch may decompress to: far above real batches, far below what would hurt the broker. */
 const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024
@@ -128,6 +138,7 @@ export const make = handler(Produce, "0-11", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const store = yield* LogStore
+    const transactions = yield* TransactionCoordinator
     const image = yield* (yield* ClusterMetadata).image
     const now = yield* Clock.currentTimeMillis
     const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
@@ -146,10 +157,18 @@ export const make = handler(Produce, "0-11", (request) =>
           continue
         }
         const checked = validate(config, image, now, topic.name, p.index, p.records)
-        let result: Result.Result<AppendResult, Rejection | AppendError>
+        let result: Result.Result<AppendResult, Rejection | AppendError | TxnError>
         if ("header" in checked) {
+          const tp = { topic: topic.name, partition: p.index }
+          const { header } = checked
+          // A transactional batch goes only where its transaction is.
+          const allowed = (header.attributes & TRANSACTIONAL) === 0
+            ? Effect.void
+            : request.transactionalId === null
+            ? Effect.fail(new InvalidTxnState({ detail: `a transactional batch of producer ${header.producerId} without a transactional id` }))
+            : transactions.verify(request.transactionalId, { producerId: header.producerId, producerEpoch: header.producerEpoch }, tp)
           setPartitionLeaderEpoch(p.records!, 0, checked.leaderEpoch)
-          result = yield* Effect.result(store.append({ topic: topic.name, partition: p.index }, p.records!, checked.header))
+          result = yield* Effect.result(Effect.andThen(allowed, store.append(tp, p.records!, header)))
         } else {
           result = Result.fail(checked)
         }
@@ -178,11 +197,12 @@ export const make = handler(Produce, "0-11", (request) =>
         if (e._tag === "UnknownTopicOrPartition") {
           partitionResponses.push(failed(p.index, e.code, null))
         } else {
-          yield* Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${e.code}): ${e.message}`)
+          const code = produceCode(e)
+          yield* Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${code}): ${e.message}`)
           const recordErrors = "recordErrors" in e && e.recordErrors !== undefined
             ? e.recordErrors.map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message }))
             : []
-          partitionResponses.push(failed(p.index, e.code, e.message, recordErrors))
+          partitionResponses.push(failed(p.index, code, e.message, recordErrors))
         }
       }
     }

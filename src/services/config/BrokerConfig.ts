@@ -51,6 +51,14 @@ export interface BrokerConfigShape {
   readonly logMaxOpenFiles: number
   /** The longest metadata string an offset commit may carry. */
   readonly offsetMetadataMaxBytes: number
+  /** The longest transaction timeout a producer may ask for. */
+  readonly transactionMaxTimeoutMs: number
+  /** How often transactions open longer than their timeout are looked for (and aborted). */
+  readonly transactionAbortTimedOutIntervalMs: number
+  /** A transactional id without a transaction for this long is forgotten. */
+  readonly transactionalIdExpirationMs: number
+  /** How often expired transactional ids are looked for. */
+  readonly transactionRemoveExpiredIntervalMs: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
 }
@@ -85,7 +93,11 @@ export const HONOURED_KEYS = [
   "group.max.session.timeout.ms",
   "offset.metadata.max.bytes",
   "max.broker.partitions",
-  "log.max.open.files"
+  "log.max.open.files",
+  "transaction.max.timeout.ms",
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+  "transactional.id.expiration.ms",
+  "transaction.remove.expired.transaction.cleanup.interval.ms"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -207,6 +219,10 @@ const load = Effect.gen(function*() {
     offsetMetadataMaxBytes: yield* integer("offset.metadata.max.bytes", 4096),
     maxBrokerPartitions: yield* positive("max.broker.partitions", DEFAULT_MAX_BROKER_PARTITIONS),
     logMaxOpenFiles: yield* positive("log.max.open.files", DEFAULT_MAX_OPEN_FILES),
+    transactionMaxTimeoutMs: yield* positive("transaction.max.timeout.ms", 900_000),
+    transactionAbortTimedOutIntervalMs: yield* positive("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10_000),
+    transactionalIdExpirationMs: yield* positive("transactional.id.expiration.ms", 604_800_000),
+    transactionRemoveExpiredIntervalMs: yield* positive("transaction.remove.expired.transaction.cleanup.interval.ms", 3_600_000),
     explicit
   })
 }).pipe(

@@ -79,6 +79,30 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
     kafkaDefault: String(DEFAULT_MAX_OPEN_FILES),
     value: (c) => String(c.logMaxOpenFiles),
     doc: "Segment files kept open at once; the least recently used are closed and reopened when needed."
+  },
+  "transaction.max.timeout.ms": {
+    type: INT,
+    kafkaDefault: "900000",
+    value: (c) => String(c.transactionMaxTimeoutMs),
+    doc: "Longest transaction timeout a producer may ask for; InitProducerId beyond it answers INVALID_TRANSACTION_TIMEOUT."
+  },
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": {
+    type: INT,
+    kafkaDefault: "10000",
+    value: (c) => String(c.transactionAbortTimedOutIntervalMs),
+    doc: "How often transactions open longer than their timeout are aborted (their producers fenced)."
+  },
+  "transactional.id.expiration.ms": {
+    type: INT,
+    kafkaDefault: "604800000",
+    value: (c) => String(c.transactionalIdExpirationMs),
+    doc: "A transactional id without a transaction for this long is forgotten."
+  },
+  "transaction.remove.expired.transaction.cleanup.interval.ms": {
+    type: INT,
+    kafkaDefault: "3600000",
+    value: (c) => String(c.transactionRemoveExpiredIntervalMs),
+    doc: "How often expired transactional ids are removed."
   }
 }
 

@@ -2,15 +2,20 @@
 // (services/Errors.ts) carrying their Kafka code; the handlers map them at the edge of each response. The
 // classic protocol's state machine is pure (ClassicGroups.ts); the live layer (layers/group/) runs it, with
 // timers on Effect's Clock and committed offsets kept in `__consumer_offsets-0` in Kafka's record format.
+// Offsets a transaction commits are written there as the transaction's own batches and count once its COMMIT
+// marker follows them (the transaction coordinator asks for it with `completeTransaction`).
 import { Context, type Effect } from "effect"
 import type {
   GroupError,
   GroupIdNotFound,
+  InvalidProducerEpoch,
   NonEmptyGroup,
   OffsetMetadataTooLarge,
   StorageError,
+  TransactionCoordinatorFenced,
   UnknownTopicOrPartition
 } from "../Errors.ts"
+import type { Marker } from "../../protocol/ControlRecords.ts"
 
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead"
 
@@ -123,11 +128,37 @@ export class GroupCoordinator extends Context.Service<GroupCoordinator, {
     member: MemberRef,
     offsets: ReadonlyArray<OffsetToCommit>
   ) => Effect.Effect<ReadonlyArray<CommitError | undefined>, GroupError | StorageError | UnknownTopicOrPartition>
-  /** The committed offsets of the named partitions (never committed: undefined), or of every partition when null. */
+  /**
+   * TxnOffsetCommit: offsets committed inside the producer's transaction, one outcome per offset; they count
+   * once the transaction commits.
+   */
+  readonly commitTransactional: (
+    groupId: string,
+    generationId: number,
+    member: MemberRef,
+    producer: { readonly producerId: number; readonly producerEpoch: number },
+    offsets: ReadonlyArray<OffsetToCommit>
+  ) => Effect.Effect<
+    ReadonlyArray<CommitError | undefined>,
+    GroupError | StorageError | UnknownTopicOrPartition | InvalidProducerEpoch
+  >
+  /** Writes the transaction's marker to the offsets log; its offsets count (commit) or go (abort). */
+  readonly completeTransaction: (
+    marker: Marker
+  ) => Effect.Effect<void, StorageError | UnknownTopicOrPartition | InvalidProducerEpoch | TransactionCoordinatorFenced>
+  /**
+   * The committed offsets of the named partitions (never committed: undefined), or of every partition when
+   * null; `pending` when an open transaction committed one too.
+   */
   readonly committed: (
     groupId: string,
     partitions: ReadonlyArray<{ readonly topic: string; readonly partitions: ReadonlyArray<number> }> | null
-  ) => Effect.Effect<ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly committed: CommittedOffset | undefined }>>
+  ) => Effect.Effect<ReadonlyArray<{
+    readonly topic: string
+    readonly partition: number
+    readonly committed: CommittedOffset | undefined
+    readonly pending: boolean
+  }>>
   readonly list: Effect.Effect<ReadonlyArray<GroupListing>>
   readonly describe: (groupId: string) => Effect.Effect<GroupDescription>
   readonly delete: (groupId: string) => Effect.Effect<void, GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition>

@@ -1,7 +1,17 @@
 // The classic groups' state, as plain data: groups, their members (with the tickets of the requests they have
-// parked), their committed offsets; the commands the state machine (ClassicGroups.ts) answers; and reading the
-// state: which protocol the members share, who the request names, what a describe or an offset fetch shows.
-import { FencedInstanceId, type GroupError, GroupIdNotFound, NonEmptyGroup, UnknownMemberId } from "../Errors.ts"
+// parked), their committed offsets and the offsets transactions committed but have not ended yet; the commands
+// the state machine (ClassicGroups.ts) answers; and reading the state: which protocol the members share, who the
+// request names, what a describe or an offset fetch shows.
+import {
+  CoordinatorNotAvailable,
+  FencedInstanceId,
+  type GroupError,
+  GroupIdNotFound,
+  IllegalGeneration,
+  InvalidGroupId,
+  NonEmptyGroup,
+  UnknownMemberId
+} from "../Errors.ts"
 import type {
   CommittedOffset,
   GroupDescription,
@@ -68,7 +78,14 @@ export interface Group {
   /** Whether a member joined during the first rebalance's delay (which then waits once more). */
   newMemberAdded: boolean
   /** "topic\u0000partition" → offset. */
-  readonly offsets: Map<string, CommittedOffset & { readonly topic: string; readonly partition: number }>
+  readonly offsets: Map<string, StoredOffset>
+}
+
+/** A committed offset as kept: its partition, and where its record is in the offsets log (later records win). */
+export interface StoredOffset extends CommittedOffset {
+  readonly topic: string
+  readonly partition: number
+  readonly recordOffset: number
 }
 
 export interface GroupsConfig {
@@ -82,9 +99,19 @@ export interface Groups {
   readonly config: GroupsConfig
   /** A new member id for a client (its client id or group instance id, then a UUID). */
   readonly newMemberId: (prefix: string) => string
+  /**
+   * Offsets committed inside transactions that have not ended: producer id → group → "topic\u0000partition" →
+   * offset. They become committed offsets when the transaction commits and are dropped when it aborts.
+   */
+  readonly pendingTxnOffsets: Map<number, Map<string, Map<string, StoredOffset>>>
 }
 
-export const make = (config: GroupsConfig, newMemberId: (prefix: string) => string): Groups => ({ groups: new Map(), config, newMemberId })
+export const make = (config: GroupsConfig, newMemberId: (prefix: string) => string): Groups => ({
+  groups: new Map(),
+  config,
+  newMemberId,
+  pendingTxnOffsets: new Map()
+})
 
 export const EMPTY = new Uint8Array(0)
 /** A new member's JoinGroup cannot wait longer than this for the rebalance to finish (Kafka's 5 minutes). */
@@ -187,37 +214,111 @@ export const currentGeneration = (group: Group, memberId: string, withMembers: b
   members: withMembers ? currentMembers(group) : []
 })
 
-/** The committed offsets of the named partitions (never committed: undefined), or of every partition when null. */
+/** Whether an open transaction has committed an offset for the partition (OffsetFetch's `require_stable`). */
+export const hasPendingOffset = (s: Groups, groupId: string, topic: string, partition: number): boolean => {
+  for (const byGroup of s.pendingTxnOffsets.values()) if (byGroup.get(groupId)?.has(offsetKey(topic, partition)) === true) return true
+  return false
+}
+
+/**
+ * The committed offsets of the named partitions (never committed: undefined), or of every partition when null;
+ * `pending` when an open transaction has committed one for it too.
+ */
 export const committed = (
   s: Groups,
   groupId: string,
   partitions: ReadonlyArray<{ readonly topic: string; readonly partitions: ReadonlyArray<number> }> | null
 ) => {
-  const offsets = s.groups.get(groupId)?.offsets ?? new Map()
+  const offsets = s.groups.get(groupId)?.offsets ?? new Map<string, StoredOffset>()
+  const entry = (topic: string, partition: number, committed: CommittedOffset | undefined) => ({
+    topic,
+    partition,
+    committed,
+    pending: s.pendingTxnOffsets.size > 0 && hasPendingOffset(s, groupId, topic, partition)
+  })
   if (partitions === null) {
     return [...offsets.values()]
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
-      .map((o) => ({ topic: o.topic as string, partition: o.partition as number, committed: o as CommittedOffset | undefined }))
+      .map((o) => entry(o.topic, o.partition, o))
   }
-  return partitions.flatMap((t) =>
-    t.partitions.map((partition) => ({ topic: t.topic, partition, committed: offsets.get(offsetKey(t.topic, partition)) as CommittedOffset | undefined }))
-  )
+  return partitions.flatMap((t) => t.partitions.map((partition) => entry(t.topic, partition, offsets.get(offsetKey(t.topic, partition)))))
+}
+
+/** Takes a committed offset (read back, or just written) unless a later record already holds one. */
+const keep = (group: Group, o: StoredOffset) => {
+  const key = offsetKey(o.topic, o.partition)
+  const existing = group.offsets.get(key)
+  if (existing === undefined || o.recordOffset > existing.recordOffset) group.offsets.set(key, o)
 }
 
 /** A committed offset read back from the offsets log (null: its tombstone). */
-export const replayOffset = (s: Groups, groupId: string, topic: string, partition: number, value: CommittedOffset | null) => {
+export const replayOffset = (s: Groups, groupId: string, topic: string, partition: number, value: CommittedOffset | null, recordOffset: number) => {
   let group = s.groups.get(groupId)
   if (value === null) {
     group?.offsets.delete(offsetKey(topic, partition))
     return
   }
   if (group === undefined) s.groups.set(groupId, (group = newGroup(groupId)))
-  group.offsets.set(offsetKey(topic, partition), { topic, partition, ...value })
+  keep(group, { topic, partition, ...value, recordOffset })
 }
 
-/** After a replay: groups that are left with no offsets are not kept. */
+/** After a replay: groups that are left with no offsets and no pending ones are not kept. */
 export const replayed = (s: Groups): void => {
-  for (const [id, group] of s.groups) if (group.offsets.size === 0) s.groups.delete(id)
+  const pendingGroups = new Set<string>()
+  for (const byGroup of s.pendingTxnOffsets.values()) for (const id of byGroup.keys()) pendingGroups.add(id)
+  for (const [id, group] of s.groups) if (group.offsets.size === 0 && !pendingGroups.has(id)) s.groups.delete(id)
+}
+
+// --- Transactional offset commits
+
+/**
+ * The group a TxnOffsetCommit may commit to (Kafka's validateTransactionalOffsetCommit): a group that does not
+ * exist is created when the commit names no generation (-1), a member of a group must be current, and unlike
+ * plain commits a rebalance does not stop them.
+ */
+export const admitTxnCommit = (s: Groups, groupId: string, generationId: number, ref: MemberRef): Group | GroupError => {
+  if (groupId === "") return new InvalidGroupId({})
+  let group = s.groups.get(groupId)
+  if (group === undefined) {
+    if (generationId >= 0) return new IllegalGeneration({ detail: `group ${groupId} does not exist` })
+    s.groups.set(groupId, (group = newGroup(groupId)))
+    return group
+  }
+  if (group.state === "Dead") return new CoordinatorNotAvailable({})
+  if (generationId < 0 && group.state === "Empty") return group
+  if (generationId >= 0 || ref.memberId !== "" || ref.groupInstanceId !== null) {
+    const invalid = validateMember(group, ref)
+    if (invalid !== undefined) return invalid
+    if (generationId !== group.generationId) return new IllegalGeneration({})
+  }
+  return group
+}
+
+/** Offsets a transaction committed (written to the offsets log): pending until the transaction ends. */
+export const addPendingOffsets = (s: Groups, producerId: number, groupId: string, offsets: ReadonlyArray<StoredOffset>): void => {
+  let byGroup = s.pendingTxnOffsets.get(producerId)
+  if (byGroup === undefined) s.pendingTxnOffsets.set(producerId, (byGroup = new Map()))
+  let pending = byGroup.get(groupId)
+  if (pending === undefined) byGroup.set(groupId, (pending = new Map()))
+  for (const o of offsets) pending.set(offsetKey(o.topic, o.partition), o)
+}
+
+/** The producer's transaction ended (its marker is in the offsets log): its offsets are committed, or dropped. */
+export const completePendingOffsets = (s: Groups, producerId: number, commit: boolean): number => {
+  const byGroup = s.pendingTxnOffsets.get(producerId)
+  if (byGroup === undefined) return 0
+  s.pendingTxnOffsets.delete(producerId)
+  let n = 0
+  if (!commit) return n
+  for (const [groupId, pending] of byGroup) {
+    let group = s.groups.get(groupId)
+    if (group === undefined) s.groups.set(groupId, (group = newGroup(groupId)))
+    for (const o of pending.values()) {
+      keep(group, o)
+      n++
+    }
+  }
+  return n
 }
 
 // --- Listing, describing, deleting

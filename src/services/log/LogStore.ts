@@ -1,15 +1,20 @@
-// Partition logs. Appends are serialised per partition and assign offsets; batches of idempotent producers
-// are checked against the partition's producer state under the same lock (services/ProducerState.ts); reads
-// serve stored batches byte for byte. The live implementation keeps Kafka's on-disk layout
-// (`<log.dir>/<topic>-<partition>/*.log`).
+// Partition logs. Appends are serialised per partition and assign offsets; batches of idempotent and
+// transactional producers are checked against the partition's producer state under the same lock
+// (services/log/ProducerState.ts), and transaction markers close their transactions there. Reads serve stored
+// batches byte for byte, up to the high watermark or, read committed, the last stable offset (the first offset
+// of the earliest open transaction), with the aborted transactions of the range. The live implementation keeps
+// Kafka's on-disk layout (`<log.dir>/<topic>-<partition>/*.log`, `.txnindex` for aborted transactions).
 import { Context, type Duration, type Effect } from "effect"
 import type { ByteSource } from "../../protocol/Bytes.ts"
+import type { Marker } from "../../protocol/ControlRecords.ts"
 import type { BatchHeader } from "../../protocol/RecordBatch.ts"
 import type {
   InvalidProducerEpoch,
+  InvalidTxnState,
   OffsetOutOfRange,
   OutOfOrderSequence,
   StorageError,
+  TransactionCoordinatorFenced,
   UnknownTopicOrPartition
 } from "../Errors.ts"
 
@@ -32,6 +37,13 @@ export interface PartitionOffsets {
   readonly logStartOffset: number
   /** The next offset to be assigned; with one replica this is also the high watermark. */
   readonly logEndOffset: number
+  /** The first offset of the earliest open transaction, else the log end (never below the log start). */
+  readonly lastStableOffset: number
+}
+
+export interface AbortedTransaction {
+  readonly producerId: number
+  readonly firstOffset: number
 }
 
 export interface ReadResult extends PartitionOffsets {
@@ -40,6 +52,22 @@ export interface ReadResult extends PartitionOffsets {
    * come as a source, read from the log when the response is written.
    */
   readonly records: Uint8Array | ByteSource
+  /** Read committed: the aborted transactions with records in the range read (for the client to drop them). */
+  readonly abortedTransactions: ReadonlyArray<AbortedTransaction>
+}
+
+/** read_uncommitted reads up to the high watermark, read_committed up to the last stable offset. */
+export type Isolation = "uncommitted" | "committed"
+
+/** A producer the partition keeps state for (DescribeProducers). */
+export interface ProducerInfo {
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly lastSequence: number
+  readonly lastTimestamp: number
+  readonly coordinatorEpoch: number
+  /** The first offset of its open transaction, or -1. */
+  readonly currentTxnStartOffset: number
 }
 
 export interface SeenEnd extends TopicPartition {
@@ -71,19 +99,32 @@ export class LogStore extends Context.Service<LogStore, {
     header: BatchHeader
   ) => Effect.Effect<
     AppendResult,
-    StorageError | UnknownTopicOrPartition | OutOfOrderSequence | InvalidProducerEpoch
+    StorageError | UnknownTopicOrPartition | OutOfOrderSequence | InvalidProducerEpoch | InvalidTxnState
   >
   /**
+   * Writes a transaction marker (a control batch) and fsyncs it: the producer's open transaction in the
+   * partition closes, an aborted one is recorded in the transaction index. Answers the marker's offset.
+   */
+  readonly writeMarker: (
+    tp: TopicPartition,
+    marker: Marker
+  ) => Effect.Effect<number, StorageError | UnknownTopicOrPartition | InvalidProducerEpoch | TransactionCoordinatorFenced>
+  /** fsyncs what was appended to the partition (for logs whose appends must be durable when acknowledged). */
+  readonly flush: (tp: TopicPartition) => Effect.Effect<void, StorageError | UnknownTopicOrPartition>
+  /**
    * Reads whole batches from the one holding `offset`, up to `maxBytes`; with `minOneBatch` the first batch
-   * is returned even when it is larger.
+   * is returned even when it is larger. Read committed, only batches below the last stable offset.
    */
   readonly read: (
     tp: TopicPartition,
     offset: number,
     maxBytes: number,
-    minOneBatch: boolean
+    minOneBatch: boolean,
+    isolation?: Isolation
   ) => Effect.Effect<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition>
   readonly offsets: (tp: TopicPartition) => Effect.Effect<PartitionOffsets, StorageError | UnknownTopicOrPartition>
+  /** The producers the partition keeps state for. */
+  readonly producers: (tp: TopicPartition) => Effect.Effect<ReadonlyArray<ProducerInfo>, StorageError | UnknownTopicOrPartition>
   /** The first record whose timestamp is at or after `timestamp` (-3: the record with the largest timestamp). */
   readonly offsetForTimestamp: (
     tp: TopicPartition,

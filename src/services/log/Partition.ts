@@ -5,7 +5,7 @@ import type { Semaphore } from "effect"
 import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { topicSetting } from "../metadata/TopicConfigs.ts"
 import type { TopicPartition } from "./LogStore.ts"
-import type { ProducerState } from "./ProducerState.ts"
+import { firstUnstableOffset, type ProducerState } from "./ProducerState.ts"
 import type { Segment } from "./Segment.ts"
 
 export interface Partition {
@@ -32,6 +32,14 @@ export interface Partition {
 
 export const active = (p: Partition): Segment => p.segments[p.segments.length - 1]!
 export const nextOffset = (p: Partition): number => active(p).nextOffset
+
+/**
+ * The last stable offset: the first offset of the earliest open transaction, else the log end. Records from
+ * it on are not handed to read_committed consumers yet. Never below the log start (DeleteRecords may remove
+ * an open transaction's first records).
+ */
+export const lastStableOffset = (p: Partition): number =>
+  Math.max(p.logStartOffset, firstUnstableOffset(p.producers) ?? nextOffset(p))
 
 /** The segment holding `offset` (or the first after it when it falls between segments). */
 export const segmentFor = (p: Partition, offset: number): number => {
@@ -81,18 +89,20 @@ export const retains = (p: Partition, s: LogSettings): boolean =>
 
 /**
  * How many of the oldest segments go: those wholly below the log start, then those retention no longer keeps
- * (largest timestamp older than `now - retention.ms`, or the partition above `retention.bytes` without them).
- * The active segment always stays, and only a prefix of the log can go. Needs every segment's size and, for
- * time retention, its largest timestamp.
+ * (largest timestamp older than `now - retention.ms`, or the partition above `retention.bytes` without them)
+ * and that lie wholly below the last stable offset, so that an open transaction keeps its records. The active
+ * segment always stays, and only a prefix of the log can go. Needs every segment's size and, for time
+ * retention, its largest timestamp.
  */
 export const segmentsToDrop = (p: Partition, now: number, s: LogSettings | undefined): number => {
   let remaining = 0
   for (const seg of p.segments) remaining += seg.size
+  const stable = lastStableOffset(p)
   let n = 0
   while (n < p.segments.length - 1) {
     const seg = p.segments[n]!
     const belowStart = seg.nextOffset <= p.logStartOffset
-    const expired = s !== undefined &&
+    const expired = s !== undefined && seg.nextOffset <= stable &&
       ((seg.largestTimestamp >= 0 && seg.largestTimestamp < now - s.retentionMs) || remaining - seg.size >= s.retentionBytes)
     if (!belowStart && !expired) break
     remaining -= seg.size

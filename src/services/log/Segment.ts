@@ -5,7 +5,19 @@
 // module decides what goes in them, where a lookup starts, when a segment rolls, whether index files can be
 // trusted and whether a batch header read back is one. Pure: the file store (layers/log/) does the I/O.
 import type { FileSystem } from "effect"
-import { indexFile, OFFSET_ENTRY, segmentFile, TIME_ENTRY, timeIndexFile, decodeOffsetIndex, decodeTimeIndex, encodeOffsetIndex, encodeTimeIndex } from "../../protocol/logdir/LogFiles.ts"
+import {
+  type AbortedTxn,
+  decodeOffsetIndex,
+  decodeTimeIndex,
+  encodeOffsetIndex,
+  encodeTimeIndex,
+  indexFile,
+  OFFSET_ENTRY,
+  segmentFile,
+  TIME_ENTRY,
+  timeIndexFile,
+  txnIndexFile
+} from "../../protocol/logdir/LogFiles.ts"
 import { type BatchHeader, HEADER_SIZE, MAGIC, readHeader } from "../../protocol/RecordBatch.ts"
 
 /** A growable pair of typed columns: relative offset → position, or timestamp → relative offset. */
@@ -83,6 +95,11 @@ export interface Segment {
   bytesSinceIndexEntry: number
   /** Positions of damaged batches already reported, so that each is logged once. */
   readonly damage: Set<number>
+  /**
+   * The aborted transactions whose ABORT marker is in this segment, in marker order (`.txnindex`); undefined
+   * until loaded. Appends write new entries to the file as they happen.
+   */
+  aborted: Array<AbortedTxn> | undefined
 }
 
 export const newSegment = (dir: string, baseOffset: number): Segment => ({
@@ -99,12 +116,31 @@ export const newSegment = (dir: string, baseOffset: number): Segment => ({
   timeIndex: undefined,
   indexDirty: false,
   bytesSinceIndexEntry: 0,
-  damage: new Set()
+  damage: new Set(),
+  aborted: undefined
 })
 
 export const logPath = (s: Segment) => `${s.dir}/${segmentFile(s.baseOffset)}`
 export const indexPath = (s: Segment) => `${s.dir}/${indexFile(s.baseOffset)}`
 export const timeIndexPath = (s: Segment) => `${s.dir}/${timeIndexFile(s.baseOffset)}`
+export const txnIndexPath = (s: Segment) => `${s.dir}/${txnIndexFile(s.baseOffset)}`
+
+/**
+ * Adds the segment's aborted transactions overlapping [from, upTo) to `out` (Kafka's collectAbortedTxns);
+ * true once an entry shows that no later segment can hold more (its last stable offset reaches `upTo`).
+ */
+export const collectAborted = (
+  s: Segment,
+  from: number,
+  upTo: number,
+  out: Array<{ readonly producerId: number; readonly firstOffset: number }>
+): boolean => {
+  for (const a of s.aborted ?? []) {
+    if (a.lastOffset >= from && a.firstOffset < upTo) out.push({ producerId: a.producerId, firstOffset: a.firstOffset })
+    if (a.lastStableOffset >= upTo) return true
+  }
+  return false
+}
 
 /** Fresh, empty indexes (a new segment, or one being rebuilt); they are written out at roll or shutdown. */
 export const emptyIndexes = (s: Segment) => {

@@ -18,8 +18,10 @@ import {
   responseCodec,
   type ResponseOf
 } from "../../../src/protocol/Message.ts"
+import { AddPartitionsToTxn } from "../../../src/protocol/messages/AddPartitionsToTxn.ts"
 import { ApiVersions } from "../../../src/protocol/messages/ApiVersions.ts"
 import { DescribeTopicPartitions } from "../../../src/protocol/messages/DescribeTopicPartitions.ts"
+import { EndTxn } from "../../../src/protocol/messages/EndTxn.ts"
 import { Fetch } from "../../../src/protocol/messages/Fetch.ts"
 import { ListOffsets } from "../../../src/protocol/messages/ListOffsets.ts"
 import { Metadata } from "../../../src/protocol/messages/Metadata.ts"
@@ -1260,6 +1262,136 @@ describe("Golden bytes: DescribeTopicPartitions", () => {
       "00 00 00 04",                //   partition_index: 4
       "00",                         //   tagged fields: none
       "00"                          // tagged fields: none
+    ))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe("Golden bytes: EndTxn", () => {
+  it("v0 request (lowest, classic) with request header v1", () => {
+    const value: RequestOf<typeof EndTxn> = { transactionalId: "tx", producerId: 2 ** 40 + 5, producerEpoch: 2, committed: true }
+    const body = [
+      "00 02 74 78",             // transactional_id: "tx"
+      "00 00 01 00 00 00 00 05", // producer_id: 2^40 + 5
+      "00 02",                   // producer_epoch: 2
+      "01"                       // committed: true
+    ]
+    request(EndTxn, 0, value, hex(...body))
+    requestFrame(EndTxn, { apiKey: 26, apiVersion: 0, correlationId: 9, clientId: "cli" }, value, hex(
+      "00 1a",          // header: request_api_key 26 (EndTxn)
+      "00 00",          // header: request_api_version 0
+      "00 00 00 09",    // header: correlation_id 9
+      "00 03 63 6c 69", // header: client_id "cli" (header v1: no tagged fields)
+      ...body
+    ))
+  })
+
+  it("v0 response (lowest, classic) with response header v0", () => {
+    const value: ResponseOf<typeof EndTxn> = { throttleTimeMs: 0, errorCode: 48, producerId: -1, producerEpoch: -1 }
+    const body = [
+      "00 00 00 00", // throttle_time_ms: 0
+      "00 30"        // error_code: 48 (INVALID_TXN_STATE); producer_id and producer_epoch are v5+
+    ]
+    response(EndTxn, 0, value, hex(...body))
+    responseFrame(EndTxn, 0, false, 9, value, hex(
+      "00 00 00 09", // header v0: correlation_id 9
+      ...body
+    ))
+  })
+
+  it("v5 request (highest, flexible) with request header v2", () => {
+    const value: RequestOf<typeof EndTxn> = { transactionalId: "tx", producerId: 2 ** 40 + 5, producerEpoch: 3, committed: false }
+    const body = [
+      "03 74 78",                // transactional_id: "tx" (compact)
+      "00 00 01 00 00 00 00 05", // producer_id: 2^40 + 5
+      "00 03",                   // producer_epoch: 3
+      "00",                      // committed: false
+      "00"                       // tagged fields: none
+    ]
+    request(EndTxn, 5, value, hex(...body))
+    requestFrame(EndTxn, { apiKey: 26, apiVersion: 5, correlationId: 10, clientId: "cli" }, value, hex(
+      "00 1a",          // header: request_api_key 26 (EndTxn)
+      "00 05",          // header: request_api_version 5
+      "00 00 00 0a",    // header: correlation_id 10
+      "00 03 63 6c 69", // header: client_id "cli"
+      "00",             // header: tagged fields: none
+      ...body
+    ))
+  })
+
+  it("v5 response (highest, flexible) with response header v1", () => {
+    const value: ResponseOf<typeof EndTxn> = { throttleTimeMs: 100, errorCode: 0, producerId: 2 ** 40 + 5, producerEpoch: 4 }
+    const body = [
+      "00 00 00 64",             // throttle_time_ms: 100
+      "00 00",                   // error_code: 0
+      "00 00 01 00 00 00 00 05", // producer_id: 2^40 + 5
+      "00 04",                   // producer_epoch: 4 (bumped by the commit)
+      "00"                       // tagged fields: none
+    ]
+    response(EndTxn, 5, value, hex(...body))
+    responseFrame(EndTxn, 5, true, 10, value, hex(
+      "00 00 00 0a", // header: correlation_id 10
+      "00",          // header v1: tagged fields: none
+      ...body
+    ))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe("Golden bytes: AddPartitionsToTxn", () => {
+  const noTopLevel = { v3AndBelowTransactionalId: "", v3AndBelowProducerId: 0, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [] }
+
+  it("v3 request (first flexible, one transaction batched by topic)", () => {
+    const value: RequestOf<typeof AddPartitionsToTxn> = {
+      transactions: [],
+      v3AndBelowTransactionalId: "tx",
+      v3AndBelowProducerId: 2 ** 40 + 5,
+      v3AndBelowProducerEpoch: 1,
+      v3AndBelowTopics: [{ name: "foo", partitions: [0, 2] }, { name: "bar", partitions: [] }]
+    }
+    request(AddPartitionsToTxn, 3, value, hex(
+      "03 74 78",                   // v3_and_below_transactional_id: "tx"
+      "00 00 01 00 00 00 00 05",    // v3_and_below_producer_id: 2^40 + 5
+      "00 01",                      // v3_and_below_producer_epoch: 1
+      "03",                         // v3_and_below_topics: 2 elements
+      "04 66 6f 6f",                //   name: "foo"
+      "03 00 00 00 00 00 00 00 02", //   partitions: [0, 2]
+      "00",                         //   tagged fields: none
+      "04 62 61 72",                //   name: "bar"
+      "01",                         //   partitions: empty
+      "00",                         //   tagged fields: none
+      "00"                          // tagged fields: none
+    ))
+  })
+
+  it("v4 request (batched transactions)", () => {
+    const value: RequestOf<typeof AddPartitionsToTxn> = {
+      transactions: [
+        { transactionalId: "tx", producerId: 2 ** 40 + 5, producerEpoch: 1, verifyOnly: true, topics: [{ name: "foo", partitions: [1] }] },
+        { transactionalId: "t2", producerId: 7, producerEpoch: 0, verifyOnly: false, topics: [] }
+      ],
+      ...noTopLevel
+    }
+    request(AddPartitionsToTxn, 4, value, hex(
+      "03",                      // transactions: 2 elements
+      "03 74 78",                //   transactional_id: "tx"
+      "00 00 01 00 00 00 00 05", //   producer_id: 2^40 + 5
+      "00 01",                   //   producer_epoch: 1
+      "01",                      //   verify_only: true
+      "02",                      //   topics: 1 element
+      "04 66 6f 6f",             //     name: "foo"
+      "02 00 00 00 01",          //     partitions: [1]
+      "00",                      //     tagged fields: none
+      "00",                      //   tagged fields: none
+      "03 74 32",                //   transactional_id: "t2"
+      "00*7 07",                 //   producer_id: 7
+      "00 00",                   //   producer_epoch: 0
+      "00",                      //   verify_only: false
+      "01",                      //   topics: empty
+      "00",                      //   tagged fields: none
+      "00"                       // tagged fields: none (the v3-and-below fields are absent)
     ))
   })
 })

@@ -17,12 +17,20 @@ import {
   type ResponseOf,
   versions
 } from "../../../src/protocol/Message.ts"
+import { AddOffsetsToTxn } from "../../../src/protocol/messages/AddOffsetsToTxn.ts"
+import { AddPartitionsToTxn } from "../../../src/protocol/messages/AddPartitionsToTxn.ts"
 import { ApiVersions } from "../../../src/protocol/messages/ApiVersions.ts"
+import { DescribeProducers } from "../../../src/protocol/messages/DescribeProducers.ts"
 import { DescribeTopicPartitions } from "../../../src/protocol/messages/DescribeTopicPartitions.ts"
+import { DescribeTransactions } from "../../../src/protocol/messages/DescribeTransactions.ts"
+import { EndTxn } from "../../../src/protocol/messages/EndTxn.ts"
 import { Fetch } from "../../../src/protocol/messages/Fetch.ts"
 import { ListOffsets } from "../../../src/protocol/messages/ListOffsets.ts"
+import { ListTransactions } from "../../../src/protocol/messages/ListTransactions.ts"
 import { Metadata } from "../../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../../src/protocol/messages/Produce.ts"
+import { TxnOffsetCommit } from "../../../src/protocol/messages/TxnOffsetCommit.ts"
+import { WriteTxnMarkers } from "../../../src/protocol/messages/WriteTxnMarkers.ts"
 import { hex, show } from "./hex.ts"
 
 const U1 = "01234567-89ab-cdef-0123-456789abcdef"
@@ -355,7 +363,231 @@ const describeTopicPartitions = testCase({
   })
 })
 
-const cases: ReadonlyArray<Case<any, any>> = [produce, fetch, listOffsets, metadata, apiVersions, describeTopicPartitions]
+const addPartitionsToTxn = testCase({
+  api: AddPartitionsToTxn,
+  request: (m): RequestOf<typeof AddPartitionsToTxn> => ({
+    transactions: m.at("4+", [
+      {
+        transactionalId: "txn-é",
+        producerId: 2 ** 40 + 1,
+        producerEpoch: 3,
+        verifyOnly: true,
+        topics: [{ name: "orders", partitions: [0, 2] }, { name: "empty", partitions: [] }]
+      },
+      { transactionalId: "txn-b", producerId: 7, producerEpoch: 0, verifyOnly: false, topics: [] }
+    ], []),
+    v3AndBelowTransactionalId: m.at("0-3", "txn-é", ""),
+    v3AndBelowProducerId: m.at("0-3", 2 ** 40 + 1, 0),
+    v3AndBelowProducerEpoch: m.at("0-3", 3, 0),
+    v3AndBelowTopics: m.at("0-3", [{ name: "orders", partitions: [0, 2] }, { name: "empty", partitions: [] }], [])
+  }),
+  response: (m): ResponseOf<typeof AddPartitionsToTxn> => ({
+    throttleTimeMs: 30,
+    errorCode: m.at("4+", 51, 0),
+    resultsByTransaction: m.at("4+", [
+      {
+        transactionalId: "txn-é",
+        topicResults: [{
+          name: "orders",
+          resultsByPartition: [{ partitionIndex: 0, partitionErrorCode: 0 }, { partitionIndex: 2, partitionErrorCode: 48 }]
+        }]
+      },
+      { transactionalId: "txn-b", topicResults: [] }
+    ], []),
+    resultsByTopicV3AndBelow: m.at("0-3", [
+      { name: "orders", resultsByPartition: [{ partitionIndex: 0, partitionErrorCode: 0 }, { partitionIndex: 2, partitionErrorCode: 48 }] },
+      { name: "empty", resultsByPartition: [] }
+    ], [])
+  })
+})
+
+const addOffsetsToTxn = testCase({
+  api: AddOffsetsToTxn,
+  request: (): RequestOf<typeof AddOffsetsToTxn> => ({
+    transactionalId: "txn-é",
+    producerId: 2 ** 33 + 9,
+    producerEpoch: 9,
+    groupId: "group-1"
+  }),
+  response: (): ResponseOf<typeof AddOffsetsToTxn> => ({
+    throttleTimeMs: 5,
+    errorCode: 49
+  })
+})
+
+const txnOffsetCommit = testCase({
+  api: TxnOffsetCommit,
+  request: (m): RequestOf<typeof TxnOffsetCommit> => ({
+    transactionalId: "txn-a",
+    groupId: "group-1",
+    producerId: 2 ** 41,
+    producerEpoch: 2,
+    generationId: m.at("3+", 12, -1),
+    memberId: m.at("3+", "member-1", ""),
+    groupInstanceId: m.at("3+", m.orNull("3+", "instance-1"), null),
+    topics: [
+      {
+        name: "orders",
+        partitions: [
+          { partitionIndex: 0, committedOffset: 2 ** 40, committedLeaderEpoch: m.at("2+", 4, -1), committedMetadata: m.orNull("0+", "meta") },
+          { partitionIndex: 1, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: "" }
+        ]
+      },
+      { name: "empty", partitions: [] }
+    ]
+  }),
+  response: (): ResponseOf<typeof TxnOffsetCommit> => ({
+    throttleTimeMs: 17,
+    topics: [
+      { name: "orders", partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 1, errorCode: 47 }] },
+      { name: "empty", partitions: [] }
+    ]
+  })
+})
+
+const endTxn = testCase({
+  api: EndTxn,
+  request: (): RequestOf<typeof EndTxn> => ({
+    transactionalId: "txn-a",
+    producerId: 2 ** 42 + 5,
+    producerEpoch: 7,
+    committed: true
+  }),
+  response: (m): ResponseOf<typeof EndTxn> => ({
+    throttleTimeMs: 3,
+    errorCode: 48,
+    producerId: m.at("5+", 2 ** 42 + 5, -1),
+    producerEpoch: m.at("5+", 8, -1)
+  })
+})
+
+const writeTxnMarkers = testCase({
+  api: WriteTxnMarkers,
+  request: (): RequestOf<typeof WriteTxnMarkers> => ({
+    markers: [
+      {
+        producerId: 2 ** 40 + 3,
+        producerEpoch: 4,
+        transactionResult: true,
+        topics: [{ name: "orders", partitionIndexes: [0, 1] }, { name: "__consumer_offsets", partitionIndexes: [17] }],
+        coordinatorEpoch: 6
+      },
+      { producerId: 9, producerEpoch: 0, transactionResult: false, topics: [], coordinatorEpoch: 0 }
+    ]
+  }),
+  response: (): ResponseOf<typeof WriteTxnMarkers> => ({
+    markers: [
+      {
+        producerId: 2 ** 40 + 3,
+        topics: [{
+          name: "orders",
+          partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 1, errorCode: 6 }]
+        }]
+      },
+      { producerId: 9, topics: [] }
+    ]
+  })
+})
+
+const describeTransactions = testCase({
+  api: DescribeTransactions,
+  request: (): RequestOf<typeof DescribeTransactions> => ({
+    transactionalIds: ["txn-a", "txn-é"]
+  }),
+  response: (): ResponseOf<typeof DescribeTransactions> => ({
+    throttleTimeMs: 11,
+    transactionStates: [
+      {
+        errorCode: 0,
+        transactionalId: "txn-a",
+        transactionState: "Ongoing",
+        transactionTimeoutMs: 60_000,
+        transactionStartTimeMs: 1_700_000_000_000,
+        producerId: 2 ** 40,
+        producerEpoch: 1,
+        topics: [{ topic: "orders", partitions: [0, 3] }, { topic: "empty", partitions: [] }]
+      },
+      {
+        errorCode: 105,
+        transactionalId: "txn-é",
+        transactionState: "",
+        transactionTimeoutMs: 0,
+        transactionStartTimeMs: -1,
+        producerId: -1,
+        producerEpoch: -1,
+        topics: []
+      }
+    ]
+  })
+})
+
+const listTransactions = testCase({
+  api: ListTransactions,
+  request: (m): RequestOf<typeof ListTransactions> => ({
+    stateFilters: ["Ongoing", "PrepareCommit"],
+    producerIdFilters: [2 ** 40, 7],
+    durationFilter: m.at("1+", 60_000, -1),
+    transactionalIdPattern: m.at("2+", m.orNull("2+", "txn-.*"), null)
+  }),
+  response: (): ResponseOf<typeof ListTransactions> => ({
+    throttleTimeMs: 4,
+    errorCode: 0,
+    unknownStateFilters: ["Bogus"],
+    transactionStates: [
+      { transactionalId: "txn-a", producerId: 2 ** 40, transactionState: "Ongoing" },
+      { transactionalId: "txn-é", producerId: 7, transactionState: "CompleteCommit" }
+    ]
+  })
+})
+
+const describeProducers = testCase({
+  api: DescribeProducers,
+  request: (): RequestOf<typeof DescribeProducers> => ({
+    topics: [{ name: "orders", partitionIndexes: [0, 1] }, { name: "empty", partitionIndexes: [] }]
+  }),
+  response: (m): ResponseOf<typeof DescribeProducers> => ({
+    throttleTimeMs: 2,
+    topics: [{
+      name: "orders",
+      partitions: [
+        {
+          partitionIndex: 0,
+          errorCode: 0,
+          errorMessage: m.orNull("0+", "none"),
+          activeProducers: [
+            {
+              producerId: 2 ** 40,
+              producerEpoch: 3,
+              lastSequence: 41,
+              lastTimestamp: 1_700_000_000_000,
+              coordinatorEpoch: 2,
+              currentTxnStartOffset: 1000
+            },
+            { producerId: 5, producerEpoch: 0, lastSequence: -1, lastTimestamp: -1, coordinatorEpoch: -1, currentTxnStartOffset: -1 }
+          ]
+        },
+        { partitionIndex: 1, errorCode: 6, errorMessage: "not the leader", activeProducers: [] }
+      ]
+    }]
+  })
+})
+
+const cases: ReadonlyArray<Case<any, any>> = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  apiVersions,
+  describeTopicPartitions,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  txnOffsetCommit,
+  endTxn,
+  writeTxnMarkers,
+  describeTransactions,
+  listTransactions,
+  describeProducers
+]
 
 // ---------------------------------------------------------------------------------------------------------
 
