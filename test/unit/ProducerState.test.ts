@@ -1,7 +1,8 @@
 // The idempotent-producer rules on their own: in-order batches, retries of the remembered five, gaps, epochs,
-// sequence wrap-around, untracked batches, and the state rebuilt from a log's batch headers.
+// sequence wrap-around, untracked batches, and the state rebuilt from a log's batch headers; transactions: what
+// opens and closes them, the first unstable offset, markers' epochs, snapshots.
 import { assert, describe, it } from "@effect/vitest"
-import { CONTROL } from "../../src/protocol/RecordBatch.ts"
+import { CONTROL, TRANSACTIONAL } from "../../src/protocol/RecordBatch.ts"
 import * as ProducerState from "../../src/services/log/ProducerState.ts"
 
 const MAX = 2147483647
@@ -190,3 +191,86 @@ describe("ProducerState", () => {
     assert.strictEqual(ProducerState.check(state, batch(0, 1, 1, 9))._tag, "Append")
   })
 })
+
+describe("ProducerState: transactions", () => {
+  const txn = (baseSequence: number, records = 1, producerEpoch = 0, producerId = 7): Batch => ({
+    ...batch(baseSequence, records, producerEpoch, producerId),
+    attributes: TRANSACTIONAL
+  })
+  const marker = (commit: boolean, producerEpoch = 0, producerId = 7, coordinatorEpoch = 0) => ({ producerId, producerEpoch, commit, coordinatorEpoch })
+
+  /** The miniature partition, with markers written at given offsets. */
+  const partitionWithMarkers = () => {
+    const p = partition()
+    const writeMarker = (m: ReturnType<typeof marker>, offset: number) => {
+      const checked = ProducerState.checkMarker(p.state, m, 1000)
+      return checked._tag === "Append" ? checked.record(offset) : checked
+    }
+    return { ...p, writeMarker }
+  }
+
+  it("the first transactional batch opens a transaction; the earliest open one is the first unstable offset", () => {
+    const p = partitionWithMarkers()
+    assert.isUndefined(ProducerState.firstUnstableOffset(p.state))
+    appended(p.produce(txn(0, 2)))
+    appended(p.produce(txn(0, 1, 0, 8)))
+    appended(p.produce(txn(2)))
+    assert.deepStrictEqual([...p.state.ongoing], [[7, 0], [8, 2]])
+    assert.strictEqual(ProducerState.firstUnstableOffset(p.state), 0)
+    // Producer 7's COMMIT at offset 4 closes its transaction; producer 8's holds the first unstable offset now.
+    assert.deepStrictEqual(p.writeMarker(marker(true), 4), { producerId: 7, firstOffset: 0, lastOffset: 4, aborted: false })
+    assert.strictEqual(ProducerState.firstUnstableOffset(p.state), 2)
+    assert.deepStrictEqual(p.writeMarker(marker(false, 0, 8), 5), { producerId: 8, firstOffset: 2, lastOffset: 5, aborted: true })
+    assert.isUndefined(ProducerState.firstUnstableOffset(p.state))
+    // A marker without an open transaction closes nothing.
+    assert.isUndefined(p.writeMarker(marker(true), 6))
+  })
+
+  it("a non-transactional batch inside the producer's transaction is INVALID_TXN_STATE; after the marker it is fine", () => {
+    const p = partitionWithMarkers()
+    appended(p.produce(txn(0)))
+    assert.strictEqual(p.produce(batch(1))._tag, "InvalidTxnState")
+    p.writeMarker(marker(true), 1)
+    appended(p.produce(batch(1)))
+  })
+
+  it("a marker of an older producer epoch or coordinator epoch is refused; a newer epoch fences the producer", () => {
+    const p = partitionWithMarkers()
+    appended(p.produce(txn(0, 1, 3)))
+    assert.strictEqual(tag(p.writeMarker(marker(false, 2), 1)), "InvalidProducerEpoch")
+    // The coordinator aborts under a bumped epoch: the producer's epoch 3 is now fenced here.
+    assert.deepStrictEqual(p.writeMarker(marker(false, 4, 7, 5), 1), { producerId: 7, firstOffset: 0, lastOffset: 1, aborted: true })
+    assert.strictEqual(p.produce(txn(1, 1, 3))._tag, "InvalidProducerEpoch")
+    assert.strictEqual(tag(p.writeMarker(marker(true, 4, 7, 4), 2)), "TransactionCoordinatorFenced")
+    // The new epoch starts at sequence 0.
+    appended(p.produce(txn(0, 1, 4)))
+  })
+
+  it("batches without sequences (a coordinator's) are checked for their epoch only", () => {
+    const p = partitionWithMarkers()
+    appended(p.produce(txn(-1, 2, 1)))
+    appended(p.produce(txn(-1, 2, 1)))
+    assert.strictEqual(p.produce(txn(-1, 1, 0))._tag, "InvalidProducerEpoch")
+    assert.deepStrictEqual([...p.state.ongoing], [[7, 0]])
+  })
+
+  it("the open transactions survive a snapshot and a rebuild from the log", () => {
+    const p = partitionWithMarkers()
+    appended(p.produce(txn(0, 1, 0, 8)))
+    appended(p.produce(txn(0, 1, 0, 7)))
+    const restored = ProducerState.fromSnapshot(ProducerState.toSnapshot(p.state))
+    assert.deepStrictEqual([...restored.ongoing], [[8, 0], [7, 1]])
+    assert.strictEqual(restored.producers.get(7)!.currentTxnFirstOffset, 1)
+    // In a snapshot taken later, producer 7 may come first: the open transactions are still in offset order.
+    const reordered = ProducerState.fromSnapshot(ProducerState.toSnapshot(p.state).reverse())
+    assert.deepStrictEqual([...reordered.ongoing], [[8, 0], [7, 1]])
+    const rebuilt = ProducerState.rebuild([
+      { baseOffset: 0, ...txn(0, 1, 0, 8) },
+      { baseOffset: 1, ...txn(0, 1, 0, 7) },
+      { baseOffset: 2, ...batch(-1, 1, 0, 8), attributes: CONTROL | TRANSACTIONAL, marker: marker(false, 0, 8) }
+    ])
+    assert.deepStrictEqual([...rebuilt.ongoing], [[7, 1]])
+  })
+})
+
+const tag = (x: unknown): string | undefined => (x as { _tag?: string } | undefined)?._tag

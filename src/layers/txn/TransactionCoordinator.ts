@@ -4,9 +4,10 @@
 // tombstone removes it) and transactions that were preparing to commit or abort are completed. An end is
 // decided by its PrepareCommit / PrepareAbort record; then each partition of the transaction gets its marker
 // (`__consumer_offsets` through the group coordinator, which settles the transaction's offsets), retried while
-// the log fails, and the Complete record follows. EndTxn answers once that is done (or after a few seconds,
-// the outcome being decided either way). Background fibers on Effect's Clock abort transactions open longer than
-// their timeout and forget ids idle longer than `transactional.id.expiration.ms`.
+// the log fails, and the Complete record follows. EndTxn (and the abort of a fenced transaction, and the start)
+// waits for that up to a few seconds, the outcome being decided either way. Background fibers on Effect's Clock
+// abort transactions open longer than their timeout and forget ids idle longer than
+// `transactional.id.expiration.ms`.
 import { Clock, Duration, Effect, Fiber, Layer, Schedule } from "effect"
 import { bytesOf } from "../../protocol/Bytes.ts"
 import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../protocol/RecordBatch.ts"
@@ -28,7 +29,7 @@ import * as Txn from "../../services/txn/Transactions.ts"
 
 /** The coordinator's epoch in the markers it writes: one coordinator, never replaced by another. */
 const COORDINATOR_EPOCH = 0
-/** How long EndTxn waits for the markers before answering (the outcome is decided already). */
+/** How long an end is waited for before answering or serving (the outcome is decided already). */
 const END_WAIT = Duration.seconds(5)
 /** Between attempts to write a marker or record while the log fails. */
 const RETRY = Schedule.spaced(Duration.seconds(1))
@@ -82,8 +83,12 @@ export const make = Effect.gen(function*() {
       yield* Effect.logDebug(`transaction ${meta.transactionalId} ${commit ? "committed" : "aborted"}`)
     })
 
-  /** Completes the prepared end in the background (it must finish even when its request goes away). */
-  const startCompletion = (meta: Txn.TxnMetadata) => Effect.forkIn(completeEnd(meta), scope)
+  /**
+   * Completes the prepared end in the background (it must finish even when its request goes away), waiting a
+   * few seconds for it: a local write is quick, and a client asking again right after finds it done.
+   */
+  const startCompletion = (meta: Txn.TxnMetadata) =>
+    Effect.flatMap(Effect.forkIn(completeEnd(meta), scope), (fiber) => Effect.asVoid(Fiber.join(fiber).pipe(Effect.timeoutOption(END_WAIT))))
 
   const metaOf = (transactionalId: string) =>
     Effect.suspend(() => {
@@ -155,8 +160,7 @@ export const make = Effect.gen(function*() {
       const answer = meta.nextProducerId !== Txn.NO_PRODUCER_ID
         ? { producerId: meta.nextProducerId, producerEpoch: 0 }
         : { producerId: meta.producerId, producerEpoch: meta.producerEpoch }
-      const completion = yield* startCompletion(meta)
-      yield* Fiber.join(completion).pipe(Effect.timeoutOption(END_WAIT))
+      yield* startCompletion(meta)
       return answer
     })
 
@@ -213,7 +217,7 @@ export const make = Effect.gen(function*() {
   }
   const unfinished = Txn.toComplete(txns)
   yield* Effect.logInfo(`transaction coordinator: ${txns.byId.size} transactional ids, ${unfinished.length} ends to complete`)
-  for (const meta of unfinished) yield* startCompletion(meta)
+  yield* Effect.forEach(unfinished, startCompletion, { concurrency: "unbounded", discard: true })
 
   const every = (ms: number, task: Effect.Effect<void>) =>
     Effect.forkIn(Effect.schedule(task, Schedule.spaced(Duration.millis(ms))), scope)
