@@ -241,8 +241,11 @@ describe("Transactions: commit and abort", () => {
       assert.deepStrictEqual(yield* markersIn(T0), [[2, p.producerId, 0, false], [4, p.producerId, 0, true]])
       // The abort is in the segment's transaction index, in Kafka's format.
       const fs = yield* FileSystem.FileSystem
-      const index = decodeAbortedTxns(yield* Effect.orDie(fs.readFile(`${LOG_DIR}/events-0/${txnIndexFile(0)}`)))
-      assert.deepStrictEqual(index, [{ producerId: p.producerId, firstOffset: 0, lastOffset: 2, lastStableOffset: 3 }])
+      const file = yield* Effect.orDie(fs.readFile(`${LOG_DIR}/events-0/${txnIndexFile(0)}`))
+      // version 0, producer id, first offset 0, last offset 2 (the marker), last stable offset 3: 34 bytes.
+      const int64 = (n: number) => [0, 0, 0, 0, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+      assert.deepStrictEqual([...file], [0, 0, ...int64(p.producerId), ...int64(0), ...int64(2), ...int64(3)])
+      assert.deepStrictEqual(decodeAbortedTxns(file), [{ producerId: p.producerId, firstOffset: 0, lastOffset: 2, lastStableOffset: 3 }])
       // A fetch from after the aborted transaction is not told of it.
       assert.deepStrictEqual((yield* fetch(T0, 3, 1)).abortedTransactions, [])
     }).pipe(Effect.provide(broker(MemoryFileSystem.make()))))
