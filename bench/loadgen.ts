@@ -3,7 +3,8 @@
 // to its end. Usable as a module (`runProduce`, `runFetch`, `createTopics`) and from the command line:
 //
 //   node bench/loadgen.ts produce --port 9092 --topic t --partitions 8 --record-size 1024 --batch 100 \
-//        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create]
+//        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create] \
+//        [--producer plain|idempotent|transactional] [--txn-batches 100]
 //   node bench/loadgen.ts fetch --port 9092 --topic t [--partition 0] [--max-bytes 33554432]
 //   node bench/loadgen.ts send-cost        # what each way of sending a prebuilt request costs here
 //
@@ -14,6 +15,11 @@
 // prefix (size, api key, version, correlation id) and the shared tail, corked into one writev, with no copy.
 // "copy" copies the template per send and patches the correlation id; `send-cost` measures both (and a fresh
 // encode): see the numbers it prints. Responses are checked per partition (error codes), by a hand parser.
+// Idempotent and transactional producers (`producer`): each connection is one producer, set up over a second
+// connection (InitProducerId, and AddPartitionsToTxn for every partition of the topic); its batches carry its
+// producer id, epoch and per-partition sequences (each send is then a patched copy of the template, CRCs
+// recomputed), and a transactional one commits (EndTxn, then AddPartitionsToTxn for the next transaction) after
+// every `commitEvery` record batches, once what it has in flight is answered.
 // The Fetch consumer keeps one request in flight and reads each response where it arrived (the socket chunks,
 // not copied into one buffer): the fields before the records, then the 61-byte header of each batch. The load
 // generator shares the two cores with the server under test, so it does as little as it can.
@@ -27,7 +33,10 @@ import { Fetch } from "../src/protocol/messages/Fetch.ts"
 import { ListOffsets } from "../src/protocol/messages/ListOffsets.ts"
 import { Produce } from "../src/protocol/messages/Produce.ts"
 import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
-import { encodeBatch, LOG_OVERHEAD } from "../src/protocol/RecordBatch.ts"
+import { AddPartitionsToTxn } from "../src/protocol/messages/AddPartitionsToTxn.ts"
+import { EndTxn } from "../src/protocol/messages/EndTxn.ts"
+import { InitProducerId } from "../src/protocol/messages/InitProducerId.ts"
+import { computeCrc, encodeBatch, LOG_OVERHEAD, OFFSET_CRC, TRANSACTIONAL } from "../src/protocol/RecordBatch.ts"
 import { RawClient } from "../src/client/RawClient.ts"
 import { frameReader, type Parts, partsReader } from "./frames.ts"
 
@@ -52,6 +61,9 @@ export const makeBatch = (recordSize: number, count: number): Uint8Array =>
 export interface ProduceTemplate {
   /** The whole request frame, size prefix included, correlation id 0. */
   readonly frame: Buffer
+  /** The partitions of its batches, in order, and where each batch starts in `frame`. */
+  readonly partitions: ReadonlyArray<number>
+  readonly batchAt: ReadonlyArray<number>
   /** Everything after the correlation id (client id, body): the same for every send. */
   readonly tail: Buffer
   readonly records: number
@@ -68,16 +80,23 @@ export const buildProduce = (options: {
   readonly recordSize: number
   readonly acks: number
   readonly version: number
+  readonly transactionalId?: string | null
 }): ProduceTemplate => {
   const bytes = RawClient.encode(Produce, options.version, {
-    transactionalId: null,
+    transactionalId: options.transactionalId ?? null,
     acks: options.acks,
     timeoutMs: 30_000,
     topicData: [{ name: options.topic, partitionData: options.partitions.map((index) => ({ index, records: options.batch })) }]
   }, 0, "bench")
   const frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  // Each batch is the same bytes, in partition order: found by its first bytes (offset, length, epoch, magic).
+  const head = Buffer.from(options.batch.subarray(0, 17))
+  const batchAt: Array<number> = []
+  for (let at = frame.indexOf(head); at >= 0 && batchAt.length < options.partitions.length; at = frame.indexOf(head, at + options.batch.length)) batchAt.push(at)
   return {
     frame,
+    partitions: options.partitions,
+    batchAt,
     tail: frame.subarray(12),
     records: options.partitions.length * options.recordsPerBatch,
     payloadBytes: options.partitions.length * options.recordsPerBatch * options.recordSize
@@ -232,9 +251,83 @@ export interface ProduceOptions {
   readonly signal?: AbortSignal
   /** Called about once a second with the acknowledged totals so far (warm-up included). */
   readonly onTick?: (totals: { readonly records: number; readonly payloadBytes: number; readonly elapsed: number }) => void
+  /** Plain batches (the default), an idempotent producer per connection, or a transactional one. */
+  readonly producer?: ProducerMode
+}
+
+export type ProducerMode =
+  | { readonly kind: "plain" }
+  | { readonly kind: "idempotent" }
+  /** Commits after every `commitEvery` record batches (a request carries one per partition). */
+  | { readonly kind: "transactional"; readonly commitEvery: number }
+
+/** One connection's producer: its id and epoch, its next sequence per partition, and the connection it is set up on. */
+interface ProducerSession {
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly transactionalId: string | null
+  readonly sequences: Map<number, number>
+  readonly control: RawClient
+}
+
+const expectNoError = (what: string, code: number) => {
+  if (code !== 0) throw new Error(`${what}: error ${code}`)
+}
+
+const openSession = async (o: ProduceOptions, host: string, c: number): Promise<ProducerSession | undefined> => {
+  const mode = o.producer ?? { kind: "plain" }
+  if (mode.kind === "plain") return undefined
+  const control = await RawClient.connect(o.port, host)
+  const transactionalId = mode.kind === "transactional" ? `bench-${process.pid}-${Date.now()}-${c}` : null
+  const init = await control.request(InitProducerId, 4, { transactionalId, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 })
+  expectNoError("InitProducerId", init.errorCode)
+  const session = { producerId: init.producerId, producerEpoch: init.producerEpoch, transactionalId, sequences: new Map<number, number>(), control }
+  if (transactionalId !== null) await beginTransaction(o, session)
+  return session
+}
+
+const allPartitions = (o: ProduceOptions) => Array.from({ length: o.partitions }, (_, i) => i)
+
+const beginTransaction = async (o: ProduceOptions, s: ProducerSession) => {
+  const r = await s.control.request(AddPartitionsToTxn, 3, {
+    transactions: [],
+    v3AndBelowTransactionalId: s.transactionalId!,
+    v3AndBelowProducerId: s.producerId,
+    v3AndBelowProducerEpoch: s.producerEpoch,
+    v3AndBelowTopics: [{ name: o.topic, partitions: allPartitions(o) }]
+  })
+  for (const t of r.resultsByTopicV3AndBelow) for (const p of t.resultsByPartition) expectNoError("AddPartitionsToTxn", p.partitionErrorCode)
+}
+
+const commitTransaction = async (s: ProducerSession) => {
+  const r = await s.control.request(EndTxn, 3, { transactionalId: s.transactionalId!, producerId: s.producerId, producerEpoch: s.producerEpoch, committed: true })
+  expectNoError("EndTxn", r.errorCode)
+}
+
+/**
+ * A copy of the template's frame with the producer's id, epoch and next sequences patched into its batches,
+ * into `into` (a buffer of the frame's size no longer being written) when given.
+ */
+const sequenced = (t: ProduceTemplate, s: ProducerSession, recordsPerBatch: number, into?: Buffer): Buffer => {
+  const frame = into ?? Buffer.allocUnsafeSlow(t.frame.length)
+  t.frame.copy(frame)
+  t.batchAt.forEach((at, i) => {
+    const partition = t.partitions[i]!
+    const sequence = s.sequences.get(partition) ?? 0
+    s.sequences.set(partition, sequence + recordsPerBatch)
+    const batch = frame.subarray(at, at + LOG_OVERHEAD + frame.readInt32BE(at + 8))
+    if (s.transactionalId !== null) batch.writeInt16BE(batch.readInt16BE(21) | TRANSACTIONAL, 21)
+    batch.writeBigInt64BE(BigInt(s.producerId), 43)
+    batch.writeInt16BE(s.producerEpoch, 51)
+    batch.writeInt32BE(sequence, 53)
+    batch.writeUInt32BE(computeCrc(batch), OFFSET_CRC)
+  })
+  return frame
 }
 
 export interface ProduceResult {
+  /** Transactions committed (transactional producers). */
+  readonly commits: number
   readonly seconds: number
   readonly requests: number
   readonly records: number
@@ -268,16 +361,25 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   const perRequest = Math.min(o.partitionsPerRequest ?? o.partitions, o.partitions)
   const batch = makeBatch(o.recordSize, o.recordsPerBatch)
   const groups = Math.ceil(o.partitions / perRequest)
-  const templates: Array<ProduceTemplate> = []
-  for (let g = 0; g < groups; g++) {
-    const ps: Array<number> = []
-    for (let p = g * perRequest; p < Math.min(o.partitions, (g + 1) * perRequest); p++) ps.push(p)
-    templates.push(buildProduce({ topic: o.topic, partitions: ps, batch, recordsPerBatch: o.recordsPerBatch, recordSize: o.recordSize, acks: o.acks, version }))
+  /** The requests of one connection (a transactional producer's carry its transactional id). */
+  const templatesFor = (transactionalId: string | null) => {
+    const templates: Array<ProduceTemplate> = []
+    for (let g = 0; g < groups; g++) {
+      const ps: Array<number> = []
+      for (let p = g * perRequest; p < Math.min(o.partitions, (g + 1) * perRequest); p++) ps.push(p)
+      templates.push(buildProduce({ topic: o.topic, partitions: ps, batch, recordsPerBatch: o.recordsPerBatch, recordSize: o.recordSize, acks: o.acks, version, transactionalId }))
+    }
+    return templates
   }
   const gather = (o.send ?? "gather") === "gather"
   const byTotal = o.totalBytes !== undefined
   const samples = new Samples()
   const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.port, host)))
+  const sessions = await Promise.all(sockets.map((_, c) => openSession(o, host, c)))
+  const shared = templatesFor(null)
+  const templatesOf = sessions.map((s) => (s?.transactionalId == null ? shared : templatesFor(s.transactionalId)))
+  const commitEvery = o.producer?.kind === "transactional" ? o.producer.commitEvery : Infinity
+  let commits = 0
 
   const start = performance.now()
   const measureFrom = byTotal ? start : start + (o.warmupSeconds ?? 0) * 1000
@@ -316,6 +418,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       clearInterval(ticker)
       if (stopTimer !== undefined) clearTimeout(stopTimer)
       for (const s of sockets) s.destroy()
+      for (const s of sessions) s?.control.close()
       reject(e)
     }
     const finishOne = () => {
@@ -325,7 +428,9 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       if (stopTimer !== undefined) clearTimeout(stopTimer)
       if (byTotal) measureTo = lastAck
       const seconds = (measureTo - measureFrom) / 1000
+      for (const s of sessions) s?.control.close()
       resolve({
+        commits,
         seconds,
         requests,
         records,
@@ -347,8 +452,15 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       let head = 0
       let inflight = 0
       let correlation = 0
+      const templates = templatesOf[c]!
       let next = c % templates.length
       let done = false
+      const session = sessions[c]
+      /** Sequenced frames written out, by template, to be reused. */
+      const free = new Map<number, Array<Buffer>>()
+      // Record batches sent in the open transaction, and whether it is being committed.
+      let inTransaction = 0
+      let committing = false
 
       const acknowledged = (now: number) => {
         const t = templates[sentTemplate[head]!]!
@@ -376,8 +488,21 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
         sentTemplate[slot] = ti
         inflight++
         sentPayload += t.payloadBytes
+        inTransaction += t.partitions.length
         const written = o.acks === 0 ? afterWrite : undefined
-        if (gather) {
+        if (session !== undefined) {
+          // Frames are reused once written out: the copies cost no allocation per send.
+          const spare = free.get(ti)?.pop()
+          const frame = sequenced(t, session, o.recordsPerBatch, spare)
+          frame.writeInt32BE(id, 8)
+          sentAt[slot] = performance.now()
+          socket.write(frame, () => {
+            let list = free.get(ti)
+            if (list === undefined) free.set(ti, (list = []))
+            list.push(frame)
+            written?.()
+          })
+        } else if (gather) {
           const prefix = Buffer.allocUnsafe(12)
           t.frame.copy(prefix, 0, 0, 8)
           prefix.writeInt32BE(id, 8)
@@ -399,21 +524,41 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
         pump()
       }
 
+      /** Once what is in flight is answered: EndTxn, then the partitions added to the next transaction. */
+      const commit = (then: () => void) => {
+        committing = true
+        commitTransaction(session!)
+          .then(() => (stopping ? undefined : beginTransaction(o, session!)))
+          .then(() => {
+            commits++
+            committing = false
+            inTransaction = 0
+            then()
+          }, (e: Error) => fail(e))
+      }
+
       let expected = 1
       const pump = () => {
-        if (done) return
+        if (done || committing) return
         const now = performance.now()
         if (now >= measureTo) stopping = true
-        const more = () => !stopping && !(byTotal && sentPayload >= o.totalBytes!) && !failed
+        const more = () => !stopping && !(byTotal && sentPayload >= o.totalBytes!) && !failed && inTransaction < commitEvery
         if (inflight < o.inflight && more()) {
           socket.cork()
           while (inflight < o.inflight && more()) sendOne()
           socket.uncork()
         }
-        if (inflight === 0 && !more()) {
-          done = true
-          socket.end()
-          finishOne()
+        if (inflight > 0) return
+        if (inTransaction >= commitEvery && !failed) return commit(pump)
+        if (!more()) {
+          const finish = () => {
+            done = true
+            socket.end()
+            finishOne()
+          }
+          // The last transaction is committed too.
+          if (session?.transactionalId != null && inTransaction > 0 && !failed) commit(finish)
+          else finish()
         }
       }
 
@@ -735,6 +880,8 @@ if (isMain) {
       "total-mb": { type: "string" },
       send: { type: "string", default: "gather" },
       "max-bytes": { type: "string", default: String(32 * 1024 * 1024) },
+      producer: { type: "string", default: "plain" },
+      "txn-batches": { type: "string", default: "100" },
       create: { type: "boolean", default: false }
     }
   })
@@ -765,7 +912,12 @@ if (isMain) {
         seconds: num("seconds"),
         warmupSeconds: num("warmup"),
         totalBytes: values["total-mb"] === undefined ? undefined : num("total-mb") * 1e6,
-        send: values.send === "copy" ? "copy" : "gather"
+        send: values.send === "copy" ? "copy" : "gather",
+        producer: values.producer === "transactional"
+          ? { kind: "transactional", commitEvery: num("txn-batches") }
+          : values.producer === "idempotent"
+          ? { kind: "idempotent" }
+          : { kind: "plain" }
       })
       console.log(
         `${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSec)} records/s, ${r.payloadMBps.toFixed(1)} MB/s payload (${r.wireMBps.toFixed(1)} MB/s on the wire), ` +

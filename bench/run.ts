@@ -19,6 +19,9 @@
 //                 (32 MiB max bytes), 3 reads; the reference's figure is shown   broker ≥ 500 MB/s
 //   5 start-up    spawn → first answered ApiVersions on 10 GiB of cleanly shut-down logs, 5 starts, each
 //                 followed by one on an empty log dir (the floor)   < 300 ms
+//   6 transactions  scenario 1 with a transactional producer per connection committing every 100 record
+//                 batches (--txn-batches), against the same with idempotent producers: broker only, the ratio
+//                 is the cost of transactions (no target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
 // Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
 import { execSync } from "node:child_process"
@@ -28,7 +31,7 @@ import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
-import { apiVersions, createTopics, endOffsets, runFetch, runProduce, type ProduceResult } from "./loadgen.ts"
+import { apiVersions, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult } from "./loadgen.ts"
 import { summarizeProfile } from "./profile.ts"
 import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
 
@@ -49,6 +52,7 @@ const { values: flags } = parseArgs({
     profile: { type: "boolean", default: false },
     soak: { type: "boolean", default: false },
     minutes: { type: "string", default: "5" },
+    "txn-batches": { type: "string", default: "100" },
     help: { type: "boolean", short: "h", default: false }
   }
 })
@@ -56,7 +60,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 on request)
   --seconds N         measured seconds per run of scenarios 1-3 (default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
@@ -67,7 +71,8 @@ if (flags.help) {
   --io MODE           reference server writes: auto, sync or async (default auto)
   --entry E           broker started through your_program.sh ("launcher", default) or as node src/Main.ts ("sources")
   --profile           run the broker with --cpu-prof and summarise its profile per scenario
-  --soak              scenario 1 without pause for --minutes N (default 5), broker RSS every second`)
+  --soak              scenario 1 without pause for --minutes N (default 5), broker RSS every second
+  --txn-batches N     record batches per transaction in scenario 6 (default 100; not run by default)`)
   process.exit(0)
 }
 
@@ -213,16 +218,16 @@ const stopTarget = async (server: ServerProcess, dir: string) => {
   if (code !== 0) progress(`    ${server.kind} exited with code ${code}: ${server.output().trim().split("\n").slice(-3).join(" | ")}`)
 }
 
-const produceRun = async (target: Target, s: ProduceScenario, round: number): Promise<RunResult> => {
+const produceRun = async (target: Target, s: ProduceScenario, round: number, producer?: ProducerMode): Promise<RunResult> => {
   const dir = freshDir(target)
   let server: ServerProcess | undefined
   let profileDir: string | undefined
   let rss: ReturnType<typeof sampleRss> | undefined
   try {
-    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}`))
+    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}${producer === undefined ? "" : `-${producer.kind}`}`))
     rss = sampleRss(server.rss)
     const ticks = cpuTicks()
-    const result = await runProduce({ port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds })
+    const result = await runProduce({ port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer })
     const steal = stealSince(ticks)
     const rssMax = rss.stop()
     await stopTarget(server, dir)
@@ -238,7 +243,7 @@ const produceRun = async (target: Target, s: ProduceScenario, round: number): Pr
 const describeRun = (r: RunResult) =>
   r.result === undefined
     ? `error: ${r.error}`
-    : `${int(r.result.recordsPerSec)} records/s, ${fixed(r.result.payloadMBps)} MB/s, p50 ${msOf(r.result.latency.p50)} p99 ${msOf(r.result.latency.p99)} p999 ${msOf(r.result.latency.p999)} ms, RSS ${mb(r.rssMax)} MB, steal ${fixed(r.steal, 0)}%` +
+    : `${int(r.result.recordsPerSec)} records/s, ${fixed(r.result.payloadMBps)} MB/s,${r.result.commits > 0 ? ` ${int(r.result.commits)} commits,` : ""} p50 ${msOf(r.result.latency.p50)} p99 ${msOf(r.result.latency.p99)} p999 ${msOf(r.result.latency.p999)} ms, RSS ${mb(r.rssMax)} MB, steal ${fixed(r.steal, 0)}%` +
       (r.result.errors > 0 ? `, ${r.result.errors} partition errors (first ${r.result.firstError})` : "")
 
 interface Figures {
@@ -325,6 +330,39 @@ const reportProduce = (s: ProduceScenario, ref: Figures, broker: Figures) => {
     row("  p50/p99/p999 ms", latencyCells(ref), latencyCells(broker), ratioOf(broker.p99, ref.p99))
   }
   row("  max RSS MB", mb(ref.rss), mb(broker.rss), ratioOf(broker.rss, ref.rss))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 6: transactions (broker only)
+
+const runTransactionScenario = async () => {
+  const s1 = produceScenarios[0]!
+  const commitEvery = Math.max(1, num("txn-batches"))
+  const modes: Record<"idempotent" | "transactional", ProducerMode> = {
+    idempotent: { kind: "idempotent" },
+    transactional: { kind: "transactional", commitEvery }
+  }
+  const describe = `scenario 1 (${s1.describe}) with a producer per connection: transactional, committing every ${commitEvery} record batches, against idempotent`
+  progress(`scenario 6 transactions: ${describe}`)
+  const runs: Record<keyof typeof modes, Array<RunResult>> = { idempotent: [], transactional: [] }
+  for (let round = 1; round <= rounds; round++) {
+    const order: Array<keyof typeof modes> = round % 2 === 1 ? ["idempotent", "transactional"] : ["transactional", "idempotent"]
+    for (const mode of order) {
+      const r = await produceRun("broker", { ...s1, id: 6 }, round, modes[mode])
+      runs[mode].push(r)
+      progress(`  round ${round} ${mode.padEnd(13)} ${describeRun(r)}`)
+    }
+  }
+  const idem = figures(runs.idempotent)
+  const txn = figures(runs.transactional)
+  const commitsPerSec = median(runs.transactional.flatMap((r) => (r.result === undefined ? [] : [r.result.commits / r.result.seconds])))
+  summary.push(`6 transactions: ${describe}`)
+  summary.push(`  (columns: idempotent, transactional, transactional / idempotent)`)
+  row("  records/s", int(idem.recordsPerSec), int(txn.recordsPerSec), ratioOf(txn.recordsPerSec, idem.recordsPerSec), "reported", failures(txn) || "-")
+  row("  MB/s (payload)", fixed(idem.MBps), fixed(txn.MBps), ratioOf(txn.MBps, idem.MBps))
+  row("  p50/p99/p999 ms", `${msOf(idem.p50)}/${msOf(idem.p99)}/${msOf(idem.p999)}`, `${msOf(txn.p50)}/${msOf(txn.p99)}/${msOf(txn.p999)}`, ratioOf(txn.p99, idem.p99))
+  row("  commits/s", "", fixed(commitsPerSec), "")
+  row("  max RSS MB", mb(idem.rss), mb(txn.rss), ratioOf(txn.rss, idem.rss))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -538,6 +576,7 @@ if (flags.soak) {
   }
   if (selected.has(4)) await guarded("4 fetch", runFetchScenario)
   if (selected.has(5)) await guarded("5 start-up", runStartupScenario)
+  if (selected.has(6)) await guarded("6 transactions", runTransactionScenario)
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)
