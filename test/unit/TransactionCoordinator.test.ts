@@ -526,7 +526,10 @@ describe("Transactions: restarts", () => {
       }
     }))
 
-  it.effect("a crash after PrepareCommit, before the markers: the next start writes them and completes the commit", () =>
+  it.effect.each([
+    { end: "PrepareCommit", commit: true },
+    { end: "PrepareAbort", commit: false }
+  ])("a crash after $end, before the markers: the next start writes them and completes the transaction", ({ commit }) =>
     Effect.gen(function*() {
       const memory = MemoryFileSystem.make()
       const { fs, faults } = faulty(memory)
@@ -540,11 +543,11 @@ describe("Transactions: restarts", () => {
           yield* produceOk("tx", p, T1, 0, ["b"])
           // The partitions' disk fails: the decision is logged, no marker can be written.
           faults.failing = { errno: "EIO", prefix: `${LOG_DIR}/events-` }
-          const ending = yield* Effect.forkChild(endTxn("tx", p, true))
+          const ending = yield* Effect.forkChild(endTxn("tx", p, commit))
           yield* TestClock.adjust("5 seconds")
           // The outcome is decided: EndTxn answers success after its wait.
           assert.strictEqual((yield* Fiber.join(ending)).errorCode, ErrorCode.NONE)
-          assert.strictEqual((yield* describeTxn("tx")).transactionState, "PrepareCommit")
+          assert.strictEqual((yield* describeTxn("tx")).transactionState, commit ? "PrepareCommit" : "PrepareAbort")
           return p
         }),
         context
@@ -553,10 +556,12 @@ describe("Transactions: restarts", () => {
       faults.failing = { errno: "EIO", prefix: "/" }
       yield* Scope.close(scope, Exit.void)
       yield* run(memory, Effect.gen(function*() {
-        assert.deepStrictEqual(yield* markersIn(T0), [[1, p.producerId, 0, true]])
-        assert.deepStrictEqual(yield* markersIn(T1), [[1, p.producerId, 0, true]])
-        assert.strictEqual((yield* describeTxn("tx")).transactionState, "CompleteCommit")
-        assert.deepStrictEqual([(yield* consume(T0, 1)).values, (yield* consume(T1, 1)).values], [["a"], ["b"]])
+        assert.deepStrictEqual(yield* markersIn(T0), [[1, p.producerId, 0, commit]])
+        assert.deepStrictEqual(yield* markersIn(T1), [[1, p.producerId, 0, commit]])
+        assert.strictEqual((yield* describeTxn("tx")).transactionState, commit ? "CompleteCommit" : "CompleteAbort")
+        const expected = commit ? [["a"], ["b"]] : [[], []]
+        assert.deepStrictEqual([(yield* consume(T0, 1)).values, (yield* consume(T1, 1)).values], expected)
+        assert.deepStrictEqual([(yield* consume(T0, 1)).lastStableOffset, (yield* consume(T1, 1)).lastStableOffset], [2, 2])
       }))
     }))
 
