@@ -1,6 +1,7 @@
 // ListOffsets v0-v8. Timestamp -2 (earliest) and -4 (earliest local, v8) answer the log start offset, -1
 // (latest) the high watermark (the log end: one replica), or read_committed (v2+) the last stable offset, -3 (max
-// timestamp, v7+) the record with the largest timestamp, and a real timestamp the first record at or after it.
+// timestamp, v7+) the record with the largest timestamp, and a real timestamp the first record at or after it
+// (read_committed: only below the last stable offset).
 // v0 answers in `old_style_offsets`. Unknown topic or partition → 3 with offset and timestamp -1.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
@@ -49,7 +50,9 @@ export const make = handler(ListOffsets, "0-8", (request, context) =>
       }
       if (timestamp < 0) return yield* new InvalidRequest({ detail: `timestamp ${timestamp} in ListOffsets v${version}` })
       const record = yield* store.offsetForTimestamp(tp, timestamp)
-      return record === undefined ? { offset: -1, timestamp: -1, epoch: -1 } : at(record.offset, record.timestamp)
+      // read_committed finds only what it may read: below the last stable offset.
+      const visible = record !== undefined && (!readCommitted || record.offset < offsets.lastStableOffset)
+      return visible ? at(record.offset, record.timestamp) : { offset: -1, timestamp: -1, epoch: -1 }
     })
 
     /** A client that names a leader epoch must name the current one (-1: no check). */

@@ -112,9 +112,9 @@ def session(bootstrap, p):
         started = time.time()
         try:
             answer = {"op": step["op"], **run(step)}
+            producer.poll(0)
         except KafkaException as e:
             answer = {"op": step["op"], "error": error_of(e.args[0])}
-        producer.poll(0)
         answer["ms"] = round((time.time() - started) * 1000)
         if client_errors:
             answer["client_errors"] = list(client_errors)
