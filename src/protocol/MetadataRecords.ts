@@ -3,8 +3,10 @@
 // in flexible encoding (metadata records are flexible in every version). Only the records that shape topics
 // and features are defined here; any other type, or a version newer than we know, decodes to `Unknown` so a
 // log written by a newer Kafka is still readable. `encodeMetadataBatch` wraps records the way Kafka's log
-// holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as value.
-import { ByteReader, ByteWriter, MalformedInput, ZERO_UUID } from "./Bytes.ts"
+// holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as value;
+// `encodeMetadataSnapshot` frames them as a `<offset>-<epoch>.checkpoint` snapshot file.
+import { ByteReader, ByteWriter, concat, MalformedInput, ZERO_UUID } from "./Bytes.ts"
+import { controlType, SNAPSHOT_FOOTER, SNAPSHOT_HEADER, snapshotFooterBatch, snapshotHeaderBatch } from "./ControlRecords.ts"
 import { array, codec, field, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
 import { type BatchProblem, CONTROL, decodeRecords, encodeBatch, scanBatches } from "./RecordBatch.ts"
 
@@ -254,6 +256,10 @@ export interface MetadataLogRead {
   readonly nextOffset: number | undefined
   /** The partitionLeaderEpoch (Raft epoch) of the last valid batch. */
   readonly lastEpoch: number | undefined
+  /** Where the last valid batch starts. */
+  readonly lastBatchAt: number | undefined
+  /** Bytes of the data batches holding records at or after `fromOffset`: what a next snapshot would fold in. */
+  readonly recordBytes: number
 }
 
 /**
@@ -266,11 +272,15 @@ export const readMetadataBatches = (bytes: Uint8Array, fromOffset = 0): Metadata
   const skipped: Array<string> = []
   let nextOffset: number | undefined
   let lastEpoch: number | undefined
+  let lastBatchAt: number | undefined
+  let recordBytes = 0
   const { problem, validBytes } = scanBatches(bytes, (header, position) => {
     const lastOffset = header.baseOffset + header.lastOffsetDelta
     nextOffset = lastOffset + 1
     lastEpoch = header.partitionLeaderEpoch
+    lastBatchAt = position
     if ((header.attributes & CONTROL) !== 0 || lastOffset < fromOffset) return
+    recordBytes += header.size
     let batch
     try {
       batch = decodeRecords(bytes.subarray(position, position + header.size))
@@ -287,7 +297,32 @@ export const readMetadataBatches = (bytes: Uint8Array, fromOffset = 0): Metadata
       }
     }
   })
-  return { records, skipped, validBytes, problem, nextOffset, lastEpoch }
+  return { records, skipped, validBytes, problem, nextOffset, lastEpoch, lastBatchAt, recordBytes }
+}
+
+const controlTypeAt = (bytes: Uint8Array, at: number): number | undefined => {
+  try {
+    return controlType(bytes.subarray(at))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Reads a snapshot file: a SnapshotHeader control batch, batches of records numbered on from offset 1, a
+ * SnapshotFooter control batch. Kafka refuses a snapshot that does not open with its header; one without its
+ * footer was cut short. Either is reported as the file's problem, like a torn batch.
+ */
+export const readMetadataSnapshot = (bytes: Uint8Array): MetadataLogRead => {
+  const read = readMetadataBatches(bytes)
+  if (read.problem !== undefined) return read
+  if (read.lastBatchAt === undefined || controlTypeAt(bytes, 0) !== SNAPSHOT_HEADER) {
+    return { ...read, problem: { kind: "invalid", detail: "no SnapshotHeader control batch at its start" } }
+  }
+  if (controlTypeAt(bytes, read.lastBatchAt) !== SNAPSHOT_FOOTER) {
+    return { ...read, problem: { kind: "truncated", detail: "no SnapshotFooter control batch at its end" } }
+  }
+  return read
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -309,6 +344,35 @@ export const encodeMetadataBatch = (
     records.map((record) => ({ key: null, value: encodeMetadataRecord(record) })),
     { baseOffset: options.baseOffset, partitionLeaderEpoch: options.epoch ?? 1, timestamp: options.timestamp }
   )
+
+export interface SnapshotOptions {
+  /** The epoch of the snapshot's id: the Raft epoch of the last record it contains. */
+  readonly epoch: number
+  /** The append time of that record, kept in the SnapshotHeader. */
+  readonly lastContainedLogTimestamp: number
+  readonly timestamp: number
+}
+
+/** Kafka's snapshot emitter hands its writer the image's records this many at a time. */
+const SNAPSHOT_BATCH_RECORDS = 1024
+
+/**
+ * A snapshot file as Kafka's RecordsSnapshotWriter lays it out: a control batch with the SnapshotHeader at
+ * offset 0, `records` in batches from offset 1, a control batch with the SnapshotFooter after them. All batches
+ * carry the snapshot's epoch; offsets here count within the file, the log offset is in the file's name.
+ */
+export const encodeMetadataSnapshot = (records: ReadonlyArray<NewMetadataRecord>, options: SnapshotOptions): Uint8Array => {
+  const { epoch, timestamp } = options
+  const parts = [snapshotHeaderBatch(options.lastContainedLogTimestamp, { baseOffset: 0, epoch, timestamp })]
+  let offset = 1
+  for (let i = 0; i < records.length; i += SNAPSHOT_BATCH_RECORDS) {
+    const batch = records.slice(i, i + SNAPSHOT_BATCH_RECORDS)
+    parts.push(encodeMetadataBatch(batch, { baseOffset: offset, epoch, timestamp }))
+    offset += batch.length
+  }
+  parts.push(snapshotFooterBatch({ baseOffset: offset, epoch, timestamp }))
+  return concat(parts)
+}
 
 /** What a new metadata log starts with: the FeatureLevelRecord for metadata.version. */
 export const bootstrapRecords = (metadataVersion: number = DEFAULT_METADATA_VERSION): Array<NewMetadataRecord> => [

@@ -1,5 +1,6 @@
 // KRaft metadata: record codecs against golden bytes derived by hand from Kafka's record specs, the pure
-// replay, and the live layer reading `__cluster_metadata-0` and `meta.properties` from an in-memory log dir.
+// replay, and the live layer reading `__cluster_metadata-0` and `meta.properties` from an in-memory log dir,
+// rolling its segments and writing snapshots in Kafka's format.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer, Logger } from "effect"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
@@ -9,11 +10,13 @@ import {
   DEFAULT_METADATA_VERSION,
   encodeMetadataBatch,
   encodeMetadataRecord,
+  encodeMetadataSnapshot,
   type MetadataRecord,
   METADATA_VERSION_FEATURE,
+  type NewMetadataRecord,
   topicRecords
 } from "../../src/protocol/MetadataRecords.ts"
-import { CONTROL, encodeBatch } from "../../src/protocol/RecordBatch.ts"
+import { CONTROL, decodeRecords, encodeBatch, readHeader, scanBatches } from "../../src/protocol/RecordBatch.ts"
 import {
   appendMetadataRecords,
   generateClusterId,
@@ -27,7 +30,7 @@ import {
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
-import { applyRecord, emptyImage, replay } from "../../src/services/metadata/MetadataImage.ts"
+import { applyRecord, emptyImage, imageRecords, type MetadataImage, replay } from "../../src/services/metadata/MetadataImage.ts"
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex")
@@ -40,20 +43,27 @@ const DIR_ID_HEX = "ffeeddccbbaa99887766554433221100"
 const LOG_DIR = "/data"
 const SEGMENT_PATH = `${LOG_DIR}/${METADATA_DIR}/${segmentFileName(0)}`
 
-/** Builds the live layer over `fs` and returns the service, as a broker start would. */
-const load = (fs: FileSystem.FileSystem, nodeId = 1) =>
+/** Runs `f` with the live layer built over `fs`, as a broker between its start and its shutdown. */
+const withMetadata = <A, E>(
+  fs: FileSystem.FileSystem,
+  properties: Readonly<Record<string, string>>,
+  f: (metadata: ClusterMetadata["Service"]) => Effect.Effect<A, E>
+) =>
   Effect.gen(function*() {
-    return yield* ClusterMetadata
+    return yield* f(yield* ClusterMetadata)
   }).pipe(
     Effect.provide(
       KRaftMetadataLayer.pipe(
         Layer.provide(Layer.mergeAll(
           MemoryFileSystem.layerWith(fs),
-          BrokerConfig.layerFrom({ "log.dirs": LOG_DIR, "node.id": String(nodeId) })
+          BrokerConfig.layerFrom({ "log.dirs": LOG_DIR, "node.id": "1", ...properties })
         ))
       )
     )
   )
+
+/** Builds the live layer over `fs` and returns the service, as a broker start would. */
+const load = (fs: FileSystem.FileSystem, nodeId = 1) => withMetadata(fs, { "node.id": String(nodeId) }, Effect.succeed)
 
 /** Runs `self` collecting the text of each warning logged. */
 const withWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -426,14 +436,11 @@ describe("KRaftMetadata layer", () => {
       ])
       // Offsets 4..5 come after the snapshot.
       yield* appendMetadataRecords(fs, LOG_DIR, topicRecords("new", other, 1, 1))
-      // A snapshot opens with a control batch (SnapshotHeader); its record batches are numbered from 0.
-      const header = encodeBatch([{ key: null, value: hex("0000") }], { baseOffset: 0, attributes: CONTROL })
-      const body = encodeMetadataBatch([...bootstrapRecords(), ...topicRecords("snap", "20000000-0000-4000-8000-000000000003", 1, 1)], {
-        baseOffset: 1
-      })
-      const snapshot = new Uint8Array(header.length + body.length)
-      snapshot.set(header)
-      snapshot.set(body, header.length)
+      // Snapshot batches are numbered from 0 inside the file, whatever log offset the snapshot reaches.
+      const snapshot = encodeMetadataSnapshot(
+        [...bootstrapRecords(), ...topicRecords("snap", "20000000-0000-4000-8000-000000000003", 1, 1)],
+        { epoch: 1, lastContainedLogTimestamp: 0, timestamp: 0 }
+      )
       yield* fs.writeFile(`${dir}/${snapshotFileName(4, 1)}`, snapshot)
       // An older snapshot and a partial one are ignored.
       yield* fs.writeFile(`${dir}/${snapshotFileName(2, 1)}`, new Uint8Array(0))
@@ -490,5 +497,215 @@ describe("KRaftMetadata layer", () => {
       assert.strictEqual(bytes.length, 16)
       assert.strictEqual(bytes[6]! >> 4, 4) // version 4
     }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Snapshots
+
+const SNAPSHOTTING = { "metadata.log.max.record.bytes.between.snapshots": "4096", "metadata.log.segment.bytes": "2048" }
+const DIR = `${LOG_DIR}/${METADATA_DIR}`
+const topicId = (i: number) => `10000000-0000-4000-8000-${String(i).padStart(12, "0")}`
+
+/** What a user sees of an image: topics with ids, partitions and configs, the features, the next producer id. */
+const summary = (image: MetadataImage) => ({
+  topics: [...image.topics.values()].map((t) => ({
+    name: t.name,
+    id: t.id,
+    partitions: partitionSummary(image, t.name),
+    configs: [...t.configs].sort()
+  })).sort((a, b) => a.name.localeCompare(b.name)),
+  features: [...image.features].sort(),
+  nextProducerId: image.nextProducerId
+})
+
+/**
+ * 40 topics of 3 partitions created one update at a time, every third deleted again, configs on some, a leader
+ * change, producer ids reserved: about 18 KiB of metadata batches. Returns every update's records in order.
+ */
+const churn = (metadata: ClusterMetadata["Service"]) =>
+  Effect.gen(function*() {
+    const updates: Array<ReadonlyArray<NewMetadataRecord>> = []
+    const commit = (records: ReadonlyArray<NewMetadataRecord>) => {
+      updates.push(records)
+      return metadata.update(() => Effect.succeed({ records, result: undefined }))
+    }
+    for (let i = 0; i < 40; i++) {
+      yield* commit(topicRecords(`topic-${i}`, topicId(i), 3, 1))
+      if (i % 5 === 0) {
+        yield* commit([{ type: "Config", resourceType: 2, resourceName: `topic-${i}`, name: "retention.ms", value: String(i * 1000) }])
+      }
+      if (i % 3 === 2) yield* commit([{ type: "RemoveTopic", topicId: topicId(i - 1) }])
+    }
+    yield* commit([{ type: "PartitionChange", partitionId: 2, topicId: topicId(39), leader: 1, isr: [1] }])
+    yield* commit([{ type: "ProducerIds", brokerId: 1, brokerEpoch: -1, nextProducerId: 5000 }])
+    return updates
+  })
+
+const listDir = (fs: FileSystem.FileSystem) =>
+  Effect.map(fs.readDirectory(DIR), (names) => {
+    const segments = names.filter((n) => /^\d{20}\.log$/.test(n)).sort().map((n) => Number(n.slice(0, 20)))
+    const snapshots = names.filter((n) => n.endsWith(".checkpoint")).sort()
+    return { names, segments, snapshots }
+  })
+
+/** The batches of a file, each as its header and records, with Kafka's batch checks passed. */
+const batchesOf = (bytes: Uint8Array) => {
+  const batches: Array<{ header: ReturnType<typeof readHeader>; records: ReturnType<typeof decodeRecords> }> = []
+  const { problem } = scanBatches(bytes, (header, at) => {
+    batches.push({ header, records: decodeRecords(bytes.subarray(at, at + header.size)) })
+  })
+  assert.isUndefined(problem)
+  return batches
+}
+
+describe("KRaftMetadata snapshots", () => {
+  it.effect("writes a snapshot in Kafka's format, deletes the log it covers, and restarts from it", () =>
+    Effect.gen(function*() {
+      const fs = MemoryFileSystem.make()
+      yield* writeMetadataLog(fs, LOG_DIR, [bootstrapRecords()])
+      const [updates, before] = yield* withMetadata(fs, SNAPSHOTTING, (metadata) =>
+        Effect.all([churn(metadata), metadata.image]))
+      const everything = [...bootstrapRecords(), ...updates.flat()]
+      // The image is the one the whole log gives.
+      assert.deepStrictEqual(summary(before), summary(replay(everything)))
+
+      const { names, segments, snapshots } = yield* listDir(fs)
+      // Only the newest snapshot is kept, no part file is left, and it does not reach the end of the log.
+      assert.strictEqual(snapshots.length, 1)
+      assert.isFalse(names.some((n) => n.endsWith(".part")))
+      const [, offsetText, epochText] = /^(\d{20})-(\d{10})\.checkpoint$/.exec(snapshots[0]!)!
+      const snapshotOffset = Number(offsetText)
+      assert.strictEqual(Number(epochText), 1)
+      assert.isAbove(snapshotOffset, 0)
+      assert.isBelow(snapshotOffset, everything.length)
+      // The log rolled, and every segment wholly below the snapshot is gone: the first one left holds offsets
+      // the snapshot does not cover, or is the one being appended to.
+      assert.isAbove(segments.length, 1)
+      assert.isAbove(segments[0]!, 0)
+      assert.isAbove(segments[1]!, snapshotOffset)
+
+      // Kafka's layout: a control batch at offset 0 with the SnapshotHeader (key: version 0, type 3; value:
+      // version 0, last contained log timestamp, no tagged fields), the records from offset 1, then a control
+      // batch with the SnapshotFooter (type 4). Every batch carries the snapshot's epoch.
+      const batches = batchesOf(yield* fs.readFile(`${DIR}/${snapshots[0]}`))
+      const header = batches[0]!
+      const footer = batches.at(-1)!
+      const body = batches.slice(1, -1)
+      assert.isTrue((header.header.attributes & CONTROL) !== 0)
+      assert.strictEqual(header.header.baseOffset, 0)
+      assert.strictEqual(header.records.length, 1)
+      assert.strictEqual(toHex(header.records[0]!.key!), "00000003")
+      assert.strictEqual(toHex(header.records[0]!.value!), "0000" + "0000000000000000" + "00")
+      assert.isTrue((footer.header.attributes & CONTROL) !== 0)
+      assert.strictEqual(toHex(footer.records[0]!.key!), "00000004")
+      assert.strictEqual(toHex(footer.records[0]!.value!), "000000")
+      assert.isTrue(batches.every((b) => b.header.partitionLeaderEpoch === 1))
+      assert.isTrue(body.every((b) => (b.header.attributes & CONTROL) === 0))
+      const records = body.flatMap((b) => b.records)
+      assert.deepStrictEqual(records.map((r) => r.offset), records.map((_, i) => i + 1))
+      assert.strictEqual(footer.header.baseOffset, records.length + 1)
+      // The records rebuild the image at the snapshot's offset: the log's first `snapshotOffset` records.
+      const decoded = records.map((r) => decodeMetadataRecord(r.value!))
+      assert.deepStrictEqual(decoded[0], { type: "FeatureLevel", version: 0, name: METADATA_VERSION_FEATURE, featureLevel: DEFAULT_METADATA_VERSION })
+      assert.deepStrictEqual(summary(replay(decoded)), summary(replay(everything.slice(0, snapshotOffset))))
+
+      // A restart reads the snapshot and the log after it: the same topics, partitions and configs.
+      const [after, warnings] = yield* withWarnings(Effect.flatMap(load(fs), (m) => m.image))
+      assert.deepStrictEqual(warnings, [])
+      assert.deepStrictEqual(summary(after), summary(before))
+      assert.strictEqual(after.topics.get("topic-0")!.configs.get("retention.ms"), "0")
+      assert.isFalse(after.topics.has("topic-1"))
+      assert.deepStrictEqual(partitionSummary(after, "topic-39")![2], [2, 1, 1, 1, [1], [1]])
+      assert.strictEqual((yield* readMetadataLog(fs, LOG_DIR)).nextOffset, everything.length)
+
+      // Appending after the restart continues the log where it ended.
+      yield* withMetadata(fs, SNAPSHOTTING, (m) => m.update(() => Effect.succeed({ records: topicRecords("later", topicId(99), 1, 1), result: undefined })))
+      const again = yield* (yield* load(fs)).image
+      assert.deepStrictEqual([...again.topics.keys()].filter((n) => n === "later"), ["later"])
+      assert.strictEqual(again.topics.size, before.topics.size + 1)
+    }))
+
+  it.effect("rolls no segment and writes no snapshot below the thresholds", () =>
+    Effect.gen(function*() {
+      const fs = MemoryFileSystem.make()
+      yield* writeMetadataLog(fs, LOG_DIR, [bootstrapRecords()])
+      yield* withMetadata(fs, {}, churn)
+      const { segments, snapshots } = yield* listDir(fs)
+      assert.deepStrictEqual(segments, [0])
+      assert.deepStrictEqual(snapshots, [])
+    }))
+
+  it.effect("ignores a leftover .checkpoint.part and deletes it at start", () =>
+    Effect.gen(function*() {
+      const fs = MemoryFileSystem.make()
+      yield* writeMetadataLog(fs, LOG_DIR, [bootstrapRecords(), topicRecords("kept", TOPIC_ID, 2, 1)])
+      // A crash while writing a snapshot leaves its part file: beyond the log, and holding other topics.
+      const part = `${DIR}/${snapshotFileName(50, 1)}.part`
+      const full = encodeMetadataSnapshot([...bootstrapRecords(), ...topicRecords("ghost", topicId(7), 1, 1)], {
+        epoch: 1,
+        lastContainedLogTimestamp: 0,
+        timestamp: 0
+      })
+      yield* fs.writeFile(part, full.subarray(0, full.length - 10))
+      const [image, warnings] = yield* withWarnings(Effect.flatMap(load(fs), (m) => m.image))
+      assert.deepStrictEqual([...image.topics.keys()], ["kept"])
+      assert.isFalse(yield* fs.exists(part))
+      assert.match(warnings.join("\n"), /unfinished snapshot/)
+    }))
+
+  it.effect("falls back to the whole log when the newest snapshot is damaged or cut short", () =>
+    Effect.gen(function*() {
+      // One segment (never rolled, so never deleted) and a snapshot after the churn.
+      const fs = MemoryFileSystem.make()
+      yield* writeMetadataLog(fs, LOG_DIR, [bootstrapRecords()])
+      const props = { "metadata.log.max.record.bytes.between.snapshots": "4096" }
+      const before = yield* withMetadata(fs, props, (m) => Effect.andThen(churn(m), m.image))
+      const { segments, snapshots } = yield* listDir(fs)
+      assert.deepStrictEqual(segments, [0])
+      assert.strictEqual(snapshots.length, 1)
+      const path = `${DIR}/${snapshots[0]}`
+      const good = yield* fs.readFile(path)
+
+      const damaged = good.slice()
+      damaged[Math.floor(good.length / 2)]! ^= 0xff
+      const footer = batchesOf(good).at(-1)!.header.size
+      for (const bytes of [damaged, good.subarray(0, good.length - footer)]) {
+        yield* fs.writeFile(path, bytes)
+        const [image, warnings] = yield* withWarnings(Effect.flatMap(load(fs), (m) => m.image))
+        assert.deepStrictEqual(summary(image), summary(before))
+        assert.match(warnings.join("\n"), /replaying the whole log instead/)
+      }
+    }))
+
+  it.effect("keeps what a damaged snapshot holds when the log below it is gone", () =>
+    Effect.gen(function*() {
+      const fs = MemoryFileSystem.make()
+      yield* writeMetadataLog(fs, LOG_DIR, [bootstrapRecords()])
+      const before = yield* withMetadata(fs, SNAPSHOTTING, (m) => Effect.andThen(churn(m), m.image))
+      const { snapshots } = yield* listDir(fs)
+      const path = `${DIR}/${snapshots[0]}`
+      const good = yield* fs.readFile(path)
+      const footer = batchesOf(good).at(-1)!.header.size
+      yield* fs.writeFile(path, good.subarray(0, good.length - footer))
+      // The records are all there, only the footer is missing: the broker warns and starts from them.
+      const [image, warnings] = yield* withWarnings(Effect.flatMap(load(fs), (m) => m.image))
+      assert.match(warnings.join("\n"), /no SnapshotFooter control batch at its end; keeping its first \d+ records/)
+      assert.deepStrictEqual(summary(image), summary(before))
+    }))
+
+  it("imageRecords rebuild the image they come from", () => {
+    const image = replay([
+      ...bootstrapRecords(23),
+      { type: "FeatureLevel", name: "transaction.version", featureLevel: 2 },
+      ...topicRecords("a", TOPIC_ID, 2, 1, { metadataVersion: 23 }),
+      { type: "Config", resourceType: 2, resourceName: "a", name: "cleanup.policy", value: "compact" },
+      { type: "ProducerIds", brokerId: 1, brokerEpoch: 3, nextProducerId: 2000 }
+    ])
+    const records = imageRecords(image)
+    assert.deepStrictEqual(records.map((r) => r.type), ["FeatureLevel", "FeatureLevel", "Topic", "Partition", "Partition", "Config", "ProducerIds"])
+    // PartitionRecords at the version metadata.version 23 calls for, as Kafka's image writer does.
+    assert.strictEqual(encodeMetadataRecord(records[3]!)[2], 2)
+    assert.deepStrictEqual(summary(replay(records.map((r) => decodeMetadataRecord(encodeMetadataRecord(r))))), summary(image))
   })
 })

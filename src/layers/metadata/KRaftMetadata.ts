@@ -4,18 +4,22 @@
 // creating that file once when it is missing. A torn or corrupt tail ends the replay with a warning and keeps
 // what came before it, as Kafka's own recovery does; a missing directory is a cluster with no topics.
 // The writing side (`writeMetadataLog`, `appendMetadataRecords`) appends batches in Kafka's format so Kafka's
-// tools, and Kafka itself, can read what we write.
-import { Effect, FileSystem, Layer, Schema, Scope, Semaphore } from "effect"
+// tools, and Kafka itself, can read what we write. The layer rolls segments at `metadata.log.segment.bytes`
+// and, every `metadata.log.max.record.bytes.between.snapshots` bytes of records, writes a snapshot of the image
+// as Kafka does, then deletes the segments and older snapshots it covers, so the log does not grow forever.
+import { Clock, Effect, Exit, FileSystem, Layer, Schema, Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import { concat } from "../../protocol/Bytes.ts"
 import {
   encodeMetadataBatch,
+  encodeMetadataSnapshot,
   type NewMetadataRecord,
-  readMetadataBatches
+  readMetadataBatches,
+  readMetadataSnapshot
 } from "../../protocol/MetadataRecords.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import { ClusterMetadata, type Update } from "../../services/metadata/ClusterMetadata.ts"
-import { emptyImage, type MetadataImage, replay } from "../../services/metadata/MetadataImage.ts"
+import { emptyImage, imageRecords, type MetadataImage, replay } from "../../services/metadata/MetadataImage.ts"
 import { describeFailure, LogDirUnavailable, StorageError } from "../../services/Errors.ts"
 import { parseProperties } from "../config/PropertiesConfig.ts"
 
@@ -25,6 +29,8 @@ export const META_PROPERTIES = "meta.properties"
 // Only exact names count: Kafka leaves `.deleted`, `.cleaned`, `.swap` and `.checkpoint.part` files behind.
 const SEGMENT = /^(\d{20})\.log$/
 const SNAPSHOT = /^(\d{20})-(\d{10})\.checkpoint$/
+/** A snapshot being written: it becomes a snapshot by its rename, so one left behind was never finished. */
+const PARTIAL_SNAPSHOT = /^\d{20}-\d{10}\.checkpoint\.part$/
 
 export const segmentFileName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`
 export const snapshotFileName = (offset: number, epoch: number): string =>
@@ -64,6 +70,8 @@ export interface MetadataLogState {
   readonly nextOffset: number
   /** The Raft epoch of the last batch read, 0 when there is none. */
   readonly epoch: number
+  /** Bytes of record batches read after the snapshot (the whole log without one). */
+  readonly bytesSinceSnapshot: number
 }
 
 /** Replays the metadata log under `logDir`; a missing directory gives an empty image. */
@@ -72,18 +80,19 @@ export const readMetadataLog = Effect.fnUntraced(function*(
   logDir: string
 ): Effect.fn.Return<MetadataLogState, PlatformError> {
   const dir = `${logDir}/${METADATA_DIR}`
-  if (!(yield* fs.exists(dir))) return { image: emptyImage, nextOffset: 0, epoch: 0 }
+  if (!(yield* fs.exists(dir))) return { image: emptyImage, nextOffset: 0, epoch: 0, bytesSinceSnapshot: 0 }
   const { segments, snapshots } = listLogFiles(yield* fs.readDirectory(dir))
 
   let image = emptyImage
   let from = 0
   let nextOffset = segments[0]?.offset ?? 0
   let epoch = 0
+  let bytesSinceSnapshot = 0
 
   const snapshot = snapshots[0]
   if (snapshot !== undefined) {
     // Snapshot batches are numbered from 0 within the file; the file name says which log offset they reach.
-    const read = readMetadataBatches(yield* fs.readFile(`${dir}/${snapshot.name}`))
+    const read = readMetadataSnapshot(yield* fs.readFile(`${dir}/${snapshot.name}`))
     yield* logSkipped(snapshot.name, read.skipped)
     if (read.problem !== undefined && segments[0]?.offset === 0) {
       yield* Effect.logWarning(
@@ -110,6 +119,7 @@ export const readMetadataLog = Effect.fnUntraced(function*(
     const read = readMetadataBatches(yield* fs.readFile(`${dir}/${segment.name}`), from)
     yield* logSkipped(segment.name, read.skipped)
     image = replay(read.records, image)
+    bytesSinceSnapshot += read.recordBytes
     nextOffset = Math.max(nextOffset, read.nextOffset ?? segment.offset)
     epoch = read.lastEpoch ?? epoch
     if (read.problem !== undefined) {
@@ -120,7 +130,7 @@ export const readMetadataLog = Effect.fnUntraced(function*(
       break
     }
   }
-  return { image, nextOffset, epoch }
+  return { image, nextOffset, epoch, bytesSinceSnapshot }
 })
 
 const logSkipped = (file: string, skipped: ReadonlyArray<string>) =>
@@ -178,7 +188,7 @@ export const readOrCreateClusterId = Effect.fnUntraced(function*(
 // The layer
 
 /**
- * ClusterMetadata from the log dir named by BrokerConfig. Updates append one batch to the last segment and
+ * ClusterMetadata from the log dir named by BrokerConfig. Updates append one batch to the active segment and
  * fsync it before the image changes: a topic the broker acknowledged is still there after a crash.
  */
 export const make = Effect.gen(function*() {
@@ -187,38 +197,93 @@ export const make = Effect.gen(function*() {
   const unusable = (cause: PlatformError) => new LogDirUnavailable({ dir: config.logDir, detail: describeFailure(cause) })
   const clusterId = yield* readOrCreateClusterId(fs, config.logDir, config.nodeId).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(unusable(e))))
   const loaded = yield* readMetadataLog(fs, config.logDir).pipe(Effect.mapError(unusable))
+  const dir = `${config.logDir}/${METADATA_DIR}`
+  yield* removePartialSnapshots(fs, dir).pipe(Effect.mapError(unusable))
   yield* Effect.logInfo(
     `cluster ${clusterId}: ${loaded.image.topics.size} topics from the metadata log (next offset ${loaded.nextOffset})`
   )
   let image = loaded.image
   let nextOffset = loaded.nextOffset
   const epoch = Math.max(1, loaded.epoch)
+  // As Kafka's snapshot generator, the log replayed at start counts towards the next snapshot.
+  let bytesSinceSnapshot = loaded.bytesSinceSnapshot
+  let lastTimestamp = -1
+  // The newest snapshot written here. What it covers is deleted once it is written and after each roll: the
+  // segment being appended to when it was taken goes once the log has moved past it.
+  let snapshotOffset: number | undefined
   const lock = yield* Semaphore.make(1)
   const scope = yield* Effect.scope
   // Opened on the first update: a broker that only reads never creates the metadata log.
-  let segment: FileSystem.File | undefined
+  let active: { readonly file: FileSystem.File; readonly scope: Scope.Closeable; size: number } | undefined
+
+  const open = (name: string) =>
+    Effect.gen(function*() {
+      const segmentScope = yield* Scope.fork(scope)
+      const file = yield* Scope.provide(fs.open(`${dir}/${name}`, { flag: "a" }), segmentScope)
+      return { file, scope: segmentScope, size: Number((yield* file.stat).size) }
+    })
 
   const append = (records: ReadonlyArray<NewMetadataRecord>) =>
     Effect.gen(function*() {
-      if (segment === undefined) {
+      if (active === undefined) {
         // Cuts a torn tail and finds the segment to continue (creating the log when there is none).
         yield* writeMetadataLog(fs, config.logDir, [])
-        const dir = `${config.logDir}/${METADATA_DIR}`
         const last = listLogFiles(yield* fs.readDirectory(dir)).segments.at(-1)
-        segment = yield* Scope.provide(fs.open(`${dir}/${last?.name ?? segmentFileName(nextOffset)}`, { flag: "a" }), scope)
+        active = yield* open(last?.name ?? segmentFileName(nextOffset))
       }
-      const batch = encodeMetadataBatch(records, { baseOffset: nextOffset, epoch })
-      yield* segment.writeAll(batch)
-      yield* segment.sync
+      const timestamp = yield* Clock.currentTimeMillis
+      const batch = encodeMetadataBatch(records, { baseOffset: nextOffset, epoch, timestamp })
+      // As Kafka's log: a segment with data is rolled before a batch would take it past the segment size.
+      const roll = active.size > 0 && active.size + batch.length > config.metadataLogSegmentBytes
+      if (roll) {
+        const full = active
+        active = undefined
+        yield* Scope.close(full.scope, Exit.void)
+        active = yield* open(segmentFileName(nextOffset))
+      }
+      yield* active.file.writeAll(batch)
+      yield* active.file.sync
+      active.size += batch.length
       nextOffset += records.length
+      bytesSinceSnapshot += batch.length
+      lastTimestamp = timestamp
+      return roll
     }).pipe(Effect.mapError((cause) => new StorageError({ partition: METADATA_DIR, cause })))
+
+  const deleteCovered = Effect.gen(function*() {
+    if (snapshotOffset === undefined) return
+    const deleted = yield* deleteBeforeSnapshot(fs, dir, snapshotOffset)
+    if (deleted.length > 0) {
+      yield* Effect.logInfo(`metadata log: deleted ${deleted.join(", ")}, covered by the snapshot at offset ${snapshotOffset}`)
+    }
+  })
+
+  // Written under the update lock, so the snapshot is exactly the image at `nextOffset`.
+  const snapshot = Effect.gen(function*() {
+    const name = snapshotFileName(nextOffset, epoch)
+    const bytes = encodeMetadataSnapshot(imageRecords(image), {
+      epoch,
+      lastContainedLogTimestamp: lastTimestamp,
+      timestamp: yield* Clock.currentTimeMillis
+    })
+    yield* writeDurably(fs, dir, name, bytes)
+    bytesSinceSnapshot = 0
+    snapshotOffset = nextOffset
+    yield* Effect.logInfo(`metadata snapshot ${name}: ${image.topics.size} topics in ${bytes.length} bytes`)
+    yield* deleteCovered
+  })
 
   const update = <A, E, R>(decide: (image: MetadataImage) => Effect.Effect<Update<A>, E, R>) =>
     lock.withPermit(Effect.gen(function*() {
       const { records, result } = yield* decide(image)
       if (records.length > 0) {
-        yield* append(records)
+        const rolled = yield* append(records)
         image = replay(records, image)
+        // The records are committed either way: a snapshot that fails is tried again after the next update.
+        const housekeeping = bytesSinceSnapshot >= config.metadataSnapshotMaxNewRecordBytes ? snapshot : rolled ? deleteCovered : Effect.void
+        yield* housekeeping.pipe(
+          Effect.catch((e) => Effect.logWarning(`metadata log at offset ${nextOffset}: ${describeFailure(e)}`))
+        )
       }
       return result
     }))
@@ -230,6 +295,47 @@ export const layer = Layer.effect(ClusterMetadata, make)
 
 // ---------------------------------------------------------------------------------------------------------
 // Writing
+
+/** Deletes `.checkpoint.part` files, as Kafka does at start: a crash left them before they were complete. */
+const removePartialSnapshots = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, dir: string) {
+  if (!(yield* fs.exists(dir))) return
+  for (const name of yield* fs.readDirectory(dir)) {
+    if (PARTIAL_SNAPSHOT.test(name)) {
+      yield* Effect.logWarning(`metadata log: deleting the unfinished snapshot ${name}`)
+      yield* fs.remove(`${dir}/${name}`)
+    }
+  }
+})
+
+/**
+ * Writes `<dir>/<name>` so that it is either absent or whole: the bytes go to `<name>.part`, are fsynced, and
+ * the file is renamed into place (then the directory is fsynced, where the platform allows, to keep the rename).
+ */
+const writeDurably = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, dir: string, name: string, bytes: Uint8Array) {
+  const part = `${dir}/${name}.part`
+  yield* Effect.scoped(Effect.gen(function*() {
+    const file = yield* fs.open(part, { flag: "w" })
+    yield* file.writeAll(bytes)
+    yield* file.sync
+  }))
+  yield* fs.rename(part, `${dir}/${name}`)
+  yield* Effect.scoped(Effect.flatMap(fs.open(dir), (d) => d.sync)).pipe(Effect.ignore)
+})
+
+/**
+ * Deletes what the snapshot ending at `offset` makes redundant: older snapshots, and each segment whose
+ * successor starts at or below `offset` (all its records are in the snapshot). The last segment, the one
+ * appended to, always stays. Returns the names deleted.
+ */
+const deleteBeforeSnapshot = Effect.fnUntraced(function*(fs: FileSystem.FileSystem, dir: string, offset: number) {
+  const { segments, snapshots } = listLogFiles(yield* fs.readDirectory(dir))
+  const covered = [
+    ...segments.filter((_, i) => (segments[i + 1]?.offset ?? Infinity) <= offset),
+    ...snapshots.filter((s) => s.offset < offset)
+  ]
+  for (const file of covered) yield* fs.remove(`${dir}/${file.name}`)
+  return covered.map((f) => f.name)
+})
 
 export interface WriteOptions {
   /** The Raft epoch stored in each batch; defaults to the last batch's, or 1 for a new log. */

@@ -33,6 +33,10 @@ export interface BrokerConfigShape {
   readonly logRetentionCheckIntervalMs: number
   readonly logRetentionMs: number
   readonly logRetentionBytes: number
+  /** The metadata log's active segment is rolled before a batch would take it past this size. */
+  readonly metadataLogSegmentBytes: number
+  /** Write a metadata snapshot once this many bytes of records were appended since the last one. */
+  readonly metadataSnapshotMaxNewRecordBytes: number
   readonly socketRequestMaxBytes: number
   /** Bytes of requests read but not yet handled, across all connections; reading waits beyond it. */
   readonly queuedMaxRequestBytes: number
@@ -83,6 +87,8 @@ export const HONOURED_KEYS = [
   "log.retention.minutes",
   "log.retention.hours",
   "log.retention.bytes",
+  "metadata.log.segment.bytes",
+  "metadata.log.max.record.bytes.between.snapshots",
   "socket.request.max.bytes",
   "queued.max.request.bytes",
   "message.max.bytes",
@@ -208,6 +214,8 @@ const load = Effect.gen(function*() {
     logRetentionCheckIntervalMs: yield* integer("log.retention.check.interval.ms", 300_000),
     logRetentionMs,
     logRetentionBytes: unbounded(yield* integer("log.retention.bytes", -1)),
+    metadataLogSegmentBytes: yield* positive("metadata.log.segment.bytes", 1024 * 1024 * 1024),
+    metadataSnapshotMaxNewRecordBytes: yield* positive("metadata.log.max.record.bytes.between.snapshots", 20 * 1024 * 1024),
     socketRequestMaxBytes,
     queuedMaxRequestBytes,
     messageMaxBytes: yield* integer("message.max.bytes", 1024 * 1024 + 12),

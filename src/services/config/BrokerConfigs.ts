@@ -43,6 +43,13 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "log.retention.minutes": { type: INT, kafkaDefault: null, value: asSet, synonyms: RETENTION_TIME, doc: "Retention in minutes when log.retention.ms is unset." },
   "log.retention.hours": { type: INT, kafkaDefault: "168", value: orDefault("168"), synonyms: RETENTION_TIME, doc: "Retention in hours when the finer keys are unset." },
   "log.retention.bytes": { type: LONG, kafkaDefault: "-1", value: (c) => limit(c.logRetentionBytes, "-1"), doc: "Default retention.bytes of topics." },
+  "metadata.log.segment.bytes": { type: INT, kafkaDefault: "1073741824", value: (c) => String(c.metadataLogSegmentBytes), doc: "Size at which the metadata log rolls a new segment." },
+  "metadata.log.max.record.bytes.between.snapshots": {
+    type: LONG,
+    kafkaDefault: "20971520",
+    value: (c) => String(c.metadataSnapshotMaxNewRecordBytes),
+    doc: "Bytes of metadata records appended after which a new metadata snapshot is written and the log below it deleted."
+  },
   "socket.request.max.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.socketRequestMaxBytes), doc: "Largest request accepted; larger ones close the connection." },
   "queued.max.request.bytes": {
     type: LONG,

@@ -3,8 +3,17 @@
 // replaying KRaft metadata records (`applyRecord`, `replay`), following Kafka's own replay rules; the live layer
 // (layers/metadata/KRaftMetadata.ts) replays `__cluster_metadata-0` at start. Records that refer to a topic or
 // partition the image does not hold are ignored rather than fatal: a log read partially (torn tail, skipped
-// unknown records) must still give a usable image.
-import { NO_LEADER_CHANGE, type MetadataRecord, type NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
+// unknown records) must still give a usable image. `imageRecords` goes the other way: the records a snapshot
+// holds to rebuild the image.
+import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import {
+  DEFAULT_METADATA_VERSION,
+  METADATA_VERSION_FEATURE,
+  type MetadataRecord,
+  type NewMetadataRecord,
+  NO_LEADER_CHANGE,
+  partitionRecordVersion
+} from "../../protocol/MetadataRecords.ts"
 
 export interface PartitionInfo {
   readonly index: number
@@ -178,3 +187,51 @@ export const replay = (records: Iterable<AnyRecord>, from: MetadataImage = empty
 /** Topics sorted by name, the order Kafka lists them in. */
 export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>
   [...image.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+
+// ---------------------------------------------------------------------------------------------------------
+// Snapshot
+
+/**
+ * The records that rebuild `image` when replayed onto an empty one, in the order of Kafka's image writer:
+ * metadata.version first (it decides how later records are read), the other features, each topic followed by
+ * its partitions, the topic configs, the next producer id. Partitions are written at the record version of the
+ * image's metadata.version, with what the image keeps of them (no reassignment in flight, directories
+ * unassigned, as `partitionRecords` writes them).
+ */
+export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => {
+  const out: Array<NewMetadataRecord> = []
+  const metadataVersion = image.features.get(METADATA_VERSION_FEATURE)
+  if (metadataVersion !== undefined) out.push({ type: "FeatureLevel", name: METADATA_VERSION_FEATURE, featureLevel: metadataVersion })
+  for (const [name, featureLevel] of image.features) {
+    if (name !== METADATA_VERSION_FEATURE) out.push({ type: "FeatureLevel", name, featureLevel })
+  }
+  const version = partitionRecordVersion(metadataVersion ?? DEFAULT_METADATA_VERSION)
+  for (const topic of image.topicsById.values()) {
+    out.push({ type: "Topic", name: topic.name, topicId: topic.id })
+    for (const p of topic.partitions) {
+      // A partially read log can leave holes in the array.
+      if (p === undefined) continue
+      out.push({
+        type: "Partition",
+        version,
+        partitionId: p.index,
+        topicId: topic.id,
+        replicas: [...p.replicas],
+        isr: [...p.isr],
+        removingReplicas: [],
+        addingReplicas: [],
+        leader: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        partitionEpoch: p.partitionEpoch,
+        directories: version >= 1 ? p.replicas.map(() => ZERO_UUID) : []
+      })
+    }
+  }
+  for (const topic of image.topicsById.values()) {
+    for (const [name, value] of topic.configs) {
+      out.push({ type: "Config", resourceType: ConfigResource.Topic, resourceName: topic.name, name, value })
+    }
+  }
+  if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
+  return out
+}
