@@ -21,6 +21,8 @@ export const COMPRESSION_MASK = 0x07
 export const TIMESTAMP_TYPE_LOG_APPEND = 0x08
 export const TRANSACTIONAL = 0x10
 export const CONTROL = 0x20
+/** The batch's base timestamp is the log cleaner's delete horizon for its tombstones and markers (KIP-534). */
+export const DELETE_HORIZON = 0x40
 
 export interface BatchHeader {
   readonly baseOffset: number
@@ -217,21 +219,39 @@ export const encodeBatch = (records: ReadonlyArray<NewRecord>, options: BatchOpt
     body.raw(bytes)
   })
   const codec = options.compression ?? 0
-  const recordBytes = compress(codec, body.toBytes())
+  return assembleBatch({
+    baseOffset: options.baseOffset ?? 0,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+    attributes: ((options.attributes ?? 0) & ~COMPRESSION_MASK) | codec,
+    lastOffsetDelta: records.length - 1,
+    baseTimestamp,
+    maxTimestamp,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerEpoch ?? -1,
+    baseSequence: options.baseSequence ?? -1,
+    recordCount: records.length
+  }, compress(codec, body.toBytes()))
+}
+
+/** The header fields a batch is written with (the rest: size, magic and CRC, follow from them). */
+export type BatchFields = Omit<BatchHeader, "size" | "magic" | "crc">
+
+/** A RecordBatch v2 of these header fields over already encoded (and compressed) records, with its CRC. */
+export const assembleBatch = (h: BatchFields, recordBytes: Uint8Array): Uint8Array => {
   const w = new ByteWriter(HEADER_SIZE + recordBytes.length)
-  w.int64(options.baseOffset ?? 0)
+  w.int64(h.baseOffset)
   w.int32(HEADER_SIZE - LOG_OVERHEAD + recordBytes.length)
-  w.int32(options.partitionLeaderEpoch ?? -1)
+  w.int32(h.partitionLeaderEpoch)
   w.int8(MAGIC)
   w.uint32(0)
-  w.int16(((options.attributes ?? 0) & ~COMPRESSION_MASK) | codec)
-  w.int32(records.length - 1)
-  w.int64(baseTimestamp)
-  w.int64(maxTimestamp)
-  w.int64(options.producerId ?? -1)
-  w.int16(options.producerEpoch ?? -1)
-  w.int32(options.baseSequence ?? -1)
-  w.int32(records.length)
+  w.int16(h.attributes)
+  w.int32(h.lastOffsetDelta)
+  w.int64(h.baseTimestamp)
+  w.int64(h.maxTimestamp)
+  w.int64(h.producerId)
+  w.int16(h.producerEpoch)
+  w.int32(h.baseSequence)
+  w.int32(h.recordCount)
   w.raw(recordBytes)
   const batch = w.toBytes()
   view(batch).setUint32(OFFSET_CRC, computeCrc(batch))
@@ -283,4 +303,77 @@ export const decodeRecords = (batch: Uint8Array): Array<LogRecord> => {
     r.offset = end
   }
   return out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stored records, for rewriting batches (the log cleaner)
+
+/** A record as a batch stores it: what filtering needs, and its bytes from the offset delta on, copied as they are. */
+export interface StoredRecord {
+  readonly offset: number
+  /** The batch's base timestamp plus the record's delta (under LogAppendTime readers see the batch's instead). */
+  readonly timestamp: number
+  readonly key: Uint8Array | null
+  readonly hasValue: boolean
+  readonly attributes: number
+  readonly tail: Uint8Array
+}
+
+/** The records of a batch (header validated), decompressed, each with its encoded tail. */
+export const storedRecords = (batch: Uint8Array): Array<StoredRecord> => {
+  const header = readHeader(batch)
+  const codec = header.attributes & COMPRESSION_MASK
+  const r = codec === 0
+    ? new ByteReader(batch, HEADER_SIZE, header.size)
+    : new ByteReader(decompress(codec, batch.subarray(HEADER_SIZE, header.size), MAX_DECODED_BYTES))
+  const out: Array<StoredRecord> = []
+  for (let i = 0; i < header.recordCount; i++) {
+    const length = r.varint()
+    const end = r.offset + length
+    if (length < 0 || end > r.end) throw new MalformedInput(`record length ${length}`)
+    const rec = new ByteReader(r.bytes, r.offset, end)
+    const attributes = rec.int8()
+    const timestamp = header.baseTimestamp + rec.varlong()
+    const tailStart = rec.offset
+    const offset = header.baseOffset + rec.varint()
+    const key = readVarBytes(rec)
+    const valueLength = rec.varint()
+    out.push({ offset, timestamp, key, hasValue: valueLength >= 0, attributes, tail: r.bytes.subarray(tailStart, end) })
+    r.offset = end
+  }
+  return out
+}
+
+/**
+ * The batch `header` with only `records` (some of its own), its last offset, producer, sequence and codec kept
+ * (the last sequence must survive for idempotence); `baseTimestamp` and `attributes` as given, the timestamp
+ * deltas rewritten against the new base. No records: an empty batch, uncompressed, as Kafka writes one.
+ */
+export const rebuildBatch = (
+  header: BatchHeader,
+  records: ReadonlyArray<StoredRecord>,
+  baseTimestamp: number,
+  attributes: number
+): Uint8Array => {
+  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0
+  const fields = { ...header, attributes, baseTimestamp, recordCount: records.length }
+  if (records.length === 0) {
+    return assembleBatch({ ...fields, attributes: attributes & ~COMPRESSION_MASK, baseTimestamp: header.maxTimestamp }, new Uint8Array(0))
+  }
+  const body = new ByteWriter(1024)
+  let maxTimestamp = -1
+  for (const rec of records) {
+    const w = new ByteWriter(rec.tail.length + 12)
+    w.int8(rec.attributes)
+    w.varlong(rec.timestamp - baseTimestamp)
+    w.raw(rec.tail)
+    const bytes = w.toBytes()
+    body.varint(bytes.length)
+    body.raw(bytes)
+    if (rec.timestamp > maxTimestamp) maxTimestamp = rec.timestamp
+  }
+  return assembleBatch(
+    { ...fields, maxTimestamp: logAppendTime ? header.maxTimestamp : maxTimestamp },
+    compress(attributes & COMPRESSION_MASK, body.toBytes())
+  )
 }

@@ -22,6 +22,7 @@ import { BufferPool } from "../../services/network/BufferPool.ts"
 import { appendLocked, appendMarkerLocked, flush, snapshotProducers } from "./Appending.ts"
 import { partitionOf } from "./Loading.ts"
 import * as LogDir from "./LogDir.ts"
+import * as Cleaner from "./Cleaner.ts"
 import * as Reading from "./Reading.ts"
 import * as Retention from "./Retention.ts"
 import * as SegmentIO from "./SegmentIO.ts"
@@ -40,6 +41,7 @@ export const make = Effect.gen(function*() {
       dir.partitions.delete(name)
       dir.recoveryPoints.delete(name)
       dir.logStarts.delete(name)
+      dir.cleanerOffsets.delete(name)
       // A new partition starts empty: a directory of that name is left over from an older topic.
       if (dir.onDisk.delete(name)) {
         yield* Effect.logWarning(`${dir.path}/${name} is left over from an earlier topic of that name; deleting it`)
@@ -54,6 +56,7 @@ export const make = Effect.gen(function*() {
       dir.onDisk.delete(name)
       dir.recoveryPoints.delete(name)
       dir.logStarts.delete(name)
+      dir.cleanerOffsets.delete(name)
       const p = dir.partitions.get(name)
       if (p !== undefined) {
         yield* p.lock.withPermit(Effect.gen(function*() {
@@ -128,6 +131,12 @@ export const make = Effect.gen(function*() {
   yield* every(config.logRetentionCheckIntervalMs, enforceRetention)
   // As Kafka's log.flush.offset.checkpoint.interval.ms: the recovery points moved by rolls get recorded.
   yield* every(60_000, checkpoint)
+  // The cleaner goes on while it finds logs to clean, and backs off when it finds none.
+  const clean = Cleaner.cleanLogs(dir)
+  if (config.logCleanerEnable) {
+    const backoff = Effect.sleep(Duration.millis(config.logCleanerBackoffMs))
+    yield* Effect.forkIn(Effect.forever(Effect.flatMap(clean, (done) => (done.length === 0 ? backoff : Effect.yieldNow))), scope)
+  }
 
   const offsetsOf = (p: Partition) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p), lastStableOffset: lastStableOffset(p) })
 
@@ -154,6 +163,7 @@ export const make = Effect.gen(function*() {
     offsetForTimestamp: (tp, timestamp) => Effect.flatMap(partitionOf(dir, tp), (p) => Reading.offsetForTimestamp(dir, p, timestamp)),
     deleteRecords: (tp, offset) => Effect.flatMap(partitionOf(dir, tp), (p) => Retention.deleteRecords(dir, p, offset)),
     enforceRetention,
+    clean,
     awaitAppend
   })
 })

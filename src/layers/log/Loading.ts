@@ -13,8 +13,9 @@ import { partitionName, type TopicPartition } from "../../services/log/LogStore.
 import { nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
 import * as ProducerState from "../../services/log/ProducerState.ts"
 import * as Segment from "../../services/log/Segment.ts"
-import { type LogDir, settings, storageError } from "./LogDir.ts"
+import { type LogDir, settings, storageError, topicSettings } from "./LogDir.ts"
 import * as SegmentIO from "./SegmentIO.ts"
+import * as Swap from "./Swap.ts"
 
 /** The partition, loaded on first use; UnknownTopicOrPartition once it was deleted in this run. */
 export const partitionOf = (dir: LogDir, tp: TopicPartition): Effect.Effect<Partition, StorageError | UnknownTopicOrPartition> => {
@@ -35,7 +36,10 @@ const load = (dir: LogDir, tp: TopicPartition, name: string) =>
     const listing = dir.onDisk.has(name)
       ? yield* fs.readDirectory(path).pipe(Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(undefined)))
       : undefined
-    const found = listing ?? []
+    // A clean interrupted by a crash is settled first: the old segments or the new one, never both.
+    const found = listing === undefined
+      ? []
+      : yield* Swap.settleLeftovers(fs, path, listing, (yield* topicSettings(dir, tp.topic)).indexIntervalBytes)
     const bases = found.map((f) => fileOffset(f, "log")).filter((o) => o !== undefined).sort((a, b) => a - b)
     const snapshots = new Set(found.map((f) => fileOffset(f, "snapshot")).filter((o) => o !== undefined))
     const empty = bases.length === 0

@@ -3,11 +3,11 @@
 // the buffer pool, and how failures become StorageErrors. Built once by `open` when the store starts.
 import { Deferred, Effect, type FileSystem, type Scope, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
-import { CLEAN_SHUTDOWN, type CheckpointEntry, LOG_START_OFFSETS, parseCheckpoint, RECOVERY_POINTS } from "../../protocol/logdir/LogFiles.ts"
+import { CLEAN_SHUTDOWN, CLEANER_OFFSETS, type CheckpointEntry, LOG_START_OFFSETS, parseCheckpoint, RECOVERY_POINTS } from "../../protocol/logdir/LogFiles.ts"
 import type { BrokerConfigShape } from "../../services/config/BrokerConfig.ts"
 import { describeFailure, LogDirUnavailable, StorageError } from "../../services/Errors.ts"
 import { partitionName } from "../../services/log/LogStore.ts"
-import { type LogSettings, logSettings, type Partition } from "../../services/log/Partition.ts"
+import { internalLogConfigs, type LogSettings, logSettings, type Partition } from "../../services/log/Partition.ts"
 import type { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
 
 type ClusterMetadataShape = ClusterMetadata["Service"]
@@ -33,6 +33,8 @@ export interface LogDir {
   /** The checkpoint files' entries; partitions not loaded in this run keep the ones the last run wrote. */
   readonly recoveryPoints: Map<string, CheckpointEntry>
   readonly logStarts: Map<string, CheckpointEntry>
+  /** Where the last clean of each compacted partition ended (`cleaner-offset-checkpoint`). */
+  readonly cleanerOffsets: Map<string, CheckpointEntry>
   /** Loading a partition happens once: one load at a time. */
   readonly loadLock: Semaphore.Semaphore
   /** Long polls waiting for an append, per partition name. */
@@ -45,8 +47,12 @@ export const storageError = (name: string, path?: string) => (cause: PlatformErr
 const noOverrides = new Map<string, string>()
 
 /** The partition's topic settings as they are now. */
-export const settings = (dir: LogDir, p: Partition): Effect.Effect<LogSettings> =>
-  Effect.map(dir.metadata.image, (image) => logSettings(dir.config, image.topics.get(p.tp.topic)?.configs ?? noOverrides))
+export const settings = (dir: LogDir, p: Partition): Effect.Effect<LogSettings> => topicSettings(dir, p.tp.topic)
+
+/** A topic's settings as they are now (the broker's own logs have theirs). */
+export const topicSettings = (dir: LogDir, topic: string): Effect.Effect<LogSettings> =>
+  Effect.map(dir.metadata.image, (image) =>
+    logSettings(dir.config, image.topics.get(topic)?.configs ?? internalLogConfigs(dir.config, topic) ?? noOverrides))
 
 /**
  * Reads what the last run left in the log dir and removes the clean-shutdown marker: from now on a crash must be
@@ -67,9 +73,10 @@ export const open = Effect.fnUntraced(function*(
     const clean = yield* fs.exists(`${path}/${CLEAN_SHUTDOWN}`)
     const recoveryPoints = checkpoint(yield* readText(RECOVERY_POINTS))
     const logStarts = checkpoint(yield* readText(LOG_START_OFFSETS))
+    const cleanerOffsets = checkpoint(yield* readText(CLEANER_OFFSETS))
     const onDisk = new Set(yield* fs.readDirectory(path))
     yield* fs.remove(`${path}/${CLEAN_SHUTDOWN}`, { force: true })
-    return { clean, recoveryPoints, logStarts, onDisk }
+    return { clean, recoveryPoints, logStarts, cleanerOffsets, onDisk }
   }).pipe(Effect.mapError((cause) => new LogDirUnavailable({ dir: path, detail: describeFailure(cause) })))
   return {
     fs,

@@ -84,8 +84,26 @@ const abortedIn = (dir: LogDir, p: Partition, segments: ReadonlyArray<Segment.Se
     return out
   })
 
-export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number, minOneBatch: boolean, isolation: Isolation = "uncommitted") =>
-  Effect.gen(function*(): Effect.fn.Return<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition> {
+/** A segment a read was about to open was replaced by the cleaner meanwhile. */
+class Replaced {
+  readonly _tag = "Replaced"
+}
+
+export const read = (
+  dir: LogDir,
+  p: Partition,
+  offset: number,
+  maxBytes: number,
+  minOneBatch: boolean,
+  isolation: Isolation = "uncommitted",
+  attempt = 0
+): Effect.Effect<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition> =>
+  readOnce(dir, p, offset, maxBytes, minOneBatch, isolation, attempt).pipe(
+    Effect.catchTag("Replaced", () => read(dir, p, offset, maxBytes, minOneBatch, isolation, attempt + 1))
+  )
+
+const readOnce = (dir: LogDir, p: Partition, offset: number, maxBytes: number, minOneBatch: boolean, isolation: Isolation, attempt: number) =>
+  Effect.gen(function*(): Effect.fn.Return<ReadResult, OffsetOutOfRange | StorageError | UnknownTopicOrPartition | Replaced> {
     const logEndOffset = nextOffset(p)
     const stable = lastStableOffset(p)
     const offsets = { logStartOffset: p.logStartOffset, logEndOffset, lastStableOffset: stable }
@@ -99,9 +117,12 @@ export const read = (dir: LogDir, p: Partition, offset: number, maxBytes: number
       if (s.nextOffset <= offset && i < segments.length - 1) continue
       const found = yield* readSegment(dir, p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch, maxOffset).pipe(
         // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
-        Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition> =>
+        Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition | Replaced> =>
           p.deleted
             ? Effect.fail(new UnknownTopicOrPartition(p.tp))
+            : s.deleted && offset >= p.logStartOffset && attempt < 3
+            // Replaced by a cleaned segment under this read: read again from the segments as they are now.
+            ? Effect.fail(new Replaced())
             : s.deleted
             ? Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
             : Effect.fail(e))

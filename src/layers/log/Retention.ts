@@ -83,7 +83,7 @@ export const deleteRecords = (dir: LogDir, p: Partition, offset: number) =>
   }))
 
 /** Written whole, then renamed over the old one: a crash leaves either the old file or the new one. */
-const writeCheckpoint = (dir: LogDir, name: string, entries: Iterable<CheckpointEntry>) =>
+export const writeCheckpoint = (dir: LogDir, name: string, entries: Iterable<CheckpointEntry>) =>
   Effect.gen(function*() {
     const path = `${dir.path}/${name}`
     yield* dir.fs.writeFileString(`${path}.tmp`, formatCheckpoint([...entries]))

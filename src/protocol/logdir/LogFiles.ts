@@ -6,8 +6,8 @@
 //   (version int16 = 0, producer id, first offset, last offset, last stable offset after it, all int64);
 // - `<offset>.snapshot`: the idempotent producers at that offset (version int16 = 1, CRC-32C of the rest, then
 //   the producer entries, with the coordinator epoch and the first offset of an open transaction);
-// - `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` in the log dir: text, "0", the entry
-//   count, then "topic partition offset" per line;
+// - `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and `cleaner-offset-checkpoint` in the
+//   log dir: text, "0", the entry count, then "topic partition offset" per line;
 // - `.kafka_cleanshutdown`: present when the last shutdown flushed everything.
 import { crc32c } from "@node-rs/crc32"
 import { ByteReader, ByteWriter, MalformedInput } from "../Bytes.ts"
@@ -15,6 +15,16 @@ import { ByteReader, ByteWriter, MalformedInput } from "../Bytes.ts"
 export const CLEAN_SHUTDOWN = ".kafka_cleanshutdown"
 export const RECOVERY_POINTS = "recovery-point-offset-checkpoint"
 export const LOG_START_OFFSETS = "log-start-offset-checkpoint"
+/** Where each compacted partition's last clean ended (its first dirty offset). */
+export const CLEANER_OFFSETS = "cleaner-offset-checkpoint"
+
+/**
+ * Suffixes of a segment's files during a clean (Kafka's names): the cleaner writes `.cleaned`, renames those to
+ * `.swap` once complete, renames the replaced segments' files to `.deleted`, then the swap files into place.
+ */
+export const CLEANED = ".cleaned"
+export const SWAP = ".swap"
+export const DELETED = ".deleted"
 
 const pad = (offset: number) => String(offset).padStart(20, "0")
 
@@ -23,6 +33,10 @@ export const indexFile = (baseOffset: number) => `${pad(baseOffset)}.index`
 export const timeIndexFile = (baseOffset: number) => `${pad(baseOffset)}.timeindex`
 export const snapshotFile = (offset: number) => `${pad(offset)}.snapshot`
 export const txnIndexFile = (baseOffset: number) => `${pad(baseOffset)}.txnindex`
+
+/** The names of a segment's files: log, offset index, time index, transaction index (the log last). */
+export const segmentFiles = (baseOffset: number): ReadonlyArray<string> =>
+  [indexFile(baseOffset), timeIndexFile(baseOffset), txnIndexFile(baseOffset), segmentFile(baseOffset)]
 
 /** The offset a segment, index or snapshot file is named after, or undefined for other files. */
 export const fileOffset = (name: string, extension: "log" | "index" | "timeindex" | "txnindex" | "snapshot"): number | undefined => {

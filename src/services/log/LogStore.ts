@@ -145,4 +145,24 @@ export class LogStore extends Context.Service<LogStore, {
   ) => Effect.Effect<number, OffsetOutOfRange | StorageError | UnknownTopicOrPartition>
   /** Deletes the whole segments that retention (time and size, per topic) no longer keeps; runs periodically too. */
   readonly enforceRetention: Effect.Effect<void>
+  /**
+   * One pass of the log cleaner: every compacted log dirty enough is cleaned once, the dirtiest first (the
+   * background cleaner runs such passes when `log.cleaner.enable`). Answers what each clean did.
+   */
+  readonly clean: Effect.Effect<ReadonlyArray<CleanStats>>
 }>()("kafka/LogStore") {}
+
+/** What one clean of a partition did. */
+export interface CleanStats {
+  readonly tp: TopicPartition
+  /** The dirty section cleaned, [firstDirty, end): the next clean starts at `end`. */
+  readonly firstDirty: number
+  readonly end: number
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  readonly recordsRead: number
+  readonly recordsKept: number
+  readonly segmentsBefore: number
+  readonly segmentsAfter: number
+  readonly ms: number
+}

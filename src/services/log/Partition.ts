@@ -62,6 +62,13 @@ export interface LogSettings {
   readonly retentionBytes: number
   /** Retention deletes only under the "delete" cleanup policy: a compact-only topic keeps its segments. */
   readonly deletes: boolean
+  /** The log cleaner compacts under the "compact" policy (with "delete" too, retention also applies). */
+  readonly compacts: boolean
+  readonly minCleanableRatio: number
+  readonly minCompactionLagMs: number
+  readonly maxCompactionLagMs: number
+  readonly deleteRetentionMs: number
+  readonly fileDeleteDelayMs: number
 }
 
 const settingsCache = new WeakMap<object, LogSettings>()
@@ -70,17 +77,49 @@ const settingsCache = new WeakMap<object, LogSettings>()
 export const logSettings = (config: BrokerConfigShape, configs: ReadonlyMap<string, string>): LogSettings => {
   let s = settingsCache.get(configs)
   if (s === undefined) {
+    const policy = (configs.get("cleanup.policy") ?? "delete").split(",").map((v) => v.trim())
     s = {
       segmentBytes: topicSetting(config, configs, "segment.bytes"),
       segmentMs: topicSetting(config, configs, "segment.ms"),
       indexIntervalBytes: topicSetting(config, configs, "index.interval.bytes"),
       retentionMs: topicSetting(config, configs, "retention.ms"),
       retentionBytes: topicSetting(config, configs, "retention.bytes"),
-      deletes: (configs.get("cleanup.policy") ?? "delete").split(",").some((v) => v.trim() === "delete")
+      deletes: policy.includes("delete"),
+      compacts: policy.includes("compact"),
+      minCleanableRatio: topicSetting(config, configs, "min.cleanable.dirty.ratio"),
+      minCompactionLagMs: topicSetting(config, configs, "min.compaction.lag.ms"),
+      maxCompactionLagMs: topicSetting(config, configs, "max.compaction.lag.ms"),
+      deleteRetentionMs: topicSetting(config, configs, "delete.retention.ms"),
+      fileDeleteDelayMs: topicSetting(config, configs, "file.delete.delay.ms")
     }
     settingsCache.set(configs, s)
   }
   return s
+}
+
+/**
+ * The broker's own logs, compacted as Kafka compacts them: committed offsets and transaction states, each the
+ * latest record per key. Their segment sizes are `offsets.topic.segment.bytes` and
+ * `transaction.state.log.segment.bytes`.
+ */
+export const INTERNAL_LOGS: ReadonlyArray<TopicPartition> = [
+  { topic: "__consumer_offsets", partition: 0 },
+  { topic: "__transaction_state", partition: 0 }
+]
+
+const internalConfigs = new Map<string, { readonly bytes: number; readonly configs: ReadonlyMap<string, string> }>()
+
+/** The topic configs of one of the broker's own logs (undefined for a topic of the metadata). */
+export const internalLogConfigs = (config: BrokerConfigShape, topic: string): ReadonlyMap<string, string> | undefined => {
+  const bytes = topic === "__consumer_offsets" ? config.offsetsTopicSegmentBytes : topic === "__transaction_state" ? config.transactionStateLogSegmentBytes : undefined
+  if (bytes === undefined) return undefined
+  // One map per value, so that logSettings works each out once.
+  let known = internalConfigs.get(topic)
+  if (known?.bytes !== bytes) {
+    known = { bytes, configs: new Map([["cleanup.policy", "compact"], ["segment.bytes", String(bytes)]]) }
+    internalConfigs.set(topic, known)
+  }
+  return known.configs
 }
 
 /** Whether retention has anything to look at for a partition with these settings. */

@@ -6,9 +6,10 @@
 // Every config Kafka 3.9 knows is accepted, stored (ConfigRecords) and described, but this broker acts on few:
 // the `honoured` column marks those whose defaults come from the broker configs it reads. Applied per topic:
 // retention.ms, retention.bytes, segment.bytes, segment.ms, index.interval.bytes, max.message.bytes,
-// cleanup.policy (retention only under "delete"; keys required under "compact"), message.timestamp.type and
-// message.timestamp.before/after.max.ms; flush.messages and flush.ms are applied broker-wide only
-// (`log.flush.interval.*`). Everything else (compaction, compression, remote storage, throttles, ...) is
+// cleanup.policy (retention under "delete"; the log cleaner and keys required under "compact"), the cleaner's
+// min.cleanable.dirty.ratio, min/max.compaction.lag.ms, delete.retention.ms and file.delete.delay.ms,
+// message.timestamp.type and message.timestamp.before/after.max.ms; flush.messages and flush.ms are applied
+// broker-wide only (`log.flush.interval.*`). Everything else (compression, remote storage, throttles, ...) is
 // Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
 import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
@@ -128,9 +129,8 @@ export interface TopicConfigDef {
   /** The broker config Kafka reports as the default synonym, with its default (in that config's unit). */
   readonly brokerDefault?: readonly [name: string, value: string]
   /**
-   * True for the configs this broker reads (its value comes from `fromBroker`): retention.ms, retention.bytes,
-   * segment.bytes, segment.ms, index.interval.bytes, max.message.bytes, flush.messages, flush.ms. The others are
-   * accepted and described only.
+   * True for the configs this broker reads (its value comes from `fromBroker`): retention, segments, indexes,
+   * message size, flushing and the cleaner's. The others are accepted and described only.
    */
   readonly honoured: boolean
   /** The value derived from this broker's typed configuration (honoured configs only). */
@@ -165,7 +165,7 @@ const WEEK_MS = String(7 * 24 * 3600 * 1000)
 /** Kafka 3.9's topic configs, sorted by name (the order DescribeConfigs lists them in). */
 export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("cleanup.policy", LIST, listOf("compact", "delete"), "delete",
-    "What happens to old segments: delete (retention applies), compact (not done: segments are kept), or both.", ["log.cleanup.policy"]),
+    "What happens to old segments: delete (retention applies), compact (the cleaner keeps each key's latest record), or both.", ["log.cleanup.policy"]),
   def("compression.gzip.level", INT, gzipLevel, "-1",
     "gzip level when compression.type is gzip (not applied).", ["compression.gzip.level"]),
   def("compression.lz4.level", INT, int(1, 17), "9",
@@ -175,9 +175,11 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("compression.zstd.level", INT, int(-131072, 22), "3",
     "zstd level when compression.type is zstd (not applied).", ["compression.zstd.level"]),
   def("delete.retention.ms", LONG, long(0), "86400000",
-    "How long compaction keeps tombstones (not applied: no compaction).", ["log.cleaner.delete.retention.ms"]),
+    "How long the cleaner keeps tombstones and empty transaction markers after the clean that first kept them.", ["log.cleaner.delete.retention.ms"],
+    { fromBroker: (c) => String(c.logCleanerDeleteRetentionMs) }),
   def("file.delete.delay.ms", LONG, long(0), "60000",
-    "Delay before a deleted segment file is removed (not applied).", ["log.segment.delete.delay.ms"]),
+    "Delay before a segment replaced by the cleaner is removed from disk.", ["log.segment.delete.delay.ms"],
+    { fromBroker: (c) => String(c.logSegmentDeleteDelayMs) }),
   def("flush.messages", LONG, long(1), LONG_MAX,
     "fsync the partition after this many messages.", ["log.flush.interval.messages"],
     { fromBroker: (c) => limit(c.flushIntervalMessages, LONG_MAX) }),
@@ -196,7 +198,8 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("local.retention.ms", LONG, long(-2), "-2",
     "Local retention time with tiered storage (not supported).", ["log.local.retention.ms"]),
   def("max.compaction.lag.ms", LONG, long(1), LONG_MAX,
-    "Longest a record stays ineligible for compaction (not applied).", ["log.cleaner.max.compaction.lag.ms"]),
+    "Longest a record stays uncompacted: a log with older dirty records is cleaned whatever its dirty ratio.", ["log.cleaner.max.compaction.lag.ms"],
+    { fromBroker: (c) => limit(c.logCleanerMaxCompactionLagMs, LONG_MAX) }),
   def("max.message.bytes", INT, int(0), "1048588",
     "Largest record batch accepted.", ["message.max.bytes"],
     { fromBroker: (c) => String(c.messageMaxBytes) }),
@@ -213,9 +216,11 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
   def("message.timestamp.type", STRING, oneOf("CreateTime", "LogAppendTime"), "CreateTime",
     "Whose timestamp a batch keeps: the producer's (CreateTime) or the broker's clock at append (LogAppendTime).", ["log.message.timestamp.type"]),
   def("min.cleanable.dirty.ratio", DOUBLE_TYPE, double(0, 1), "0.5",
-    "Dirty share of the log that triggers compaction (not applied).", ["log.cleaner.min.cleanable.ratio"]),
+    "Dirty share of the log at which the cleaner compacts it.", ["log.cleaner.min.cleanable.ratio"],
+    { fromBroker: (c) => String(c.logCleanerMinCleanableRatio) }),
   def("min.compaction.lag.ms", LONG, long(0), "0",
-    "Shortest time a record stays uncompacted (not applied).", ["log.cleaner.min.compaction.lag.ms"]),
+    "Shortest time a record stays uncompacted.", ["log.cleaner.min.compaction.lag.ms"],
+    { fromBroker: (c) => String(c.logCleanerMinCompactionLagMs) }),
   def("min.insync.replicas", INT, int(1), "1",
     "Replicas that must have a write for acks=all; this node is the only one.", ["min.insync.replicas"]),
   def("preallocate", BOOLEAN, bool, "false",
