@@ -63,6 +63,24 @@ export interface BrokerConfigShape {
   readonly transactionalIdExpirationMs: number
   /** How often expired transactional ids are looked for. */
   readonly transactionRemoveExpiredIntervalMs: number
+  /** Whether the log cleaner compacts topics with `cleanup.policy=compact` and the broker's own logs. */
+  readonly logCleanerEnable: boolean
+  /** How long the cleaner sleeps when no log needs cleaning. */
+  readonly logCleanerBackoffMs: number
+  /** Memory for the cleaner's key → offset map; a clean covers as much dirty log as its keys fit in. */
+  readonly logCleanerDedupeBufferSize: number
+  /** Bytes per second the cleaner reads and writes at most (Infinity: unthrottled). */
+  readonly logCleanerIoMaxBytesPerSecond: number
+  readonly logCleanerMinCleanableRatio: number
+  readonly logCleanerMinCompactionLagMs: number
+  readonly logCleanerMaxCompactionLagMs: number
+  /** How long tombstones and empty transaction markers survive after the clean that first kept them. */
+  readonly logCleanerDeleteRetentionMs: number
+  /** How long a segment replaced by the cleaner lingers as `.deleted` before it is removed. */
+  readonly logSegmentDeleteDelayMs: number
+  /** Segment size of `__consumer_offsets` and of `__transaction_state`. */
+  readonly offsetsTopicSegmentBytes: number
+  readonly transactionStateLogSegmentBytes: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
 }
@@ -103,7 +121,18 @@ export const HONOURED_KEYS = [
   "transaction.max.timeout.ms",
   "transaction.abort.timed.out.transaction.cleanup.interval.ms",
   "transactional.id.expiration.ms",
-  "transaction.remove.expired.transaction.cleanup.interval.ms"
+  "transaction.remove.expired.transaction.cleanup.interval.ms",
+  "log.cleaner.enable",
+  "log.cleaner.backoff.ms",
+  "log.cleaner.dedupe.buffer.size",
+  "log.cleaner.io.max.bytes.per.second",
+  "log.cleaner.min.cleanable.ratio",
+  "log.cleaner.min.compaction.lag.ms",
+  "log.cleaner.max.compaction.lag.ms",
+  "log.cleaner.delete.retention.ms",
+  "log.segment.delete.delay.ms",
+  "offsets.topic.segment.bytes",
+  "transaction.state.log.segment.bytes"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -126,6 +155,14 @@ const optionalInteger = (key: string) =>
 const bool = (key: string, fallback: boolean) => Config.Boolean(key).pipe(Config.withDefault(fallback))
 
 /** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
+/** A decimal config within [min, max] (Kafka's doubles; its Double.MAX_VALUE default reads as Infinity here). */
+const fraction = Effect.fnUntraced(function*(key: string, fallback: number, min: number, max: number) {
+  const value = yield* Config.Number(key).pipe(Config.withDefault(fallback))
+  if (Number.isNaN(value) || value < min || value > max) {
+    return yield* new InvalidConfig({ message: `${key}: must be between ${min} and ${max}, got ${value}` })
+  }
+  return value >= Number.MAX_VALUE ? Infinity : value
+})
 const unbounded = (v: number): number => (v < 0 || v >= Number.MAX_SAFE_INTEGER ? Infinity : v)
 
 /** Default of `queued.max.request.bytes` (Kafka: unbounded). */
@@ -231,6 +268,17 @@ const load = Effect.gen(function*() {
     transactionAbortTimedOutIntervalMs: yield* positive("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10_000),
     transactionalIdExpirationMs: yield* positive("transactional.id.expiration.ms", 604_800_000),
     transactionRemoveExpiredIntervalMs: yield* positive("transaction.remove.expired.transaction.cleanup.interval.ms", 3_600_000),
+    logCleanerEnable: yield* bool("log.cleaner.enable", true),
+    logCleanerBackoffMs: yield* positive("log.cleaner.backoff.ms", 15_000),
+    logCleanerDedupeBufferSize: yield* positive("log.cleaner.dedupe.buffer.size", 128 * 1024 * 1024),
+    logCleanerIoMaxBytesPerSecond: yield* fraction("log.cleaner.io.max.bytes.per.second", Infinity, 1, Infinity),
+    logCleanerMinCleanableRatio: yield* fraction("log.cleaner.min.cleanable.ratio", 0.5, 0, 1),
+    logCleanerMinCompactionLagMs: yield* integer("log.cleaner.min.compaction.lag.ms", 0),
+    logCleanerMaxCompactionLagMs: unbounded(yield* integer("log.cleaner.max.compaction.lag.ms", Number.MAX_SAFE_INTEGER)),
+    logCleanerDeleteRetentionMs: yield* integer("log.cleaner.delete.retention.ms", 86_400_000),
+    logSegmentDeleteDelayMs: yield* integer("log.segment.delete.delay.ms", 60_000),
+    offsetsTopicSegmentBytes: yield* positive("offsets.topic.segment.bytes", 100 * 1024 * 1024),
+    transactionStateLogSegmentBytes: yield* positive("transaction.state.log.segment.bytes", 100 * 1024 * 1024),
     explicit
   })
 }).pipe(

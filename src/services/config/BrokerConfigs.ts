@@ -4,7 +4,7 @@
 import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
 
-const { BOOLEAN, STRING, INT, LONG } = ConfigType
+const { BOOLEAN, STRING, INT, LONG, DOUBLE } = ConfigType
 
 type HonouredKey = (typeof HONOURED_KEYS)[number]
 
@@ -110,7 +110,18 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
     kafkaDefault: "3600000",
     value: (c) => String(c.transactionRemoveExpiredIntervalMs),
     doc: "How often expired transactional ids are removed."
-  }
+  },
+  "log.cleaner.enable": { type: BOOLEAN, kafkaDefault: "true", value: (c) => String(c.logCleanerEnable), doc: "Compact topics with cleanup.policy=compact and the broker's own logs." },
+  "log.cleaner.backoff.ms": { type: LONG, kafkaDefault: "15000", value: (c) => String(c.logCleanerBackoffMs), doc: "How long the cleaner sleeps when no log needs cleaning." },
+  "log.cleaner.dedupe.buffer.size": { type: LONG, kafkaDefault: "134217728", value: (c) => String(c.logCleanerDedupeBufferSize), doc: "Memory for the cleaner's key map (24 bytes a key, as Kafka counts); one clean covers the dirty log whose keys fit." },
+  "log.cleaner.io.max.bytes.per.second": { type: DOUBLE, kafkaDefault: "1.7976931348623157E308", value: (c) => limit(c.logCleanerIoMaxBytesPerSecond, "1.7976931348623157E308"), doc: "Bytes per second the cleaner reads and writes at most." },
+  "log.cleaner.min.cleanable.ratio": { type: DOUBLE, kafkaDefault: "0.5", value: (c) => String(c.logCleanerMinCleanableRatio), doc: "Default min.cleanable.dirty.ratio of topics." },
+  "log.cleaner.min.compaction.lag.ms": { type: LONG, kafkaDefault: "0", value: (c) => String(c.logCleanerMinCompactionLagMs), doc: "Default min.compaction.lag.ms of topics." },
+  "log.cleaner.max.compaction.lag.ms": { type: LONG, kafkaDefault: LONG_MAX, value: (c) => limit(c.logCleanerMaxCompactionLagMs, LONG_MAX), doc: "Default max.compaction.lag.ms of topics." },
+  "log.cleaner.delete.retention.ms": { type: LONG, kafkaDefault: "86400000", value: (c) => String(c.logCleanerDeleteRetentionMs), doc: "Default delete.retention.ms of topics." },
+  "log.segment.delete.delay.ms": { type: LONG, kafkaDefault: "60000", value: (c) => String(c.logSegmentDeleteDelayMs), doc: "Default file.delete.delay.ms of topics." },
+  "offsets.topic.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.offsetsTopicSegmentBytes), doc: "Segment size of __consumer_offsets (compacted)." },
+  "transaction.state.log.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.transactionStateLogSegmentBytes), doc: "Segment size of __transaction_state (compacted)." }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */
