@@ -135,7 +135,7 @@ export const make = Effect.gen(function*() {
   const clean = Cleaner.cleanLogs(dir)
   if (config.logCleanerEnable) {
     const backoff = Effect.sleep(Duration.millis(config.logCleanerBackoffMs))
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(clean, (done) => (done.length === 0 ? backoff : Effect.yieldNow))), scope)
+    yield* Effect.forkIn(Effect.andThen(backoff, Effect.forever(Effect.flatMap(clean, (done) => (done.length === 0 ? backoff : Effect.yieldNow)))), scope)
   }
 
   const offsetsOf = (p: Partition) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p), lastStableOffset: lastStableOffset(p) })
