@@ -5,6 +5,7 @@
 // step of a swap leaving each group of segments as it was before the clean or as it is after it.
 import { assert, beforeEach, describe, it } from "@effect/vitest"
 import { Effect, Exit, FileSystem, Layer, Scope } from "effect"
+import { createHash } from "node:crypto"
 import { type PlatformError, systemError } from "effect/PlatformError"
 import { TestClock } from "effect/testing"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
@@ -26,6 +27,7 @@ import { quietly } from "../support/Logs.ts"
 import { type BrokerServices, layer, LOG_DIR } from "../support/TestLayers.ts"
 
 const NOW = 1_700_000_000_000
+const digest = (key: Uint8Array) => createHash("md5").update(key).digest("base64")
 const DAY = 86_400_000
 const TP = { topic: "kv", partition: 0 }
 const DIR = `${LOG_DIR}/kv-0`
@@ -156,7 +158,7 @@ const assertCompacted = (records: ReadonlyArray<Read>, upTo: number) => {
 
 describe("the cleaner core", () => {
   it("builds each key's latest offset, bounded by the dedupe buffer", () => {
-    const map = new Core.OffsetMap(24 * 10 / 0.9)
+    const map = new Core.OffsetMap(24 * 10 / 0.9, digest)
     assert.strictEqual(map.slots, 10)
     const txns = new Core.TxnTracker([])
     const b = batch(Array.from({ length: 12 }, (_, i): Entry => [`k${i % 11}`, "x"]))
@@ -165,7 +167,7 @@ describe("the cleaner core", () => {
     assert.strictEqual(map.get(text.encode("k3")), 3)
     assert.strictEqual(map.latestOffset, -1, "a batch not wholly mapped does not count")
     const long = new Uint8Array(100).fill(7)
-    const big = new Core.OffsetMap(1 << 20)
+    const big = new Core.OffsetMap(1 << 20, digest)
     assert.isTrue(big.put(long, 5))
     assert.strictEqual(big.get(long.slice()), 5, "long keys are found by their hash")
   })
@@ -204,7 +206,7 @@ describe("the cleaner core", () => {
       producerEpoch: 2,
       baseSequence: 40
     })
-    const map = new Core.OffsetMap(1 << 16)
+    const map = new Core.OffsetMap(1 << 16, digest)
     map.put(text.encode("a"), 50)
     map.put(text.encode("b"), 51)
     map.updateLatestOffset(60)

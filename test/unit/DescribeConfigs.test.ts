@@ -71,7 +71,21 @@ describe("TopicConfigs", () => {
     }
     assert.deepStrictEqual(
       TOPIC_CONFIGS.filter((c) => c.honoured).map((c) => c.name),
-      ["flush.messages", "flush.ms", "index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes", "segment.ms"]
+      [
+        "delete.retention.ms",
+        "file.delete.delay.ms",
+        "flush.messages",
+        "flush.ms",
+        "index.interval.bytes",
+        "max.compaction.lag.ms",
+        "max.message.bytes",
+        "min.cleanable.dirty.ratio",
+        "min.compaction.lag.ms",
+        "retention.bytes",
+        "retention.ms",
+        "segment.bytes",
+        "segment.ms"
+      ]
     )
   })
 

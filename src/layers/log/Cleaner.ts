@@ -5,6 +5,7 @@
 // for the swap: closed segments never change, and a swap checks that the segments it replaces are still there.
 // Progress is kept in `cleaner-offset-checkpoint`; `log.cleaner.io.max.bytes.per.second` throttles the I/O.
 import { Clock, Duration, Effect, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { isPlatformError } from "effect/PlatformError"
 import { type AbortedTxn, CLEANED, CLEANER_OFFSETS, encodeAbortedTxns, indexFile, segmentFile, timeIndexFile, txnIndexFile } from "../../protocol/logdir/LogFiles.ts"
 import { type BatchHeader, HEADER_SIZE, readHeader, rebuildBatch } from "../../protocol/RecordBatch.ts"
@@ -21,6 +22,9 @@ import * as Swap from "./Swap.ts"
 
 /** A clean given up: the partition changed under it, or its log cannot be read as batches. */
 class CleanAbandoned extends Schema.TaggedError<CleanAbandoned>()("CleanAbandoned", { reason: Schema.String }) {}
+
+/** Long keys are told apart by their MD5, as Kafka's cleaner tells every key. */
+const md5 = (key: Uint8Array) => createHash("md5").update(key).digest("base64")
 
 /** The cleaner reads segments in windows of this size (a larger batch is read whole). */
 const WINDOW = 1024 * 1024
@@ -139,7 +143,7 @@ const cleanPartition = (dir: LogDir, p: Partition, s: LogSettings, c: Core.Clean
     const started = yield* Clock.currentTimeMillis
     const closed = p.segments.slice(0, -1)
     // The key map over the dirty section, segment by segment, as far as it fits.
-    const map = new Core.OffsetMap(dir.config.logCleanerDedupeBufferSize)
+    const map = new Core.OffsetMap(dir.config.logCleanerDedupeBufferSize, md5)
     const mapTxns = new Core.TxnTracker(yield* abortedIn(dir, p, closed, c.firstDirty, c.firstUncleanable))
     let full = false
     for (const seg of closed) {

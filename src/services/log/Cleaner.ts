@@ -9,8 +9,7 @@
 //   its delete horizon has passed; a producer's last data batch stays, emptied if need be, so that its last
 //   sequence survives and idempotence with it;
 // - offsets never change: batches keep their base and last offsets, producer, sequence, timestamps and codec.
-// Pure, apart from MD5 for long keys: the file store (layers/log/Cleaner.ts) reads, writes and swaps segments.
-import { createHash } from "node:crypto"
+// Pure: the file store (layers/log/Cleaner.ts) reads, writes and swaps segments, and hashes long keys.
 import { ABORT, COMMIT } from "../../protocol/ControlRecords.ts"
 import type { AbortedTxn } from "../../protocol/logdir/LogFiles.ts"
 import {
@@ -108,13 +107,13 @@ export const groupBySize = (segments: ReadonlyArray<Segment>, maxBytes: number):
 const BYTES_PER_KEY = 24
 const LOAD_FACTOR = 0.9
 
-/** Keys up to this size are their own map keys; longer ones are represented by their MD5, as Kafka's all are. */
+/** Keys up to this size are their own map keys; longer ones are represented by a digest, as Kafka's all are (MD5). */
 const SHORT_KEY = 32
 
-const mapKey = (key: Uint8Array): string =>
-  key.length <= SHORT_KEY
-    ? Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1")
-    : "#" + createHash("md5").update(key).digest("base64")
+/** A digest of a long key, as a string (the file store gives MD5). */
+export type KeyDigest = (key: Uint8Array) => string
+
+const latin1 = new TextDecoder("latin1")
 
 /** The latest offset of each key in the dirty section, up to `latestOffset`, bounded by `log.cleaner.dedupe.buffer.size`. */
 export class OffsetMap {
@@ -123,8 +122,16 @@ export class OffsetMap {
   /** Every keyed record up to here is accounted for; later ones are beyond the map and always kept. */
   latestOffset = -1
 
-  constructor(bufferBytes: number) {
+  private readonly digest: KeyDigest
+
+  constructor(bufferBytes: number, digest: KeyDigest) {
     this.slots = Math.max(1, Math.floor((bufferBytes / BYTES_PER_KEY) * LOAD_FACTOR))
+    this.digest = digest
+  }
+
+  private mapKey(key: Uint8Array): string {
+    // A byte decodes to a character below U+0100: a digest's marker cannot start a short key.
+    return key.length <= SHORT_KEY ? latin1.decode(key) : "\u0100" + this.digest(key)
   }
 
   get size(): number {
@@ -134,12 +141,12 @@ export class OffsetMap {
   /** False (nothing stored) once the map is full. */
   put(key: Uint8Array, offset: number): boolean {
     if (this.offsets.size >= this.slots) return false
-    this.offsets.set(mapKey(key), offset)
+    this.offsets.set(this.mapKey(key), offset)
     return true
   }
 
   get(key: Uint8Array): number {
-    return this.offsets.get(mapKey(key)) ?? -1
+    return this.offsets.get(this.mapKey(key)) ?? -1
   }
 
   updateLatestOffset(offset: number): void {
