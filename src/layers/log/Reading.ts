@@ -61,13 +61,13 @@ const readSegment = (dir: LogDir, p: Partition, s: Segment.Segment, offset: numb
         return again === SegmentIO.IndexMismatch ? undefined : again
       })).pipe(Effect.mapError(storageError(p.name, Segment.logPath(s))))
     if (found === undefined || found.length === 0) return undefined
-    const { lastOffset } = found
-    if (found.bytes !== undefined) return { records: found.bytes, lastOffset }
-    if (found.length >= INLINE_READ) return { records: sourceOf(dir, p, s, found.position, found.length), lastOffset }
+    const { lastOffset, recordCount } = found
+    if (found.bytes !== undefined) return { records: found.bytes, lastOffset, recordCount }
+    if (found.length >= INLINE_READ) return { records: sourceOf(dir, p, s, found.position, found.length), lastOffset, recordCount }
     const records = yield* dir.files.use(s, (file) => SegmentIO.readBytes(file, found.position, found.length)).pipe(
       Effect.mapError(storageError(p.name, Segment.logPath(s)))
     )
-    return { records, lastOffset }
+    return { records, lastOffset, recordCount }
   })
 
 const noAborted: ReadonlyArray<AbortedTransaction> = []
@@ -112,10 +112,11 @@ const readOnce = (dir: LogDir, p: Partition, offset: number, maxBytes: number, m
     const maxOffset = committed ? stable : Infinity
     // The segment list may change under a read (retention): work on the segments as they are now.
     const segments = p.segments.slice()
+    let from = offset
     for (let i = segmentFor(p, offset); i < segments.length; i++) {
       const s = segments[i]!
-      if (s.nextOffset <= offset && i < segments.length - 1) continue
-      const found = yield* readSegment(dir, p, s, Math.max(offset, s.baseOffset), Math.max(0, maxBytes), minOneBatch, maxOffset).pipe(
+      if (s.nextOffset <= from && i < segments.length - 1) continue
+      const found = yield* readSegment(dir, p, s, Math.max(from, s.baseOffset), Math.max(0, maxBytes), minOneBatch, maxOffset).pipe(
         // Deleted (retention, DeleteRecords) before this read could open it: now below the log start.
         Effect.catchTag("StorageError", (e): Effect.Effect<never, StorageError | OffsetOutOfRange | UnknownTopicOrPartition | Replaced> =>
           p.deleted
@@ -127,6 +128,14 @@ const readOnce = (dir: LogDir, p: Partition, offset: number, maxBytes: number, m
             ? Effect.fail(new OffsetOutOfRange({ offset, logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p) }))
             : Effect.fail(e))
       )
+      // Only batches the cleaner emptied (each kept for its last offset): a client would see no record to move
+      // past, so the read goes on after them.
+      if (found !== undefined && found.recordCount === 0 && found.lastOffset + 1 < Math.min(maxOffset, logEndOffset)) {
+        from = found.lastOffset + 1
+        // The same segment again if it goes on past them.
+        if (from < s.nextOffset) i--
+        continue
+      }
       if (found !== undefined) {
         const abortedTransactions = committed ? yield* abortedIn(dir, p, segments, offset, found.lastOffset + 1) : noAborted
         return { ...offsets, records: found.records, abortedTransactions }

@@ -169,6 +169,8 @@ export interface Found {
   readonly bytes: Uint8Array | undefined
   /** The last offset of the last batch found. */
   readonly lastOffset: number
+  /** Records in the batches found (0: only batches the cleaner emptied). */
+  readonly recordCount: number
 }
 
 /** The index entry a read started from does not describe the batch there: the indexes must be rebuilt. */
@@ -222,6 +224,7 @@ export const read = Effect.fnUntraced(function*(
   const limit = position + Math.max(maxBytes, first.size)
   let stop = position + first.size
   let lastOffset = first.baseOffset + first.lastOffsetDelta
+  let recordCount = first.recordCount
   for (;;) {
     if (stop + HEADER_SIZE > end || stop >= limit) break
     // Far from the limit, the index says where batches start: jump over those in between (unless the last
@@ -234,12 +237,13 @@ export const read = Effect.fnUntraced(function*(
     if (header === undefined || stop + header.size > limit || header.baseOffset >= maxOffset) break
     stop += header.size
     lastOffset = header.baseOffset + header.lastOffsetDelta
+    recordCount += header.recordCount
   }
-  if (!walk.holds(position, stop)) return { position, length: stop - position, bytes: undefined, lastOffset }
+  if (!walk.holds(position, stop)) return { position, length: stop - position, bytes: undefined, lastOffset, recordCount }
   // Walk windows are under a megabyte, never from the pool; a small result is copied out of a large window
   // so that a response waiting to be sent holds no more than its records.
   const bytes = walk.bytes(position, stop)
-  return { position, length: stop - position, bytes: walk.window.length > 2 * bytes.length ? bytes.slice() : bytes, lastOffset }
+  return { position, length: stop - position, bytes: walk.window.length > 2 * bytes.length ? bytes.slice() : bytes, lastOffset, recordCount }
 })
 
 export interface ScanResult {
