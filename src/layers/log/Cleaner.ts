@@ -10,13 +10,13 @@ import { isPlatformError } from "effect/PlatformError"
 import { type AbortedTxn, CLEANED, CLEANER_OFFSETS, encodeAbortedTxns, indexFile, segmentFile, timeIndexFile, txnIndexFile } from "../../protocol/logdir/LogFiles.ts"
 import { type BatchHeader, HEADER_SIZE, readHeader, rebuildBatch } from "../../protocol/RecordBatch.ts"
 import * as Core from "../../services/log/Cleaner.ts"
-import { type CleanStats, partitionName } from "../../services/log/LogStore.ts"
-import { INTERNAL_LOGS, type LogSettings, type Partition } from "../../services/log/Partition.ts"
+import { type CleanStats, partitionName, type TopicPartition } from "../../services/log/LogStore.ts"
+import { INTERNAL_LOGS, type LogSettings, logSettings, type Partition } from "../../services/log/Partition.ts"
 import * as Segment from "../../services/log/Segment.ts"
 import { partitionOf } from "./Loading.ts"
 import { type LogDir, settings, storageError } from "./LogDir.ts"
 import { ensureIndexes } from "./Reading.ts"
-import { everyPartition, writeCheckpoint } from "./Retention.ts"
+import { writeCheckpoint } from "./Retention.ts"
 import * as SegmentIO from "./SegmentIO.ts"
 import * as Swap from "./Swap.ts"
 
@@ -93,14 +93,19 @@ const firstTimestamp = (dir: LogDir, p: Partition, offset: number) =>
 const compactedLogs = (dir: LogDir) =>
   Effect.gen(function*() {
     const out: Array<{ readonly p: Partition; readonly s: LogSettings }> = []
-    const candidates = [...yield* everyPartition(dir)]
-    for (const tp of INTERNAL_LOGS) {
+    const image = yield* dir.metadata.image
+    const candidates: Array<TopicPartition> = [...INTERNAL_LOGS]
+    for (const topic of image.topics.values()) {
+      // Only compacted topics are loaded: the others cost nothing until used.
+      if (!logSettings(dir.config, topic.configs).compacts) continue
+      for (const info of topic.partitions) candidates.push({ topic: topic.name, partition: info.index })
+    }
+    for (const tp of candidates) {
       const name = partitionName(tp)
       if (!dir.onDisk.has(name) && !dir.partitions.has(name)) continue
-      const p = yield* partitionOf(dir, tp).pipe(Effect.option)
-      if (p._tag === "Some") candidates.push(p.value)
-    }
-    for (const p of candidates) {
+      const found = yield* partitionOf(dir, tp).pipe(Effect.option)
+      if (found._tag === "None") continue
+      const p = found.value
       const s = yield* settings(dir, p)
       if (s.compacts && !p.deleted && p.segments.length > 1) out.push({ p, s })
     }
@@ -182,7 +187,7 @@ const cleanPartition = (dir: LogDir, p: Partition, s: LogSettings, c: Core.Clean
           return yield* new CleanAbandoned({ reason: "its segments changed during the clean" })
         }
         yield* Swap.swapIn(dir, p, group, cleaned, s.fileDeleteDelayMs)
-      })).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(storageError(p.name, `${p.dir}/${segmentFile(from)}`)(e))))
+      }).pipe(Effect.uninterruptible)).pipe(Effect.catchTag("PlatformError", (e) => Effect.fail(storageError(p.name, `${p.dir}/${segmentFile(from)}`)(e))))
     }
     dir.cleanerOffsets.set(p.name, { ...p.tp, offset: end })
     const ms = (yield* Clock.currentTimeMillis) - started
