@@ -24,7 +24,7 @@ import * as Core from "../../src/services/log/Cleaner.ts"
 import { LogStore } from "../../src/services/log/LogStore.ts"
 import { newSegment } from "../../src/services/log/Segment.ts"
 import { quietly } from "../support/Logs.ts"
-import { type BrokerServices, layer, LOG_DIR } from "../support/TestLayers.ts"
+import { batchesIn, type BrokerServices, layer, LOG_DIR } from "../support/TestLayers.ts"
 
 const NOW = 1_700_000_000_000
 const digest = (key: Uint8Array) => createHash("md5").update(key).digest("base64")
@@ -245,6 +245,13 @@ describe("the log cleaner", () => {
         const next = headers.find((h) => h.baseOffset + h.lastOffsetDelta >= removed)!
         const r = yield* (yield* store).read(TP, removed, 1024, true).pipe(Effect.orDie)
         assert.strictEqual(readHeader(r.records as Uint8Array).baseOffset, next.baseOffset, "a read in a gap gets the next batch")
+        // Batches the cleaner emptied (kept for their last offset) are read past: a read at one gets records.
+        const onDisk: Array<ReturnType<typeof readHeader>> = []
+        for (const name of yield* logFiles(fs)) onDisk.push(...batchesIn(yield* Effect.orDie(fs.readFile(`${DIR}/${name}`))).map((b) => b.header))
+        const emptied = onDisk.find((h, i) => h.recordCount === 0 && onDisk.slice(i + 1).some((n) => n.recordCount > 0))
+        assert.isDefined(emptied, "the clean left an emptied batch")
+        const past = yield* (yield* store).read(TP, emptied!.baseOffset, 1024, true).pipe(Effect.orDie)
+        assert.isAbove(readHeader(past.records as Uint8Array).recordCount, 0, "a read at an emptied batch gets the records after it")
         // Progress is Kafka's cleaner-offset-checkpoint.
         const checkpoint = parseCheckpoint(yield* Effect.orDie(fs.readFileString(`${LOG_DIR}/${CLEANER_OFFSETS}`)))
         assert.deepStrictEqual(checkpoint, [{ topic: "kv", partition: 0, offset: stats!.end }])
