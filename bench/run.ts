@@ -22,6 +22,13 @@
 //   6 transactions  scenario 1 with a transactional producer per connection committing every 100 record
 //                 batches (--txn-batches), against the same with idempotent producers: broker only, the ratio
 //                 is the cost of transactions (no target: reported)
+//   7 cleaner     scenario 1 while the broker's log cleaner compacts another topic of it (4 partitions, 512 MiB
+//                 of dirty log written before the broker starts by bench/cleaner.ts's writer: --cleaner-mib,
+//                 --cleaner-codec; 1 KiB values over 10,000 keys a partition, segment.bytes 16 MiB,
+//                 min.cleanable.dirty.ratio 0.01, log.cleaner.backoff.ms 100; produce starts once the cleaner
+//                 rewrites its first segment), against the same broker and logs with log.cleaner.enable=false:
+//                 broker only, the ratio is what the cleaner costs produce; the cleaner's busy share of the
+//                 measured time (from its log lines) is shown (no target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
 // Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
 import { execSync } from "node:child_process"
@@ -31,6 +38,7 @@ import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
+import { codecOf, type DirtyLog, writeDirtyLog } from "./cleaner.ts"
 import { apiVersions, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult } from "./loadgen.ts"
 import { summarizeProfile } from "./profile.ts"
 import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
@@ -53,6 +61,8 @@ const { values: flags } = parseArgs({
     soak: { type: "boolean", default: false },
     minutes: { type: "string", default: "5" },
     "txn-batches": { type: "string", default: "100" },
+    "cleaner-mib": { type: "string", default: "512" },
+    "cleaner-codec": { type: "string", default: "none" },
     help: { type: "boolean", short: "h", default: false }
   }
 })
@@ -60,7 +70,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 on request)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 and 7 on request)
   --seconds N         measured seconds per run of scenarios 1-3 (default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
@@ -72,7 +82,9 @@ if (flags.help) {
   --entry E           broker started through your_program.sh ("launcher", default) or as node src/Main.ts ("sources")
   --profile           run the broker with --cpu-prof and summarise its profile per scenario
   --soak              scenario 1 without pause for --minutes N (default 5), broker RSS every second
-  --txn-batches N     record batches per transaction in scenario 6 (default 100; not run by default)`)
+  --txn-batches N     record batches per transaction in scenario 6 (default 100; not run by default)
+  --cleaner-mib N     MiB of dirty log the cleaner has to compact in scenario 7 (default 512, over 4 partitions)
+  --cleaner-codec C   its batches' codec: none, gzip, snappy, lz4 or zstd (default none)`)
   process.exit(0)
 }
 
@@ -366,6 +378,183 @@ const runTransactionScenario = async () => {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Scenario 7: produce while the cleaner works (broker only)
+
+/** One clean as the broker logged it, with when its line arrived (performance.now()). */
+interface CleanLine {
+  readonly partition: string
+  readonly ms: number
+  readonly at: number
+}
+
+const CLEAN_LINE = /log cleaner: (\S+): cleaned \[\d+, \d+\) in (\d+) ms:/
+
+/**
+ * Follows the cleaner of a broker from outside, every `everyMs`: the lines it logs at the end of each clean
+ * (timed as they arrive), and the `.log.cleaned` files it writes in the partitions' folders, one for each group
+ * of segments it rewrites (the first appears once the key map of its first clean is built; one that lives
+ * less than `everyMs` may be missed, so their count is a floor).
+ */
+const watchCleaner = (server: ServerProcess, logDir: string, dirty: DirtyLog, everyMs = 25) => {
+  const lines: Array<CleanLine> = []
+  const groups: Array<number> = []
+  const seenFiles = new Set<string>()
+  let seen = 0
+  const poll = () => {
+    const at = performance.now()
+    const output = server.output()
+    const end = output.lastIndexOf("\n") + 1
+    if (end > seen) {
+      for (const line of output.slice(seen, end).split("\n")) {
+        const m = CLEAN_LINE.exec(line)
+        if (m !== null) lines.push({ partition: m[1]!, ms: Number(m[2]), at })
+      }
+      seen = end
+    }
+    for (let p = 0; p < dirty.partitions; p++) {
+      let names: Array<string>
+      try {
+        names = readdirSync(join(logDir, `${dirty.topic}-${p}`))
+      } catch {
+        continue
+      }
+      for (const name of names) {
+        if (!name.endsWith(".log.cleaned") || seenFiles.has(`${p}/${name}`)) continue
+        seenFiles.add(`${p}/${name}`)
+        groups.push(at)
+      }
+    }
+  }
+  const timer = setInterval(poll, everyMs)
+  return {
+    lines,
+    groups,
+    stop: () => {
+      poll()
+      clearInterval(timer)
+    }
+  }
+}
+
+interface CleanerRun extends RunResult {
+  /** Of the measured time, the share during which a clean was running (cleaner on). */
+  readonly busy: number
+  /** Groups of segments the cleaner was seen to start rewriting during the measured time. */
+  readonly groups: number
+  /** From the broker's start to its first group being rewritten (cleaner on). */
+  readonly startedMs: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const cleanerRun = async (s: ProduceScenario, dirty: DirtyLog, round: number, cleaning: boolean): Promise<CleanerRun> => {
+  const dir = freshDir(cleaning ? "cleaner" : "no-cleaner")
+  const logDir = join(dir, "logs")
+  let server: ServerProcess | undefined
+  let profileDir: string | undefined
+  let rss: ReturnType<typeof sampleRss> | undefined
+  let watch: ReturnType<typeof watchCleaner> | undefined
+  try {
+    const filled = await writeDirtyLog(logDir, dirty, { "min.cleanable.dirty.ratio": "0.01" })
+    progress(`    dirty log: ${mb(filled.bytes)} MiB (${int(filled.records)} records) written in ${fixed(filled.seconds)} s`)
+    await sleep(500)
+    const extra: Record<string, string> = cleaning ? { "log.cleaner.enable": "true", "log.cleaner.backoff.ms": "100" } : { "log.cleaner.enable": "false" }
+    ;({ server, profileDir } = await startTarget("broker", dir, { [s.topic]: s.partitions }, `s7-r${round}-${cleaning ? "cleaner" : "off"}`, extra))
+    const started = server.spawnedAt
+    watch = watchCleaner(server, logDir, dirty)
+    // Produce starts once the cleaner is at work (its first group being rewritten), and not before a second
+    // has passed in either mode.
+    await sleep(1000)
+    const deadline = performance.now() + 60_000
+    while (cleaning && watch.groups.length === 0) {
+      if (performance.now() > deadline) throw new Error("the cleaner did not start within 60 s")
+      await sleep(20)
+    }
+    const startedMs = cleaning ? watch.groups[0]! - started : NaN
+    rss = sampleRss(server.rss)
+    const ticks = cpuTicks()
+    const from = performance.now() + warmup * 1000
+    const result = await runProduce({ port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds })
+    const to = performance.now()
+    const steal = stealSince(ticks)
+    const rssMax = rss.stop()
+    // The clean running at the end of the measured time finishes (its line gives its duration), the broker idle.
+    const lines = watch.lines
+    const until = performance.now() + 120_000
+    while (cleaning && !lines.some((l) => l.at > to) && new Set(lines.map((l) => l.partition)).size < dirty.partitions && performance.now() < until) await sleep(50)
+    watch.stop()
+    // The union of the cleans' spans within the measured time (their ends are known to the polling interval, so
+    // consecutive spans may overlap a little).
+    let busyMs = 0
+    let covered = from
+    for (const l of [...lines].sort((x, y) => x.at - x.ms - (y.at - y.ms))) {
+      const start = Math.max(l.at - l.ms, covered)
+      const end = Math.min(l.at, to)
+      if (end > start) busyMs += end - start
+      covered = Math.max(covered, end)
+    }
+    await stopTarget(server, dir)
+    return {
+      result, error: undefined, rssMax, profile: findProfile(profileDir), steal,
+      busy: cleaning ? busyMs / (to - from) : NaN,
+      groups: watch.groups.filter((at) => at >= from && at <= to).length,
+      startedMs
+    }
+  } catch (e) {
+    watch?.stop()
+    const rssMax = rss?.stop() ?? NaN
+    if (server !== undefined) await stopTarget(server, dir)
+    else rmSync(dir, { recursive: true, force: true })
+    return { result: undefined, error: (e as Error).message.split("\n")[0]!, rssMax, profile: undefined, steal: NaN, busy: NaN, groups: 0, startedMs: NaN }
+  }
+}
+
+const runCleanerScenario = async () => {
+  const s1 = produceScenarios[0]!
+  const partitions = 4
+  const dirty: DirtyLog = {
+    topic: "compacted",
+    partitions,
+    mibPerPartition: num("cleaner-mib") / partitions,
+    keys: 10_000,
+    valueSize: 1024,
+    recordsPerBatch: 100,
+    codec: codecOf(flags["cleaner-codec"]),
+    segmentBytes: 16 * 2 ** 20
+  }
+  const describe = `scenario 1 (${s1.describe}) while the cleaner compacts topic ${dirty.topic} of the same broker: ${flags["cleaner-mib"]} MiB of dirty log ` +
+    `(${partitions} partitions, 1 KiB values over 10,000 keys each, 100/batch, codec ${flags["cleaner-codec"]}, 16 MiB segments) written before the broker starts, ` +
+    `produce from 1 s after the start and, cleaner on, once it rewrites its first segment; against the same broker and logs with log.cleaner.enable=false`
+  progress(`scenario 7 cleaner: ${describe}`)
+  const runs: Record<"off" | "cleaning", Array<CleanerRun>> = { off: [], cleaning: [] }
+  for (let round = 1; round <= rounds; round++) {
+    const order: Array<keyof typeof runs> = round % 2 === 1 ? ["off", "cleaning"] : ["cleaning", "off"]
+    for (const mode of order) {
+      const r = await cleanerRun({ ...s1, id: 7 }, dirty, round, mode === "cleaning")
+      runs[mode].push(r)
+      const cleaner = mode === "cleaning" && r.result !== undefined
+        ? `; cleaner at work ${fixed(r.startedMs / 1000)} s after the spawn, busy ${fixed(100 * r.busy, 0)}% of the measured time, ${r.groups} segments rewritten in it`
+        : ""
+      progress(`  round ${round} ${(mode === "off" ? "cleaner off" : "cleaning").padEnd(13)} ${describeRun(r)}${cleaner}`)
+    }
+  }
+  const off = figures(runs.off)
+  const on = figures(runs.cleaning)
+  const ok = runs.cleaning.filter((r) => r.result !== undefined)
+  const busy = median(ok.map((r) => r.busy))
+  const groups = median(ok.map((r) => r.groups))
+  summary.push(`7 cleaner: ${describe}`)
+  summary.push(`  (columns: cleaner off, cleaner working, working / off)`)
+  row("  records/s", int(off.recordsPerSec), int(on.recordsPerSec), ratioOf(on.recordsPerSec, off.recordsPerSec), "reported", failures(on) + failures(off) || "-")
+  row("  MB/s (payload)", fixed(off.MBps), fixed(on.MBps), ratioOf(on.MBps, off.MBps))
+  row("  p50/p99/p999 ms", `${msOf(off.p50)}/${msOf(off.p99)}/${msOf(off.p999)}`, `${msOf(on.p50)}/${msOf(on.p99)}/${msOf(on.p999)}`, ratioOf(on.p99, off.p99))
+  row("  max RSS MB", mb(off.rss), mb(on.rss), ratioOf(on.rss, off.rss))
+  row("  cleaner busy %", "", fixed(100 * busy, 0), "", "of the measured time", busy < 0.95 ? "less than all of it: raise --cleaner-mib" : "")
+  row("  segments rewritten", "", fixed(groups, 0), "", `16 MiB each, in the measured ${seconds} s (at least)`)
+  addProfile("broker profile, scenario 7 (last round, cleaner working)", runs.cleaning.at(-1)?.profile)
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Scenario 4: fetch
 
 const fetchRun = async (target: Target, gib: number, reads: number) => {
@@ -577,6 +766,7 @@ if (flags.soak) {
   if (selected.has(4)) await guarded("4 fetch", runFetchScenario)
   if (selected.has(5)) await guarded("5 start-up", runStartupScenario)
   if (selected.has(6)) await guarded("6 transactions", runTransactionScenario)
+  if (selected.has(7)) await guarded("7 cleaner", runCleanerScenario)
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)
