@@ -180,6 +180,16 @@ export class InvalidTopicConfig extends Schema.TaggedError<InvalidTopicConfig>()
   }
 }
 
+/** A config change Kafka refuses: a key that cannot change at run time, a value that does not parse (INVALID_CONFIG). */
+export class InvalidConfigChange extends Schema.TaggedError<InvalidConfigChange>()("InvalidConfigChange", {
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.INVALID_CONFIG
+  override get message() {
+    return this.detail
+  }
+}
+
 /** An idempotent producer's batch does not follow the last one it wrote to the partition. */
 export class OutOfOrderSequence extends Schema.TaggedError<OutOfOrderSequence>()("OutOfOrderSequence", {
   producerId: Schema.Number,

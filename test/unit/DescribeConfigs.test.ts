@@ -7,6 +7,7 @@ import type { DescribeConfigs as DescribeConfigsApi } from "../../src/protocol/m
 import * as DescribeCluster from "../../src/services/api/DescribeCluster.ts"
 import * as DescribeConfigs from "../../src/services/api/DescribeConfigs.ts"
 import { HONOURED_KEYS } from "../../src/services/config/BrokerConfig.ts"
+import { DYNAMIC_KEYS } from "../../src/services/config/DynamicConfigs.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { ConfigSource, ConfigType, LONG_MAX } from "../../src/services/config/ConfigEntries.ts"
 import { TOPIC_CONFIGS, validateTopicConfigs } from "../../src/services/metadata/TopicConfigs.ts"
@@ -299,7 +300,8 @@ describe("DescribeConfigs broker", () => {
         const [result] = (yield* describeConfigs(version, [resource(BROKER, name)])).results
         assert.strictEqual(result!.errorCode, 0)
         assert.deepStrictEqual(result!.configs.map((c) => c.name), [...HONOURED_KEYS])
-        assert.isTrue(result!.configs.every((c) => c.readOnly && !c.isSensitive))
+        // Only the keys that can change at run time are writable.
+        assert.isTrue(result!.configs.every((c) => c.readOnly === !DYNAMIC_KEYS.has(c.name) && !c.isSensitive))
         const configs = byName(result!.configs)
         const summary = (key: string) => [configs.get(key)!.value, configs.get(key)!.configSource]
         assert.deepStrictEqual(summary("node.id"), ["7", ConfigSource.STATIC_BROKER_CONFIG])

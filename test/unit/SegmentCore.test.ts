@@ -99,7 +99,7 @@ describe("Partition", () => {
     deleted: false
   })
   const settings = (retentionMs: number, retentionBytes: number) =>
-    ({ segmentBytes: 1e9, segmentMs: 1e12, indexIntervalBytes: 4096, retentionMs, retentionBytes, deletes: true, compacts: false, minCleanableRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Infinity, deleteRetentionMs: 0, fileDeleteDelayMs: 0 })
+    ({ segmentBytes: 1e9, segmentMs: 1e12, indexIntervalBytes: 4096, retentionMs, retentionBytes, deletes: true, compacts: false, minCleanableRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: Infinity, deleteRetentionMs: 0, fileDeleteDelayMs: 0, flushMessages: Infinity })
 
   it("retention drops the oldest segments past retention.ms or retention.bytes, never the active one", () => {
     const aged = (base: number, largest: number, size = 1000) => {

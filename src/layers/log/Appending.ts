@@ -78,7 +78,7 @@ const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchH
     Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
     p.unflushed.add(segment)
     p.unflushedMessages += header.recordCount
-    if (p.unflushedMessages >= dir.config.flushIntervalMessages) yield* flush(dir, p)
+    if (p.unflushedMessages >= s.flushMessages) yield* flush(dir, p)
     return baseOffset
   })
 

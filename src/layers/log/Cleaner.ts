@@ -14,7 +14,8 @@ import { type CleanStats, partitionName, type TopicPartition } from "../../servi
 import { INTERNAL_LOGS, type LogSettings, logSettings, type Partition } from "../../services/log/Partition.ts"
 import * as Segment from "../../services/log/Segment.ts"
 import { partitionOf } from "./Loading.ts"
-import { type LogDir, settings, storageError } from "./LogDir.ts"
+import { currentConfig, type LogDir, settings, storageError } from "./LogDir.ts"
+import { effectiveConfig } from "../../services/config/DynamicConfigs.ts"
 import { ensureIndexes } from "./Reading.ts"
 import { writeCheckpoint } from "./Retention.ts"
 import * as SegmentIO from "./SegmentIO.ts"
@@ -30,10 +31,11 @@ const md5 = (key: Uint8Array) => createHash("md5").update(key).digest("base64")
 const WINDOW = 1024 * 1024
 
 /** Waits as long as `bytes` take at the configured rate (Kafka's Throttler). */
-const throttle = (dir: LogDir, bytes: number) => {
-  const rate = dir.config.logCleanerIoMaxBytesPerSecond
-  return Number.isFinite(rate) ? Effect.sleep(Duration.millis((bytes / rate) * 1000)) : Effect.void
-}
+const throttle = (dir: LogDir, bytes: number) =>
+  Effect.flatMap(currentConfig(dir), (config) => {
+    const rate = config.logCleanerIoMaxBytesPerSecond
+    return Number.isFinite(rate) ? Effect.sleep(Duration.millis((bytes / rate) * 1000)) : Effect.void
+  })
 
 /**
  * Calls `f` with every batch of a closed segment in order, until it answers false. A batch that is not whole
@@ -97,7 +99,7 @@ const compactedLogs = (dir: LogDir) =>
     const candidates: Array<TopicPartition> = [...INTERNAL_LOGS]
     for (const topic of image.topics.values()) {
       // Only compacted topics are loaded: the others cost nothing until used.
-      if (!logSettings(dir.config, topic.configs).compacts) continue
+      if (!logSettings(effectiveConfig(dir.config, image), topic.configs).compacts) continue
       for (const info of topic.partitions) candidates.push({ topic: topic.name, partition: info.index })
     }
     for (const tp of candidates) {
@@ -148,7 +150,8 @@ const cleanPartition = (dir: LogDir, p: Partition, s: LogSettings, c: Core.Clean
     const started = yield* Clock.currentTimeMillis
     const closed = p.segments.slice(0, -1)
     // The key map over the dirty section, segment by segment, as far as it fits.
-    const map = new Core.OffsetMap(dir.config.logCleanerDedupeBufferSize, md5)
+    const { logCleanerDedupeBufferSize } = yield* currentConfig(dir)
+    const map = new Core.OffsetMap(logCleanerDedupeBufferSize, md5)
     const mapTxns = new Core.TxnTracker(yield* abortedIn(dir, p, closed, c.firstDirty, c.firstUncleanable))
     let full = false
     for (const seg of closed) {
@@ -163,7 +166,7 @@ const cleanPartition = (dir: LogDir, p: Partition, s: LogSettings, c: Core.Clean
     }
     const end = map.latestOffset + 1
     if (end <= c.firstDirty) {
-      return yield* new CleanAbandoned({ reason: `log.cleaner.dedupe.buffer.size (${dir.config.logCleanerDedupeBufferSize} bytes) holds too few keys for one batch` })
+      return yield* new CleanAbandoned({ reason: `log.cleaner.dedupe.buffer.size (${logCleanerDedupeBufferSize} bytes) holds too few keys for one batch` })
     }
     const now = yield* Clock.currentTimeMillis
     const lastDataOffsets = new Map<number, number>()

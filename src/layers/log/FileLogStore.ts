@@ -127,14 +127,23 @@ export const make = Effect.gen(function*() {
 
   const every = (ms: number, task: Effect.Effect<void>) => Effect.forkIn(Effect.schedule(task, Schedule.spaced(Duration.millis(ms))), scope)
   const enforceRetention = Retention.enforceRetention(dir)
-  if (Number.isFinite(config.flushIntervalMs)) yield* every(config.flushIntervalMs, flushAll.pipe(Effect.catch(logFailure("flush"))))
+  // The flush interval is read at every turn: a dynamic `log.flush.interval.ms` applies without a restart
+  // (within a minute when flushing by time was off).
+  const flushing = Effect.gen(function*() {
+    for (;;) {
+      const ms = (yield* LogDir.currentConfig(dir)).flushIntervalMs
+      yield* Effect.sleep(Duration.millis(Number.isFinite(ms) ? ms : 60_000))
+      if (Number.isFinite(ms)) yield* flushAll.pipe(Effect.catch(logFailure("flush")))
+    }
+  })
+  yield* Effect.forkIn(flushing, scope)
   yield* every(config.logRetentionCheckIntervalMs, enforceRetention)
   // As Kafka's log.flush.offset.checkpoint.interval.ms: the recovery points moved by rolls get recorded.
   yield* every(60_000, checkpoint)
   // The cleaner goes on while it finds logs to clean, and backs off when it finds none.
   const clean = Cleaner.cleanLogs(dir)
   if (config.logCleanerEnable) {
-    const backoff = Effect.sleep(Duration.millis(config.logCleanerBackoffMs))
+    const backoff = Effect.flatMap(LogDir.currentConfig(dir), (c) => Effect.sleep(Duration.millis(c.logCleanerBackoffMs)))
     yield* Effect.forkIn(Effect.andThen(backoff, Effect.forever(Effect.flatMap(clean, (done) => (done.length === 0 ? backoff : Effect.yieldNow)))), scope)
   }
 

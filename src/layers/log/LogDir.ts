@@ -5,6 +5,7 @@ import { Deferred, Effect, type FileSystem, type Scope, Semaphore } from "effect
 import type { PlatformError } from "effect/PlatformError"
 import { CLEAN_SHUTDOWN, CLEANER_OFFSETS, type CheckpointEntry, LOG_START_OFFSETS, parseCheckpoint, RECOVERY_POINTS } from "../../protocol/logdir/LogFiles.ts"
 import type { BrokerConfigShape } from "../../services/config/BrokerConfig.ts"
+import { effectiveConfig } from "../../services/config/DynamicConfigs.ts"
 import { describeFailure, LogDirUnavailable, StorageError } from "../../services/Errors.ts"
 import { partitionName } from "../../services/log/LogStore.ts"
 import { internalLogConfigs, type LogSettings, logSettings, type Partition } from "../../services/log/Partition.ts"
@@ -49,10 +50,16 @@ const noOverrides = new Map<string, string>()
 /** The partition's topic settings as they are now. */
 export const settings = (dir: LogDir, p: Partition): Effect.Effect<LogSettings> => topicSettings(dir, p.tp.topic)
 
-/** A topic's settings as they are now (the broker's own logs have theirs). */
+/** A topic's settings as they are now (the broker's own logs have theirs), dynamic broker configs applied. */
 export const topicSettings = (dir: LogDir, topic: string): Effect.Effect<LogSettings> =>
-  Effect.map(dir.metadata.image, (image) =>
-    logSettings(dir.config, image.topics.get(topic)?.configs ?? internalLogConfigs(dir.config, topic) ?? noOverrides))
+  Effect.map(dir.metadata.image, (image) => {
+    const config = effectiveConfig(dir.config, image)
+    return logSettings(config, image.topics.get(topic)?.configs ?? internalLogConfigs(config, topic) ?? noOverrides)
+  })
+
+/** The broker's configuration in effect now: the static one with the dynamic broker configs over it. */
+export const currentConfig = (dir: LogDir): Effect.Effect<BrokerConfigShape> =>
+  Effect.map(dir.metadata.image, (image) => effectiveConfig(dir.config, image))
 
 /**
  * Reads what the last run left in the log dir and removes the clean-shutdown marker: from now on a crash must be

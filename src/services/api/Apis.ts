@@ -3,6 +3,7 @@
 import type { Effect } from "effect"
 import * as AddOffsetsToTxn from "./AddOffsetsToTxn.ts"
 import * as AddPartitionsToTxn from "./AddPartitionsToTxn.ts"
+import * as AlterConfigs from "./AlterConfigs.ts"
 import * as ApiVersions from "./ApiVersions.ts"
 import * as CreatePartitions from "./CreatePartitions.ts"
 import * as CreateTopics from "./CreateTopics.ts"
@@ -19,6 +20,7 @@ import * as EndTxn from "./EndTxn.ts"
 import * as Fetch from "./Fetch.ts"
 import * as FindCoordinator from "./FindCoordinator.ts"
 import * as Heartbeat from "./Heartbeat.ts"
+import * as IncrementalAlterConfigs from "./IncrementalAlterConfigs.ts"
 import * as InitProducerId from "./InitProducerId.ts"
 import * as JoinGroup from "./JoinGroup.ts"
 import * as LeaveGroup from "./LeaveGroup.ts"
@@ -58,6 +60,8 @@ const served = [
   WriteTxnMarkers.make,
   TxnOffsetCommit.make,
   DescribeConfigs.make,
+  AlterConfigs.make,
+  IncrementalAlterConfigs.make,
   CreatePartitions.make,
   DeleteGroups.make,
   DescribeCluster.make,

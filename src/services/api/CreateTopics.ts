@@ -11,6 +11,8 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { CreateTopics } from "../../protocol/messages/CreateTopics.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { dynamicOf, effectiveConfig } from "../config/DynamicConfigs.ts"
 import { handler } from "./Handler.ts"
 import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProblem } from "../metadata/Topics.ts"
@@ -20,6 +22,8 @@ type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
 export const make = handler(CreateTopics, "0-7", (request) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
+    const image = yield* (yield* ClusterMetadata).image
+    const live = effectiveConfig(config, image)
     const counts = new Map<string, number>()
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
 
@@ -66,7 +70,7 @@ export const make = handler(CreateTopics, "0-7", (request) =>
           errorMessage: null,
           numPartitions: topic.partitions.length,
           replicationFactor: 1,
-          configs: describeTopicConfigs(config, topic.configs).map((c) => ({
+          configs: describeTopicConfigs(live, topic.configs, dynamicOf(config, image)).map((c) => ({
             name: c.name,
             value: c.value,
             readOnly: false,

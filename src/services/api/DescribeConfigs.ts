@@ -11,6 +11,7 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeConfigs } from "../../protocol/messages/DescribeConfigs.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { dynamicOf, effectiveConfig } from "../config/DynamicConfigs.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
@@ -25,9 +26,10 @@ type ConfigResult = Result["configs"][number]
 
 export const make = handler(DescribeConfigs, "0-4", (request) =>
   Effect.gen(function*() {
-    const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata
     const image = yield* metadata.image
+    const config = effectiveConfig(yield* BrokerConfig, image)
+    const dynamic = dynamicOf(config, image)
 
     const configsOf = (resourceType: number, name: string): Effect.Effect<
       Array<ConfigEntry>,
@@ -39,11 +41,11 @@ export const make = handler(DescribeConfigs, "0-4", (request) =>
           if (problem !== undefined) return Effect.fail(new InvalidTopic({ topic: name, detail: problem }))
           const topic = image.topics.get(name)
           if (topic === undefined) return Effect.fail(new UnknownTopicOrPartition({ topic: name }))
-          return Effect.succeed(describeTopicConfigs(config, topic.configs))
+          return Effect.succeed(describeTopicConfigs(config, topic.configs, dynamic))
         }
         case ConfigResource.Broker: {
           if (name === "" || (/^[+-]?\d+$/.test(name) && Number(name) === config.nodeId)) {
-            return Effect.succeed(describeBrokerConfigs(config))
+            return Effect.succeed(describeBrokerConfigs(config, dynamic))
           }
           return Effect.fail(new InvalidRequest({
             detail: /^[+-]?\d+$/.test(name)

@@ -27,6 +27,7 @@ import { Produce } from "../../protocol/messages/Produce.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { type BatchHeader, isProblem, setPartitionLeaderEpoch, TRANSACTIONAL, validateProduced } from "../../protocol/RecordBatch.ts"
 import { type RecordRules, validateRecords } from "../../protocol/RecordValidation.ts"
+import { effectiveConfig } from "../config/DynamicConfigs.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { type MetadataImage } from "../metadata/MetadataImage.ts"
@@ -140,6 +141,8 @@ export const make = handler(Produce, "0-11", (request) =>
     const store = yield* LogStore
     const transactions = yield* TransactionCoordinator
     const image = yield* (yield* ClusterMetadata).image
+    // Dynamic broker configs (message.max.bytes) apply from the next request on.
+    const effective = effectiveConfig(config, image)
     const now = yield* Clock.currentTimeMillis
     const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
     let records = 0
@@ -156,7 +159,7 @@ export const make = handler(Produce, "0-11", (request) =>
           errors++
           continue
         }
-        const checked = validate(config, image, now, topic.name, p.index, p.records)
+        const checked = validate(effective, image, now, topic.name, p.index, p.records)
         let result: Result.Result<AppendResult, Rejection | AppendError | TxnError>
         if ("header" in checked) {
           const tp = { topic: topic.name, partition: p.index }

@@ -142,6 +142,10 @@ export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShap
   /** A configuration from a plain record of properties (tests, embedding). */
   static readonly layerFrom = (properties: Readonly<Record<string, string>>) =>
     BrokerConfig.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(properties))))
+
+  /** The configuration a plain record of properties gives (dynamic configs are checked and applied with it). */
+  static readonly loadFrom = (properties: Readonly<Record<string, string>>): Effect.Effect<BrokerConfigShape, InvalidConfig> =>
+    Effect.suspend(() => load).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(properties))))
 }
 
 /** An integer config; Kafka's longs may exceed 2^53 (Long.MAX_VALUE means "no limit"), so no safe-integer check. */
@@ -154,7 +158,6 @@ const optionalInteger = (key: string) =>
   Effect.flatMap(Config.String(key).pipe(Config.option), (o) => Option.isNone(o) ? Effect.succeedNone : Effect.map(integer(key), Option.some))
 const bool = (key: string, fallback: boolean) => Config.Boolean(key).pipe(Config.withDefault(fallback))
 
-/** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
 /** A decimal config within [min, max] (Kafka's doubles; its Double.MAX_VALUE default reads as Infinity here). */
 const fraction = Effect.fnUntraced(function*(key: string, fallback: number, min: number, max: number) {
   const value = yield* Config.Number(key).pipe(Config.withDefault(fallback))
@@ -163,6 +166,7 @@ const fraction = Effect.fnUntraced(function*(key: string, fallback: number, min:
   }
   return value >= Number.MAX_VALUE ? Infinity : value
 })
+/** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
 const unbounded = (v: number): number => (v < 0 || v >= Number.MAX_SAFE_INTEGER ? Infinity : v)
 
 /** Default of `queued.max.request.bytes` (Kafka: unbounded). */

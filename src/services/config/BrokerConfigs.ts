@@ -1,8 +1,9 @@
 // The broker's own configs as DescribeConfigs describes them: one per key of `HONOURED_KEYS`, with Kafka's type,
-// default and synonyms, STATIC_BROKER_CONFIG when the file sets it, else DEFAULT_CONFIG. All are read-only
-// (nothing here changes at run time).
+// default and synonyms; dynamic values (AlterConfigs) over the file's (STATIC_BROKER_CONFIG) over the defaults.
+// Only the dynamic keys are writable.
 import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
+import { DYNAMIC_KEYS } from "./DynamicConfigs.ts"
 
 const { BOOLEAN, STRING, INT, LONG, DOUBLE } = ConfigType
 
@@ -130,17 +131,40 @@ const OTHER_DEFAULTS: Readonly<Record<string, string>> = { "log.flush.scheduler.
 const defaultOf = (name: string): string | null =>
   name in BROKER_KEYS ? BROKER_KEYS[name as HonouredKey].kafkaDefault : (OTHER_DEFAULTS[name] ?? null)
 
+/** Dynamic broker configs: the cluster-wide default's and this node's (services/config/DynamicConfigs.ts). */
+export interface DynamicValues {
+  readonly cluster: ReadonlyMap<string, string>
+  readonly node: ReadonlyMap<string, string>
+}
+
+const none: DynamicValues = { cluster: new Map(), node: new Map() }
+
+/** The dynamic values of the chain `names`, this node's first, as synonyms. */
+export const dynamicSynonyms = (names: ReadonlyArray<string>, dynamic: DynamicValues): Array<ConfigSynonym> => [
+  ...names.flatMap((n): Array<ConfigSynonym> => {
+    const v = dynamic.node.get(n)
+    return v === undefined ? [] : [{ name: n, value: v, source: ConfigSource.DYNAMIC_BROKER_CONFIG }]
+  }),
+  ...names.flatMap((n): Array<ConfigSynonym> => {
+    const v = dynamic.cluster.get(n)
+    return v === undefined ? [] : [{ name: n, value: v, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }]
+  })
+]
+
 /**
- * The broker's configs, one per key of `HONOURED_KEYS` in that order: STATIC_BROKER_CONFIG when the file sets
- * it, else DEFAULT_CONFIG. All are read-only (nothing here changes at run time).
+ * The broker's configs, one per key of `HONOURED_KEYS` in that order: DYNAMIC_BROKER_CONFIG or
+ * DYNAMIC_DEFAULT_BROKER_CONFIG when set at run time (this node's over the cluster's), STATIC_BROKER_CONFIG
+ * when the file sets it, else DEFAULT_CONFIG. Only the dynamic keys are writable. `config` is the
+ * configuration in effect.
  */
-export const describeBrokerConfigs = (config: BrokerConfigShape): Array<ConfigEntry> =>
+export const describeBrokerConfigs = (config: BrokerConfigShape, dynamic: DynamicValues = none): Array<ConfigEntry> =>
   HONOURED_KEYS.map((name): ConfigEntry => {
     const key = BROKER_KEYS[name]
     const set = config.explicit.get(name)
-    // As Kafka: the chain's file values, then its defaults, starting from the key itself.
+    // As Kafka: the chain's dynamic values, its file values, then its defaults, starting from the key itself.
     const chain = key.synonyms ?? [name]
     const all: Array<ConfigSynonym> = [
+      ...dynamicSynonyms(chain, dynamic),
       ...chain.flatMap((n): Array<ConfigSynonym> => {
         const v = config.explicit.get(n)
         return v === undefined ? [] : [{ name: n, value: v, source: ConfigSource.STATIC_BROKER_CONFIG }]
@@ -151,12 +175,19 @@ export const describeBrokerConfigs = (config: BrokerConfigShape): Array<ConfigEn
       })
     ]
     const start = all.findIndex((s) => s.name === name)
+    const live = dynamic.node.get(name) ?? dynamic.cluster.get(name)
     return {
       name,
-      value: key.value(config, set),
-      source: set === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG,
-      isDefault: set === undefined,
-      readOnly: true,
+      value: live ?? key.value(config, set),
+      source: dynamic.node.has(name)
+        ? ConfigSource.DYNAMIC_BROKER_CONFIG
+        : dynamic.cluster.has(name)
+        ? ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
+        : set === undefined
+        ? ConfigSource.DEFAULT_CONFIG
+        : ConfigSource.STATIC_BROKER_CONFIG,
+      isDefault: set === undefined && live === undefined,
+      readOnly: !DYNAMIC_KEYS.has(name),
       type: key.type,
       synonyms: start < 0 ? [] : all.slice(start),
       documentation: key.doc

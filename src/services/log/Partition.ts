@@ -69,13 +69,17 @@ export interface LogSettings {
   readonly maxCompactionLagMs: number
   readonly deleteRetentionMs: number
   readonly fileDeleteDelayMs: number
+  /** fsync after this many messages (`flush.messages`, from `log.flush.interval.messages`). */
+  readonly flushMessages: number
 }
 
-const settingsCache = new WeakMap<object, LogSettings>()
+const settingsCache = new WeakMap<BrokerConfigShape, WeakMap<object, LogSettings>>()
 
-/** The settings of a topic with these overrides, worked out once per version of its configs. */
+/** The settings of a topic with these overrides, worked out once per version of its configs and of the broker's. */
 export const logSettings = (config: BrokerConfigShape, configs: ReadonlyMap<string, string>): LogSettings => {
-  let s = settingsCache.get(configs)
+  let byConfigs = settingsCache.get(config)
+  if (byConfigs === undefined) settingsCache.set(config, (byConfigs = new WeakMap()))
+  let s = byConfigs.get(configs)
   if (s === undefined) {
     const policy = (configs.get("cleanup.policy") ?? "delete").split(",").map((v) => v.trim())
     s = {
@@ -90,9 +94,10 @@ export const logSettings = (config: BrokerConfigShape, configs: ReadonlyMap<stri
       minCompactionLagMs: topicSetting(config, configs, "min.compaction.lag.ms"),
       maxCompactionLagMs: topicSetting(config, configs, "max.compaction.lag.ms"),
       deleteRetentionMs: topicSetting(config, configs, "delete.retention.ms"),
-      fileDeleteDelayMs: topicSetting(config, configs, "file.delete.delay.ms")
+      fileDeleteDelayMs: topicSetting(config, configs, "file.delete.delay.ms"),
+      flushMessages: topicSetting(config, configs, "flush.messages")
     }
-    settingsCache.set(configs, s)
+    byConfigs.set(configs, s)
   }
   return s
 }

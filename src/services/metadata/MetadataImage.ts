@@ -40,9 +40,11 @@ export interface MetadataImage {
   readonly features: ReadonlyMap<string, number>
   /** Every producer id below this one has been handed out (ProducerIdsRecord). */
   readonly nextProducerId: number
+  /** Dynamic broker configs by resource name: "" the cluster-wide default, else a node id (ConfigRecords). */
+  readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
 }
 
-export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map(), nextProducerId: 0 }
+export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map(), nextProducerId: 0, brokerConfigs: new Map() }
 
 /** Resource types of ConfigRecords. */
 export const ConfigResource = { Topic: 2, Broker: 4 } as const
@@ -59,6 +61,7 @@ interface Draft {
   readonly topicsById: Map<string, TopicInfo>
   readonly features: Map<string, number>
   nextProducerId: number
+  brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
   readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
@@ -68,6 +71,7 @@ const draftOf = (image: MetadataImage): Draft => ({
   topicsById: new Map(image.topicsById),
   features: new Map(image.features),
   nextProducerId: image.nextProducerId,
+  brokerConfigs: image.brokerConfigs,
   ownArrays: new WeakSet()
 })
 
@@ -109,6 +113,17 @@ const apply = (d: Draft, record: AnyRecord): void => {
       return
     }
     case "Config": {
+      if (record.resourceType === ConfigResource.Broker) {
+        // A new map per change: images already handed out keep theirs (and caches keyed by it stay right).
+        const all = new Map(d.brokerConfigs)
+        const configs = new Map(all.get(record.resourceName))
+        if (record.value === null) configs.delete(record.name)
+        else configs.set(record.name, record.value)
+        if (configs.size === 0) all.delete(record.resourceName)
+        else all.set(record.resourceName, configs)
+        d.brokerConfigs = all
+        return
+      }
       const topic = record.resourceType === ConfigResource.Topic ? d.topics.get(record.resourceName) : undefined
       if (topic === undefined) return
       const configs = new Map(topic.configs)
@@ -231,6 +246,9 @@ export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => 
     for (const [name, value] of topic.configs) {
       out.push({ type: "Config", resourceType: ConfigResource.Topic, resourceName: topic.name, name, value })
     }
+  }
+  for (const [resourceName, configs] of image.brokerConfigs) {
+    for (const [name, value] of configs) out.push({ type: "Config", resourceType: ConfigResource.Broker, resourceName, name, value })
   }
   if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
   return out

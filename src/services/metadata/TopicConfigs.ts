@@ -14,6 +14,7 @@
 import { Effect } from "effect"
 import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "../config/ConfigEntries.ts"
+import { type DynamicValues, dynamicSynonyms } from "../config/BrokerConfigs.ts"
 import { InvalidTopicConfig } from "../Errors.ts"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ export const TOPIC_CONFIGS: ReadonlyArray<TopicConfigDef> = [
     "Whether an out-of-sync replica may become leader (one replica here).", ["unclean.leader.election.enable"])
 ]
 
-const BY_NAME: ReadonlyMap<string, TopicConfigDef> = new Map(TOPIC_CONFIGS.map((c) => [c.name, c]))
+export const BY_NAME: ReadonlyMap<string, TopicConfigDef> = new Map(TOPIC_CONFIGS.map((c) => [c.name, c]))
 
 /**
  * The number a topic runs with for an honoured numeric config: its override, else the broker's, else Kafka's
@@ -314,9 +315,11 @@ export const validateTopicConfigs = (
  */
 export const describeTopicConfigs = (
   config: BrokerConfigShape,
-  overrides: ReadonlyMap<string, string>
+  overrides: ReadonlyMap<string, string>,
+  dynamic: DynamicValues = { cluster: new Map(), node: new Map() }
 ): Array<ConfigEntry> => {
   const entries = TOPIC_CONFIGS.map((def): ConfigEntry => {
+    const fromDynamic = dynamicSynonyms(def.brokerSynonyms, dynamic)
     const fromFile = def.brokerSynonyms.flatMap((name): Array<ConfigSynonym> => {
       const value = config.explicit.get(name)
       return value === undefined ? [] : [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }]
@@ -329,12 +332,12 @@ export const describeTopicConfigs = (
     if (override === undefined) {
       return {
         name: def.name,
-        value: brokerValue,
-        source: fromFile.length > 0 ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG,
+        value: fromDynamic[0]?.value ?? brokerValue,
+        source: fromDynamic[0]?.source ?? (fromFile.length > 0 ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG),
         isDefault: true,
         readOnly: false,
         type: def.type,
-        synonyms: [...fromFile, ...fromDefault],
+        synonyms: [...fromDynamic, ...fromFile, ...fromDefault],
         documentation: def.doc
       }
     }
@@ -347,7 +350,7 @@ export const describeTopicConfigs = (
       isDefault: false,
       readOnly: false,
       type: def.type,
-      synonyms: [{ name: def.name, value, source: ConfigSource.TOPIC_CONFIG }, ...fromFile, ...fromDefault],
+      synonyms: [{ name: def.name, value, source: ConfigSource.TOPIC_CONFIG }, ...fromDynamic, ...fromFile, ...fromDefault],
       documentation: def.doc
     }
   })

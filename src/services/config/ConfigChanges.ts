@@ -1,0 +1,142 @@
+// Changing configs, as Kafka's controller does for AlterConfigs (the resource's configs replaced by the given
+// set) and IncrementalAlterConfigs (per key SET, DELETE, APPEND, SUBTRACT; the last two for list configs only).
+// Topics: the result is checked as CreateTopics checks configs, and written as ConfigRecords (null values for
+// removed keys), applied from the next request on. The broker (resource name "" for the cluster-wide default,
+// or this node's id): only the dynamic keys (services/config/DynamicConfigs.ts), each value checked by parsing
+// the configuration it would give. `validate_only` checks and writes nothing.
+import { Effect } from "effect"
+import type { NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
+import { InvalidConfigChange, InvalidRequest, InvalidTopic, InvalidTopicConfig, StorageError, UnknownTopicOrPartition } from "../Errors.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { ConfigResource, type MetadataImage } from "../metadata/MetadataImage.ts"
+import { BY_NAME, validateTopicConfigs } from "../metadata/TopicConfigs.ts"
+import { topicNameProblem } from "../metadata/Topics.ts"
+import { BrokerConfig, type BrokerConfigShape } from "./BrokerConfig.ts"
+import { ConfigType } from "./ConfigEntries.ts"
+import { CLUSTER_DEFAULT, DYNAMIC_KEYS, withDynamic } from "./DynamicConfigs.ts"
+
+/** IncrementalAlterConfigs' operations. */
+export const OpType = { Set: 0, Delete: 1, Append: 2, Subtract: 3 } as const
+
+export interface ConfigOp {
+  readonly name: string
+  readonly op: number
+  readonly value: string | null
+}
+
+export interface ResourceChange {
+  readonly resourceType: number
+  readonly resourceName: string
+  /** AlterConfigs: the configs become exactly these (SET each, DELETE the rest). */
+  readonly replace: boolean
+  readonly ops: ReadonlyArray<ConfigOp>
+}
+
+export type ChangeError = InvalidRequest | InvalidConfigChange | InvalidTopicConfig | InvalidTopic | UnknownTopicOrPartition | StorageError
+
+const isList = (resourceType: number, name: string) => resourceType === ConfigResource.Topic && BY_NAME.get(name)?.type === ConfigType.LIST
+
+/** The configs after the operations, from `current` (`fallback`: a list config's value when not set). */
+const applyOps = (
+  change: ResourceChange,
+  current: ReadonlyMap<string, string>,
+  fallback: (name: string) => string
+): Effect.Effect<Map<string, string>, InvalidRequest | InvalidConfigChange> =>
+  Effect.gen(function*() {
+    const names = change.ops.map((o) => o.name)
+    if (new Set(names).size !== names.length) return yield* new InvalidRequest({ detail: "Error due to duplicate config keys" })
+    const out = new Map(change.replace ? [] : current)
+    for (const { name, op, value } of change.ops) {
+      if (op !== OpType.Delete && value === null) return yield* new InvalidRequest({ detail: `Null value not supported for : ${name}` })
+      switch (op) {
+        case OpType.Set:
+          out.set(name, value!)
+          break
+        case OpType.Delete:
+          out.delete(name)
+          break
+        case OpType.Append:
+        case OpType.Subtract: {
+          if (!isList(change.resourceType, name)) {
+            return yield* new InvalidConfigChange({ detail: `Config value ${op === OpType.Append ? "append" : "subtract"} is not allowed for config key: ${name}` })
+          }
+          const items = (out.get(name) ?? fallback(name)).split(",").map((v) => v.trim()).filter((v) => v.length > 0)
+          const given = value!.split(",").map((v) => v.trim()).filter((v) => v.length > 0)
+          const next = op === OpType.Append ? [...items, ...given.filter((v) => !items.includes(v))] : items.filter((v) => !given.includes(v))
+          out.set(name, next.join(","))
+          break
+        }
+        default:
+          return yield* new InvalidRequest({ detail: `unknown config operation ${op} for ${name}` })
+      }
+    }
+    return out
+  })
+
+/** The records that take `current` to `next` for a resource. */
+const diff = (resourceType: number, resourceName: string, current: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>) => {
+  const records: Array<NewMetadataRecord> = []
+  for (const [name, value] of next) if (current.get(name) !== value) records.push({ type: "Config", resourceType, resourceName, name, value })
+  for (const name of current.keys()) if (!next.has(name)) records.push({ type: "Config", resourceType, resourceName, name, value: null })
+  return records
+}
+
+const noConfigs: ReadonlyMap<string, string> = new Map()
+
+/** The records of a change, checked against the image (and the static configuration for broker keys). */
+const plan = (config: BrokerConfigShape, image: MetadataImage, change: ResourceChange) =>
+  Effect.gen(function*(): Effect.fn.Return<Array<NewMetadataRecord>, Exclude<ChangeError, StorageError>> {
+    const { resourceType, resourceName } = change
+    switch (resourceType) {
+      case ConfigResource.Topic: {
+        const problem = topicNameProblem(resourceName)
+        if (problem !== undefined) return yield* new InvalidTopic({ topic: resourceName, detail: problem })
+        const topic = image.topics.get(resourceName)
+        if (topic === undefined) return yield* new UnknownTopicOrPartition({ topic: resourceName })
+        const next = yield* applyOps(change, topic.configs, (name) => BY_NAME.get(name)?.kafkaDefault ?? "")
+        yield* validateTopicConfigs([...next].map(([name, value]) => ({ name, value })))
+        return diff(resourceType, resourceName, topic.configs, next)
+      }
+      case ConfigResource.Broker: {
+        const own = /^[+-]?\d+$/.test(resourceName) && Number(resourceName) === config.nodeId
+        if (resourceName !== CLUSTER_DEFAULT && !own) {
+          return yield* new InvalidRequest({
+            detail: /^[+-]?\d+$/.test(resourceName)
+              ? `unexpected broker id ${resourceName}: this is broker ${config.nodeId} (or use the empty name for the cluster default)`
+              : `broker id must be an integer, got "${resourceName}"`
+          })
+        }
+        // Kafka keys a node's configs by its id as written ("1"), which is also how the image is read.
+        const key = own ? String(config.nodeId) : CLUSTER_DEFAULT
+        const current = image.brokerConfigs.get(key) ?? noConfigs
+        const next = yield* applyOps(change, current, () => "")
+        const fixed = [...next.keys()].filter((name) => !DYNAMIC_KEYS.has(name))
+        if (fixed.length > 0) return yield* new InvalidConfigChange({ detail: `Cannot update these configs dynamically: ${fixed.join(", ")}` })
+        const cluster = own ? image.brokerConfigs.get(CLUSTER_DEFAULT) ?? noConfigs : next
+        const node = own ? next : image.brokerConfigs.get(String(config.nodeId)) ?? noConfigs
+        yield* withDynamic(config, cluster, node).pipe(Effect.mapError((e) => new InvalidConfigChange({ detail: e.message })))
+        return diff(resourceType, key, current, next)
+      }
+      default:
+        return yield* new InvalidRequest({ detail: `unsupported resource type ${resourceType}` })
+    }
+  })
+
+/** Checks and, unless `validateOnly`, commits one resource's change. */
+export const changeConfigs = (change: ResourceChange, validateOnly: boolean) =>
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const metadata = yield* ClusterMetadata
+    if (validateOnly) {
+      yield* plan(config, yield* metadata.image, change)
+      return
+    }
+    yield* metadata.update((image) => Effect.map(plan(config, image, change), (records) => ({ records, result: undefined })))
+  })
+
+/** Resources named more than once in a request are each refused, as Kafka does. */
+export const duplicates = (changes: ReadonlyArray<Pick<ResourceChange, "resourceType" | "resourceName">>): ReadonlySet<string> => {
+  const seen = new Map<string, number>()
+  for (const c of changes) seen.set(`${c.resourceType}:${c.resourceName}`, (seen.get(`${c.resourceType}:${c.resourceName}`) ?? 0) + 1)
+  return new Set([...seen].filter(([, n]) => n > 1).map(([k]) => k))
+}
