@@ -19,12 +19,14 @@ import {
 } from "../../../src/protocol/Message.ts"
 import { AddOffsetsToTxn } from "../../../src/protocol/messages/AddOffsetsToTxn.ts"
 import { AddPartitionsToTxn } from "../../../src/protocol/messages/AddPartitionsToTxn.ts"
+import { AlterConfigs } from "../../../src/protocol/messages/AlterConfigs.ts"
 import { ApiVersions } from "../../../src/protocol/messages/ApiVersions.ts"
 import { DescribeProducers } from "../../../src/protocol/messages/DescribeProducers.ts"
 import { DescribeTopicPartitions } from "../../../src/protocol/messages/DescribeTopicPartitions.ts"
 import { DescribeTransactions } from "../../../src/protocol/messages/DescribeTransactions.ts"
 import { EndTxn } from "../../../src/protocol/messages/EndTxn.ts"
 import { Fetch } from "../../../src/protocol/messages/Fetch.ts"
+import { IncrementalAlterConfigs } from "../../../src/protocol/messages/IncrementalAlterConfigs.ts"
 import { ListOffsets } from "../../../src/protocol/messages/ListOffsets.ts"
 import { ListTransactions } from "../../../src/protocol/messages/ListTransactions.ts"
 import { Metadata } from "../../../src/protocol/messages/Metadata.ts"
@@ -572,6 +574,43 @@ const describeProducers = testCase({
   })
 })
 
+const alterConfigs = testCase({
+  api: AlterConfigs,
+  request: (): RequestOf<typeof AlterConfigs> => ({
+    resources: [
+      { resourceType: 2, resourceName: "orders", configs: [{ name: "retention.ms", value: "60000" }, { name: "cleanup.policy", value: "compact,delete" }] },
+      { resourceType: 4, resourceName: "", configs: [] }
+    ],
+    validateOnly: true
+  }),
+  response: (m): ResponseOf<typeof AlterConfigs> => ({
+    throttleTimeMs: 3,
+    responses: [
+      { errorCode: 0, errorMessage: m.orNull("0+", "done"), resourceType: 2, resourceName: "orders" },
+      { errorCode: 40, errorMessage: "Cannot update these configs dynamically: node.id", resourceType: 4, resourceName: "1" }
+    ]
+  })
+})
+
+const incrementalAlterConfigs = testCase({
+  api: IncrementalAlterConfigs,
+  request: (m): RequestOf<typeof IncrementalAlterConfigs> => ({
+    resources: [{
+      resourceType: 2,
+      resourceName: "orders",
+      configs: [
+        { name: "cleanup.policy", configOperation: 2, value: "compact" },
+        { name: "retention.ms", configOperation: 1, value: m.orNull("0+", "ignored") }
+      ]
+    }],
+    validateOnly: false
+  }),
+  response: (m): ResponseOf<typeof IncrementalAlterConfigs> => ({
+    throttleTimeMs: 0,
+    responses: [{ errorCode: 0, errorMessage: m.orNull("0+", "ok"), resourceType: 2, resourceName: "orders" }]
+  })
+})
+
 const cases: ReadonlyArray<Case<any, any>> = [
   produce,
   fetch,
@@ -586,7 +625,9 @@ const cases: ReadonlyArray<Case<any, any>> = [
   writeTxnMarkers,
   describeTransactions,
   listTransactions,
-  describeProducers
+  describeProducers,
+  alterConfigs,
+  incrementalAlterConfigs
 ]
 
 // ---------------------------------------------------------------------------------------------------------
