@@ -8,8 +8,8 @@
 // retention.ms, retention.bytes, segment.bytes, segment.ms, index.interval.bytes, max.message.bytes,
 // cleanup.policy (retention under "delete"; the log cleaner and keys required under "compact"), the cleaner's
 // min.cleanable.dirty.ratio, min/max.compaction.lag.ms, delete.retention.ms and file.delete.delay.ms,
-// message.timestamp.type and message.timestamp.before/after.max.ms; flush.messages and flush.ms are applied
-// broker-wide only (`log.flush.interval.*`). Everything else (compression, remote storage, throttles, ...) is
+// message.timestamp.type, message.timestamp.before/after.max.ms and flush.messages; flush.ms is applied
+// broker-wide only (`log.flush.interval.ms`). Everything else (compression, remote storage, throttles, ...) is
 // Kafka's default, described so that tools show what they expect.
 import { Effect } from "effect"
 import type { BrokerConfigShape } from "../config/BrokerConfig.ts"
