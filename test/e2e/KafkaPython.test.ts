@@ -129,7 +129,7 @@ describe("kafka-python", () => {
     }
   }, 60_000)
 
-  it.runIf(installed)("lists topics, describes topic and broker configs, adds partitions and deletes a topic", async () => {
+  it.runIf(installed)("lists topics, describes and alters topic and broker configs, adds partitions and deletes a topic", async () => {
     const topic = "python-admin"
     await run("create-topic", { topic, partitions: 2, configs: { "max.message.bytes": TWO_MIB, "retention.ms": "3600000" } })
 
@@ -154,6 +154,18 @@ describe("kafka-python", () => {
     expect(brokerConfigs.lines[0]).toMatchObject({ error_code: 0, resource_type: 4, resource_name: "1" })
     expect(brokerConfigs.lines[0].configs).toMatchObject({ "node.id": "1", "message.max.bytes": "1048588" })
     expect(brokerConfigs.lines[0].read_only).toContain("node.id")
+
+    // AlterConfigs: a topic's configs replaced, a dynamic broker config set, a static one refused.
+    const altered = await run("alter-configs", { type: "topic", name: topic, configs: { "retention.ms": "7200000", "segment.ms": "600000" } })
+    expect(altered.lines).toEqual([{ version: 1, error_code: 0, error_message: null, resource_type: 2, resource_name: topic }])
+    const after = await run("describe-configs", { type: "topic", name: topic })
+    expect(after.lines[0].configs).toMatchObject({ "retention.ms": "7200000", "segment.ms": "600000", "max.message.bytes": "1048588" })
+    const dynamic = await run("alter-configs", { type: "broker", name: "1", configs: { "log.retention.ms": "3600000" } })
+    expect(dynamic.lines[0]).toMatchObject({ error_code: 0, resource_type: 4 })
+    expect((await run("describe-configs", { type: "broker", name: "1" })).lines[0].configs).toMatchObject({ "log.retention.ms": "3600000" })
+    const fixed = await run("alter-configs", { type: "broker", name: "1", configs: { "node.id": "2" } })
+    expect(fixed.lines[0]).toMatchObject({ error_code: 40, error_message: "Cannot update these configs dynamically: node.id" })
+    await run("alter-configs", { type: "broker", name: "1", configs: {} })
 
     const grown = await run("create-partitions", { topic, count: 5 })
     expect(grown.lines).toEqual([{ topic, error_code: 0, version: 1 }])

@@ -320,6 +320,22 @@ describe("kafkajs 2.2.4", () => {
         resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }]
       })
       expect(all.resources[0]!.configEntries.length).toBeGreaterThan(20)
+      // AlterConfigs replaces the topic's configs with the ones given.
+      const altered = await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "cleanup.policy", value: "compact,delete" }] }]
+      })
+      expect(altered.resources).toEqual([expect.objectContaining({ errorCode: 0, resourceName: topic })])
+      const after = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["max.message.bytes", "cleanup.policy"] }]
+      })
+      const now = new Map(after.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))
+      expect(now).toEqual(new Map([["cleanup.policy", "compact,delete"], ["max.message.bytes", "1048588"]]))
+      await expect(admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: "retention.ms", value: "soon" }] }]
+      })).rejects.toMatchObject({ type: "INVALID_CONFIG", code: 40 })
     })
   })
 
@@ -631,6 +647,7 @@ describe("kafkajs 2.2.4", () => {
       20: [1], // DeleteTopics
       22: [1], // InitProducerId
       32: [2], // DescribeConfigs
+      33: [1], // AlterConfigs
       37: [1] // CreatePartitions
     })
   })

@@ -279,6 +279,18 @@ def describe_configs(bootstrap, p):
         client.close()
 
 
+def alter_configs(bootstrap, p):
+    client = admin(bootstrap)
+    try:
+        kind = ConfigResourceType.TOPIC if p["type"] == "topic" else ConfigResourceType.BROKER
+        response = client.alter_configs([ConfigResource(kind, p["name"], configs=p["configs"])])
+        for code, message, rtype, rname in response.resources:
+            out({"version": response.API_VERSION, "error_code": code, "error_message": message,
+                 "resource_type": rtype, "resource_name": rname})
+    finally:
+        client.close()
+
+
 def create_partitions(bootstrap, p):
     client = admin(bootstrap)
     try:
@@ -306,6 +318,7 @@ COMMANDS = {
     "end-offsets": end_offsets,
     "list-topics": list_topics,
     "describe-configs": describe_configs,
+    "alter-configs": alter_configs,
     "create-partitions": create_partitions,
     "delete-topic": delete_topic,
 }
