@@ -150,8 +150,8 @@ describe("Metadata", () => {
 
 const EXPECTED_APIS = [
   { apiKey: 0, minVersion: 0, maxVersion: 11 }, // Produce
-  { apiKey: 1, minVersion: 4, maxVersion: 16 }, // Fetch
-  { apiKey: 2, minVersion: 0, maxVersion: 8 }, // ListOffsets
+  { apiKey: 1, minVersion: 4, maxVersion: 17 }, // Fetch
+  { apiKey: 2, minVersion: 0, maxVersion: 10 }, // ListOffsets
   { apiKey: 3, minVersion: 0, maxVersion: 12 }, // Metadata
   { apiKey: 8, minVersion: 0, maxVersion: 9 }, // OffsetCommit
   { apiKey: 9, minVersion: 0, maxVersion: 9 }, // OffsetFetch
@@ -173,8 +173,10 @@ const EXPECTED_APIS = [
   { apiKey: 27, minVersion: 1, maxVersion: 1 }, // WriteTxnMarkers
   { apiKey: 28, minVersion: 0, maxVersion: 5 }, // TxnOffsetCommit
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
+  { apiKey: 33, minVersion: 0, maxVersion: 2 }, // AlterConfigs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
   { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
+  { apiKey: 44, minVersion: 0, maxVersion: 1 }, // IncrementalAlterConfigs
   { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster
   { apiKey: 61, minVersion: 0, maxVersion: 0 }, // DescribeProducers
   { apiKey: 65, minVersion: 0, maxVersion: 0 }, // DescribeTransactions
@@ -267,7 +269,7 @@ const produceTimestamps = Effect.forEach([[1000, 1100], [2000, 2500], [1500]], (
   ), { discard: true })
 
 describe("ListOffsets", () => {
-  it.effect.each([1, 4, 7, 8])("v%i: earliest, latest and by timestamp", (version) =>
+  it.effect.each([1, 4, 7, 8, 9, 10])("v%i: earliest, latest and by timestamp", (version) =>
     Effect.gen(function*() {
       yield* produceTimestamps
       const partitions = yield* listOffsets(version, "events", [[0, -2], [0, -1], [0, 1050], [0, 1500], [0, 1000], [0, 3000]])
@@ -282,7 +284,14 @@ describe("ListOffsets", () => {
       if (version >= 4) assert.deepStrictEqual(partitions.slice(0, 2).map((p) => p.leaderEpoch), [0, 0])
     }).pipe(Effect.provide(broker({ topics: { events: 2 } }))))
 
-  it.effect.each([7, 8])("v%i: -3 answers the record with the largest timestamp", (version) =>
+  it.effect.each([9, 10])("v%i: -5 (latest tiered) answers -1: nothing is tiered", (version) =>
+    Effect.gen(function*() {
+      yield* produceTimestamps
+      const partitions = yield* listOffsets(version, "events", [[0, -5], [0, -4]])
+      assert.deepStrictEqual(partitions.map(at), [[0, 0, -1, -1], [0, 0, 0, -1]])
+    }).pipe(Effect.provide(broker({ topics: { events: 2 } }))))
+
+  it.effect.each([7, 8, 10])("v%i: -3 answers the record with the largest timestamp", (version) =>
     Effect.gen(function*() {
       yield* produceTimestamps
       const partitions = yield* listOffsets(version, "events", [[0, -3]])

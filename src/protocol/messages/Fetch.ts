@@ -3,7 +3,7 @@ import { api, versions, array, field, int16, int32, int64, int8, records, string
 export const Fetch = api({
   key: 1,
   name: "Fetch",
-  validVersions: versions("4-16"),
+  validVersions: versions("4-17"),
   flexibleFrom: 12,
   request: struct({
     clusterId: tagged(0, string, "12+", { nullable: "12+", default: null }),

@@ -3,7 +3,7 @@ import { api, versions, array, field, int16, int32, int64, int8, string, struct 
 export const ListOffsets = api({
   key: 2,
   name: "ListOffsets",
-  validVersions: versions("0-8"),
+  validVersions: versions("0-10"),
   flexibleFrom: 6,
   request: struct({
     replicaId: field(int32),

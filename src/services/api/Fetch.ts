@@ -1,4 +1,4 @@
-// Fetch v4-v16 (topic names up to v12, topic ids from v13). Records are the stored batches, byte for byte,
+// Fetch v4-v17 (topic names up to v12, topic ids from v13; v17's replica directory is for followers). Records are the stored batches, byte for byte,
 // starting with the one that holds `fetch_offset` (the client skips the records before it); read_committed
 // (isolation level 1) only those below the last stable offset, with the aborted transactions among them
 // (producer id, first offset) for the client to drop; `last_stable_offset` is answered at both levels. Bounded by
@@ -34,7 +34,7 @@ interface Pass {
   readonly seen: ReadonlyArray<SeenEnd>
 }
 
-export const make = handler(Fetch, "4-16", (request, context) =>
+export const make = handler(Fetch, "4-17", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const metadata = yield* ClusterMetadata

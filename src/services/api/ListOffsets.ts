@@ -1,4 +1,5 @@
-// ListOffsets v0-v8. Timestamp -2 (earliest) and -4 (earliest local, v8) answer the log start offset, -1
+// ListOffsets v0-v10. Timestamp -2 (earliest) and -4 (earliest local, v8) answer the log start offset, -5 (latest
+// tiered, v9) -1 as there is no tiered storage, v10's timeout has nothing to wait for; -1
 // (latest) the high watermark (the log end: one replica), or read_committed (v2+) the last stable offset, -3 (max
 // timestamp, v7+) the record with the largest timestamp, and a real timestamp the first record at or after it
 // (read_committed: only below the last stable offset).
@@ -20,10 +21,11 @@ const LATEST = -1
 const EARLIEST = -2
 const MAX_TIMESTAMP = -3
 const EARLIEST_LOCAL = -4
+const LATEST_TIERED = -5
 
 const FENCED_LEADER_EPOCH = 74
 
-export const make = handler(ListOffsets, "0-8", (request, context) =>
+export const make = handler(ListOffsets, "0-10", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
@@ -44,6 +46,10 @@ export const make = handler(ListOffsets, "0-8", (request, context) =>
         case EARLIEST_LOCAL:
           if (version < 8) break
           return at(offsets.logStartOffset)
+        case LATEST_TIERED:
+          // KIP-1005: nothing is tiered here, so there is no tiered offset (as Kafka answers without remote storage).
+          if (version < 9) break
+          return at(-1)
         case MAX_TIMESTAMP:
           if (version < 7) break
           return yield* Effect.map(store.offsetForTimestamp(tp, MAX_TIMESTAMP), (r) => r === undefined ? at(-1) : at(r.offset, r.timestamp))
