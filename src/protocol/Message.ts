@@ -141,6 +141,9 @@ const defaultOf = (type: Type<unknown>): unknown => {
 
 const fieldDefault = (f: AnyField): unknown => (f.default !== undefined ? f.default() : defaultOf(f.type))
 
+/** A value of `type` with every field at its default: the smallest well-formed message of a kind. */
+export const defaultValue = <A>(type: Type<A>): A => defaultOf(type) as A
+
 // ---------------------------------------------------------------------------------------------------------
 // Compilation
 
