@@ -291,6 +291,14 @@ export class NonEmptyGroup extends Schema.TaggedError<NonEmptyGroup>()("NonEmpty
   }
 }
 
+/** OffsetDelete: the consumer group's members subscribe to the topic, so its offsets stay. */
+export class GroupSubscribedToTopic extends Schema.TaggedError<GroupSubscribedToTopic>()("GroupSubscribedToTopic", { topic: Schema.String }) {
+  readonly code = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+  override get message() {
+    return `the group is subscribed to topic ${this.topic}`
+  }
+}
+
 export class OffsetMetadataTooLarge extends Schema.TaggedError<OffsetMetadataTooLarge>()("OffsetMetadataTooLarge", { detail: Schema.optional(Schema.String) }) {
   readonly code = ErrorCode.OFFSET_METADATA_TOO_LARGE
   override get message() {

@@ -1,11 +1,14 @@
 // The live file system: Effect's Node FileSystem, except that small writes and positional reads of an open
 // file are done synchronously. On page-cached files those syscalls take microseconds, while a round trip through
 // libuv's thread pool costs more than the syscall, and on a two-core machine also a context switch at each end.
-// Large ones stay asynchronous so that one big read never stalls the event loop for long.
+// Large ones stay asynchronous so that one big read never stalls the event loop for long. It also provides
+// DiskSpace: the size of the volume a log dir is on (statfs), for DescribeLogDirs.
 import * as NodeFS from "@effect/platform-node/NodeFileSystem"
 import { Effect, FileSystem, Layer } from "effect"
 import { systemError } from "effect/PlatformError"
 import * as fs from "node:fs"
+import { resolve } from "node:path"
+import { DiskSpace } from "../../services/log/DiskSpace.ts"
 
 /** Writes up to this size are synchronous (a produced batch of about 100 records of 1 KiB fits). */
 const SYNC_WRITE_BYTES = 256 * 1024
@@ -56,13 +59,32 @@ const tuned = (file: FileSystem.File, append: boolean): FileSystem.File => {
   }
 }
 
-export const layer = Layer.effect(
-  FileSystem.FileSystem,
-  Effect.gen(function*() {
-    const node = yield* FileSystem.FileSystem
-    return FileSystem.make({
-      ...node,
-      open: (path, options) => Effect.map(node.open(path, options), (file) => tuned(file, options?.flag?.startsWith("a") === true))
+/**
+ * The volume a log dir is on, as Java's FileStore gives it to Kafka: total = blocks × fragment size, usable =
+ * blocks available to unprivileged users × fragment size; -1 (unknown) when statfs fails.
+ */
+const diskSpace = Layer.succeed(DiskSpace, {
+  describe: (dir) =>
+    Effect.callback<{ path: string; totalBytes: number; usableBytes: number }>((resume) => {
+      const path = resolve(dir)
+      fs.statfs(path, (error, stats) => {
+        if (error !== null) return resume(Effect.succeed({ path, totalBytes: -1, usableBytes: -1 }))
+        const fragment = (stats as fs.StatsFs & { readonly frsize?: number }).frsize ?? stats.bsize
+        resume(Effect.succeed({ path, totalBytes: stats.blocks * fragment, usableBytes: stats.bavail * fragment }))
+      })
     })
-  })
-).pipe(Layer.provide(NodeFS.layer))
+})
+
+export const layer = Layer.merge(
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.gen(function*() {
+      const node = yield* FileSystem.FileSystem
+      return FileSystem.make({
+        ...node,
+        open: (path, options) => Effect.map(node.open(path, options), (file) => tuned(file, options?.flag?.startsWith("a") === true))
+      })
+    })
+  ).pipe(Layer.provide(NodeFS.layer)),
+  diskSpace
+)

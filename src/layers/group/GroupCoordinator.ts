@@ -192,12 +192,36 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const group = State.deletable(state, groupId)
       if ("_tag" in group) return yield* Effect.fail(group)
-      yield* appendOffsets([...group.offsets.values()].map((o) => ({
-        key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
-        value: null
-      }))).pipe(Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e)))
+      const tombstoned = [...group.offsets.values()]
+      const first = yield* writeTombstones(groupId, tombstoned)
+      // As the tombstones replay at start: offsets open transactions committed for those partitions go too.
+      tombstoned.forEach((o, i) => State.dropOffset(state, groupId, o.topic, o.partition, first + i))
       State.deleted(state, group)
       yield* Effect.logInfo(`group ${groupId} deleted`)
+    })
+
+  const writeTombstones = (groupId: string, partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>) =>
+    appendOffsets(partitions.map((o) => ({
+      key: encodeOffsetKey({ group: groupId, topic: o.topic, partition: o.partition }),
+      value: null
+    }))).pipe(Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e)))
+
+  /** OffsetDelete: the partitions' offsets go unless the group's members consume them. */
+  const deleteOffsets = (groupId: string, partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>) =>
+    Effect.gen(function*() {
+      const checked = State.offsetDeletion(state, groupId, partitions)
+      if ("_tag" in checked) return yield* Effect.fail(checked)
+      const { group, refused } = checked
+      // A tombstone where there is an offset to delete, committed or pending in a transaction (as Kafka).
+      const doomed = partitions.filter((p, i) => refused[i] === undefined && State.hasOffset(state, group, p.topic, p.partition))
+      const first = yield* writeTombstones(groupId, doomed)
+      doomed.forEach((p, i) => State.dropOffset(state, groupId, p.topic, p.partition, first + i))
+      // An empty group left without offsets stays until a restart (which keeps only groups with offsets), as
+      // Kafka's coordinator keeps it until its periodic cleanup: a retried request finds it still.
+      if (doomed.length > 0) {
+        yield* Effect.logInfo(`group ${groupId}: deleted the offsets of ${doomed.map((p) => `${p.topic}-${p.partition}`).join(", ")}`)
+      }
+      return refused
     })
 
   // At start, the committed offsets are replayed from their log (the latest record per key wins).
@@ -246,7 +270,8 @@ export const make = Effect.gen(function*() {
     committed: (groupId, partitions) => Effect.sync(() => State.committed(state, groupId, partitions)),
     list: Effect.sync(() => State.list(state)),
     describe: (groupId) => Effect.sync(() => State.describe(state, groupId)),
-    delete: deleteGroup
+    delete: deleteGroup,
+    deleteOffsets
   })
 })
 

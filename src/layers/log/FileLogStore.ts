@@ -10,10 +10,11 @@
 // before the broker serves. A failing file system (full, read-only, I/O errors) fails the partition's request
 // with KAFKA_STORAGE_ERROR and a log line naming the file; the broker keeps serving.
 import { Deferred, Duration, Effect, FileSystem, Layer, Schedule, Scope } from "effect"
-import { CLEAN_SHUTDOWN } from "../../protocol/logdir/LogFiles.ts"
+import { CLEAN_SHUTDOWN, fileOffset } from "../../protocol/logdir/LogFiles.ts"
 import type { BatchHeader } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
-import type { StorageError } from "../../services/Errors.ts"
+import { type StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
+import { DiskSpace } from "../../services/log/DiskSpace.ts"
 import { LogStore, partitionName, type SeenEnd, type TopicPartition } from "../../services/log/LogStore.ts"
 import { lastStableOffset, nextOffset, type Partition } from "../../services/log/Partition.ts"
 import * as Segment from "../../services/log/Segment.ts"
@@ -147,6 +148,36 @@ export const make = Effect.gen(function*() {
     yield* Effect.forkIn(Effect.andThen(backoff, Effect.forever(Effect.flatMap(clean, (done) => (done.length === 0 ? backoff : Effect.yieldNow)))), scope)
   }
 
+  const space = yield* DiskSpace
+  /** Segment sizes from what the partition knows, else from the file system: a loaded partition's files, or the
+   * `.log` files of a directory not loaded yet (a segment deleted meanwhile counts nothing). */
+  const partitionSize = (tp: TopicPartition) =>
+    Effect.gen(function*() {
+      const name = partitionName(tp)
+      if (dir.deleted.has(name)) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
+      const path = `${dir.path}/${name}`
+      const sizeOf = (file: string) =>
+        fs.stat(file).pipe(
+          Effect.map((info) => Number(info.size)),
+          Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(0)),
+          Effect.mapError(LogDir.storageError(name, file))
+        )
+      const p = dir.partitions.get(name)
+      if (p !== undefined) {
+        let bytes = 0
+        for (const s of [...p.segments]) bytes += s.size >= 0 ? s.size : yield* sizeOf(Segment.logPath(s))
+        return bytes
+      }
+      if (!dir.onDisk.has(name)) return 0
+      const files = yield* fs.readDirectory(path).pipe(
+        Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed([] as Array<string>)),
+        Effect.mapError(LogDir.storageError(name, path))
+      )
+      let bytes = 0
+      for (const f of files) if (fileOffset(f, "log") !== undefined) bytes += yield* sizeOf(`${path}/${f}`)
+      return bytes
+    })
+
   const offsetsOf = (p: Partition) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p), lastStableOffset: lastStableOffset(p) })
 
   return LogStore.of({
@@ -173,7 +204,9 @@ export const make = Effect.gen(function*() {
     deleteRecords: (tp, offset) => Effect.flatMap(partitionOf(dir, tp), (p) => Retention.deleteRecords(dir, p, offset)),
     enforceRetention,
     clean,
-    awaitAppend
+    awaitAppend,
+    describeLogDir: space.describe(dir.path),
+    partitionSize
   })
 })
 

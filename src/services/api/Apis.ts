@@ -4,6 +4,7 @@ import type { Effect } from "effect"
 import * as AddOffsetsToTxn from "./AddOffsetsToTxn.ts"
 import * as AddPartitionsToTxn from "./AddPartitionsToTxn.ts"
 import * as AlterConfigs from "./AlterConfigs.ts"
+import * as AlterPartitionReassignments from "./AlterPartitionReassignments.ts"
 import * as ApiVersions from "./ApiVersions.ts"
 import * as CreatePartitions from "./CreatePartitions.ts"
 import * as CreateTopics from "./CreateTopics.ts"
@@ -13,9 +14,11 @@ import * as DeleteTopics from "./DeleteTopics.ts"
 import * as DescribeCluster from "./DescribeCluster.ts"
 import * as DescribeConfigs from "./DescribeConfigs.ts"
 import * as DescribeGroups from "./DescribeGroups.ts"
+import * as DescribeLogDirs from "./DescribeLogDirs.ts"
 import * as DescribeProducers from "./DescribeProducers.ts"
 import * as DescribeTopicPartitions from "./DescribeTopicPartitions.ts"
 import * as DescribeTransactions from "./DescribeTransactions.ts"
+import * as ElectLeaders from "./ElectLeaders.ts"
 import * as EndTxn from "./EndTxn.ts"
 import * as Fetch from "./Fetch.ts"
 import * as FindCoordinator from "./FindCoordinator.ts"
@@ -26,10 +29,13 @@ import * as JoinGroup from "./JoinGroup.ts"
 import * as LeaveGroup from "./LeaveGroup.ts"
 import * as ListGroups from "./ListGroups.ts"
 import * as ListOffsets from "./ListOffsets.ts"
+import * as ListPartitionReassignments from "./ListPartitionReassignments.ts"
 import * as ListTransactions from "./ListTransactions.ts"
 import * as Metadata from "./Metadata.ts"
 import * as OffsetCommit from "./OffsetCommit.ts"
+import * as OffsetDelete from "./OffsetDelete.ts"
 import * as OffsetFetch from "./OffsetFetch.ts"
+import * as OffsetForLeaderEpoch from "./OffsetForLeaderEpoch.ts"
 import * as Produce from "./Produce.ts"
 import * as SyncGroup from "./SyncGroup.ts"
 import * as TxnOffsetCommit from "./TxnOffsetCommit.ts"
@@ -68,7 +74,13 @@ const served = [
   DescribeProducers.make,
   DescribeTransactions.make,
   ListTransactions.make,
-  DescribeTopicPartitions.make
+  DescribeTopicPartitions.make,
+  OffsetForLeaderEpoch.make,
+  DescribeLogDirs.make,
+  ElectLeaders.make,
+  AlterPartitionReassignments.make,
+  ListPartitionReassignments.make,
+  OffsetDelete.make
 ]
 
 export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [...served, ApiVersions.make(() => [])]

@@ -8,6 +8,8 @@ import { Context, type Effect } from "effect"
 import type {
   GroupError,
   GroupIdNotFound,
+  GroupSubscribedToTopic,
+  InvalidGroupId,
   InvalidProducerEpoch,
   NonEmptyGroup,
   OffsetMetadataTooLarge,
@@ -162,4 +164,15 @@ export class GroupCoordinator extends Context.Service<GroupCoordinator, {
   readonly list: Effect.Effect<ReadonlyArray<GroupListing>>
   readonly describe: (groupId: string) => Effect.Effect<GroupDescription>
   readonly delete: (groupId: string) => Effect.Effect<void, GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition>
+  /**
+   * OffsetDelete: writes tombstones for the partitions' committed offsets (and those open transactions
+   * committed), one outcome per partition (undefined: gone, or there was none); the group's own error fails.
+   */
+  readonly deleteOffsets: (
+    groupId: string,
+    partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>
+  ) => Effect.Effect<
+    ReadonlyArray<GroupSubscribedToTopic | undefined>,
+    InvalidGroupId | GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition
+  >
 }>()("kafka/GroupCoordinator") {}

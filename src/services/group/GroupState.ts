@@ -2,11 +2,13 @@
 // parked), their committed offsets and the offsets transactions committed but have not ended yet; the commands
 // the state machine (ClassicGroups.ts) answers; and reading the state: which protocol the members share, who the
 // request names, what a describe or an offset fetch shows.
+import { subscribedTopics as subscriptionTopics } from "../../protocol/ConsumerProtocol.ts"
 import {
   CoordinatorNotAvailable,
   FencedInstanceId,
   type GroupError,
   GroupIdNotFound,
+  GroupSubscribedToTopic,
   IllegalGeneration,
   InvalidGroupId,
   NonEmptyGroup,
@@ -251,13 +253,31 @@ const keep = (group: Group, o: StoredOffset) => {
   if (existing === undefined || o.recordOffset > existing.recordOffset) group.offsets.set(key, o)
 }
 
+/**
+ * A tombstone for the partition's offset, at `recordOffset` in the offsets log, as Kafka replays one: the
+ * committed offset written before it goes, and so do the offsets open transactions committed before it.
+ */
+export const dropOffset = (s: Groups, groupId: string, topic: string, partition: number, recordOffset: number): void => {
+  const key = offsetKey(topic, partition)
+  const group = s.groups.get(groupId)
+  const existing = group?.offsets.get(key)
+  if (existing !== undefined && existing.recordOffset < recordOffset) group!.offsets.delete(key)
+  for (const byGroup of s.pendingTxnOffsets.values()) {
+    const pending = byGroup.get(groupId)
+    const o = pending?.get(key)
+    if (o === undefined || o.recordOffset >= recordOffset) continue
+    pending!.delete(key)
+    if (pending!.size === 0) byGroup.delete(groupId)
+  }
+}
+
 /** A committed offset read back from the offsets log (null: its tombstone). */
 export const replayOffset = (s: Groups, groupId: string, topic: string, partition: number, value: CommittedOffset | null, recordOffset: number) => {
-  let group = s.groups.get(groupId)
   if (value === null) {
-    group?.offsets.delete(offsetKey(topic, partition))
+    dropOffset(s, groupId, topic, partition, recordOffset)
     return
   }
+  let group = s.groups.get(groupId)
   if (group === undefined) s.groups.set(groupId, (group = newGroup(groupId)))
   keep(group, { topic, partition, ...value, recordOffset })
 }
@@ -367,3 +387,50 @@ export const deleted = (s: Groups, group: Group): void => {
     s.groups.delete(group.id)
   }
 }
+
+// --- Deleting offsets (OffsetDelete)
+
+/**
+ * The topics a consumer group's members subscribe to, read from their metadata for the group's protocol as
+ * Kafka's ClassicGroup.computeSubscribedTopics reads it; undefined when that is not known (no protocol chosen
+ * yet, metadata that is not a consumer subscription), which counts as subscribed to every topic.
+ */
+export const subscribedTopics = (group: Group): ReadonlySet<string> | undefined => {
+  if (group.protocolType !== "consumer") return undefined
+  const topics = new Set<string>()
+  if (group.members.size === 0) return topics
+  if (group.protocolName === null) return undefined
+  for (const m of group.members.values()) {
+    const named = subscriptionTopics(metadataFor(m, group.protocolName))
+    if (named === undefined) return undefined
+    for (const t of named) topics.add(t)
+  }
+  return topics
+}
+
+/**
+ * Whether OffsetDelete may delete the partitions' offsets (Kafka's validateOffsetDelete and
+ * isSubscribedToTopic): the group, and per partition why not. An empty group's offsets all may go; a consumer
+ * group with members keeps those of the topics they subscribe to (GROUP_SUBSCRIBED_TO_TOPIC); a group of
+ * another protocol with members keeps all (NON_EMPTY_GROUP).
+ */
+export const offsetDeletion = (
+  s: Groups,
+  groupId: string,
+  partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>
+): { readonly group: Group; readonly refused: ReadonlyArray<GroupSubscribedToTopic | undefined> } | InvalidGroupId | GroupIdNotFound | NonEmptyGroup => {
+  if (groupId === "") return new InvalidGroupId({})
+  const group = s.groups.get(groupId)
+  if (group === undefined || group.state === "Dead") return new GroupIdNotFound({})
+  if (group.state === "Empty") return { group, refused: partitions.map(() => undefined) }
+  if (group.protocolType !== "consumer") return new NonEmptyGroup({})
+  const subscribed = subscribedTopics(group)
+  return {
+    group,
+    refused: partitions.map((p) => (subscribed === undefined || subscribed.has(p.topic) ? new GroupSubscribedToTopic({ topic: p.topic }) : undefined))
+  }
+}
+
+/** Whether the group holds (or an open transaction holds for it) an offset for the partition. */
+export const hasOffset = (s: Groups, group: Group, topic: string, partition: number): boolean =>
+  group.offsets.has(offsetKey(topic, partition)) || (s.pendingTxnOffsets.size > 0 && hasPendingOffset(s, group.id, topic, partition))

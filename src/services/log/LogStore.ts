@@ -79,6 +79,15 @@ export interface TimestampLookup {
   readonly timestamp: number
 }
 
+/** The log dir as DescribeLogDirs describes it. */
+export interface LogDirDescription {
+  /** Its absolute path. */
+  readonly path: string
+  /** The bytes of the volume it is on, and those the broker may still use; -1 when not known. */
+  readonly totalBytes: number
+  readonly usableBytes: number
+}
+
 export class LogStore extends Context.Service<LogStore, {
   /** Creates the partition's directory and empty log (nothing happens when it exists). */
   readonly createPartition: (tp: TopicPartition) => Effect.Effect<void, StorageError>
@@ -150,6 +159,13 @@ export class LogStore extends Context.Service<LogStore, {
    * background cleaner runs such passes when `log.cleaner.enable`). Answers what each clean did.
    */
   readonly clean: Effect.Effect<ReadonlyArray<CleanStats>>
+  /** The log dir, with the size of the volume it is on. */
+  readonly describeLogDir: Effect.Effect<LogDirDescription>
+  /**
+   * The bytes of the partition's segment files (`.log`), what Kafka counts as a log's size: 0 before its first
+   * append makes one. Reads sizes only, never loads the partition.
+   */
+  readonly partitionSize: (tp: TopicPartition) => Effect.Effect<number, StorageError | UnknownTopicOrPartition>
 }>()("kafka/LogStore") {}
 
 /** What one clean of a partition did. */
