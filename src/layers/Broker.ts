@@ -1,8 +1,7 @@
 // A whole broker as Layers. `services` is everything a broker runs on (buffer pool, KRaft metadata log, producer
-// ids, file log store, group and transaction coordinators) over a configuration and a file system; `layer` adds
-// the TCP listener. Main runs it
-// over Node's file system, the embedded broker over the in-memory one, and the unit tests use `services` as it
-// is: one stack, not a copy of it.
+// ids, client quotas, file log store, group and transaction coordinators) over a configuration and a file system;
+// `layer` adds the TCP listener. Main runs it over Node's file system, the embedded broker over the in-memory one,
+// and the unit tests use `services` as it is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
@@ -10,6 +9,7 @@ import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
 import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
 import * as ProducerIds from "./metadata/ProducerIds.ts"
+import * as ClientQuotas from "./quota/ClientQuotas.ts"
 import * as TcpListener from "./network/TcpListener.ts"
 import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
@@ -18,6 +18,7 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
     Layer.provideMerge(GroupCoordinator.layer),
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(ProducerIds.layer),
+    Layer.provideMerge(ClientQuotas.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
     Layer.provideMerge(config)

@@ -1,13 +1,13 @@
 // KRaft metadata records: the values stored in `__cluster_metadata-0`. Each record value is framed as
 // frame version (uvarint, 1 today; 0 accepted) + record type (uvarint) + record version (uvarint) + the body
-// in flexible encoding (metadata records are flexible in every version). Only the records that shape topics
-// and features are defined here; any other type, or a version newer than we know, decodes to `Unknown` so a
-// log written by a newer Kafka is still readable. `encodeMetadataBatch` wraps records the way Kafka's log
-// holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as value;
-// `encodeMetadataSnapshot` frames them as a `<offset>-<epoch>.checkpoint` snapshot file.
+// in flexible encoding (metadata records are flexible in every version). Only the records that shape topics,
+// features and client quotas are defined here; any other type, or a version newer than we know, decodes to
+// `Unknown` so a log written by a newer Kafka is still readable. `encodeMetadataBatch` wraps records the way
+// Kafka's log holds them: an uncompressed RecordBatch v2 whose records have a null key and the framed record as
+// value; `encodeMetadataSnapshot` frames them as a `<offset>-<epoch>.checkpoint` snapshot file.
 import { ByteReader, ByteWriter, concat, MalformedInput, ZERO_UUID } from "./Bytes.ts"
 import { controlType, SNAPSHOT_FOOTER, SNAPSHOT_HEADER, snapshotFooterBatch, snapshotHeaderBatch } from "./ControlRecords.ts"
-import { array, codec, field, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
+import { array, bool, codec, field, float64, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
 import { type BatchProblem, CONTROL, decodeRecords, encodeBatch, scanBatches } from "./RecordBatch.ts"
 
 /** PartitionChangeRecord.leader when the leader stays as it was. */
@@ -75,6 +75,17 @@ export const ProducerIdsRecord = struct({
   nextProducerId: field(int64)
 })
 
+/** One quota of a client entity (user, client-id, ip; a null name is the default entity); `remove` deletes it. */
+export const ClientQuotaRecord = struct({
+  entity: field(array(struct({
+    entityType: field(string),
+    entityName: field(string, "0+", { nullable: "0+" })
+  }))),
+  key: field(string),
+  value: field(float64),
+  remove: field(bool)
+})
+
 export const FeatureLevelRecord = struct({
   name: field(string),
   /** 0 removes the feature. */
@@ -89,6 +100,7 @@ export const RecordType = {
   PartitionChange: 5,
   RemoveTopic: 9,
   FeatureLevel: 12,
+  ClientQuota: 14,
   ProducerIds: 15
 } as const
 
@@ -100,6 +112,7 @@ const MAX_VERSION = {
   PartitionChange: 2,
   RemoveTopic: 0,
   FeatureLevel: 0,
+  ClientQuota: 0,
   ProducerIds: 0
 } as const
 
@@ -124,6 +137,7 @@ export type RemoveTopicRecord = TypeOf<typeof RemoveTopicRecord>
 export type FeatureLevelRecord = TypeOf<typeof FeatureLevelRecord>
 export type ConfigRecord = TypeOf<typeof ConfigRecord>
 export type ProducerIdsRecord = TypeOf<typeof ProducerIdsRecord>
+export type ClientQuotaRecord = TypeOf<typeof ClientQuotaRecord>
 
 type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
 type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
@@ -136,6 +150,7 @@ export type MetadataRecord =
   | Decoded<"FeatureLevel", FeatureLevelRecord>
   | Decoded<"Config", ConfigRecord>
   | Decoded<"ProducerIds", ProducerIdsRecord>
+  | Decoded<"ClientQuota", ClientQuotaRecord>
   | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
 
 /** A record to encode; `version` defaults to the lowest version that holds every field given. */
@@ -147,6 +162,7 @@ export type NewMetadataRecord =
   | Encodable<"FeatureLevel", FeatureLevelRecord>
   | Encodable<"Config", ConfigRecord>
   | Encodable<"ProducerIds", ProducerIdsRecord>
+  | Encodable<"ClientQuota", ClientQuotaRecord>
 
 /**
  * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
@@ -185,6 +201,9 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
     case RecordType.ProducerIds:
       if (version > MAX_VERSION.ProducerIds) break
       return { type: "ProducerIds", version, ...body(ProducerIdsRecord) }
+    case RecordType.ClientQuota:
+      if (version > MAX_VERSION.ClientQuota) break
+      return { type: "ClientQuota", version, ...body(ClientQuotaRecord) }
   }
   return { type: "Unknown", recordType, version }
 }
@@ -236,6 +255,9 @@ export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
       break
     case "ProducerIds":
       codec(ProducerIdsRecord, version, true).write(w, record)
+      break
+    case "ClientQuota":
+      codec(ClientQuotaRecord, version, true).write(w, record)
       break
   }
   return w.toBytes()

@@ -85,6 +85,26 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
   }
 }
 
+/** A request names something of a kind the broker does not know (DescribeClientQuotas: an entity type). */
+export class UnsupportedVersion extends Schema.TaggedError<UnsupportedVersion>()("UnsupportedVersion", {
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.UNSUPPORTED_VERSION
+  override get message() {
+    return this.detail
+  }
+}
+
+/** UpdateFeatures: a feature level outside what the broker supports, or a change the upgrade type does not allow. */
+export class InvalidUpdateVersion extends Schema.TaggedError<InvalidUpdateVersion>()("InvalidUpdateVersion", {
+  detail: Schema.String
+}) {
+  readonly code = ErrorCode.INVALID_UPDATE_VERSION
+  override get message() {
+    return this.detail
+  }
+}
+
 /** What failed, where, and the operating system's words for it: `write /data/t-0/0.log: ENOSPC: no space left`. */
 export const describeFailure = (cause: unknown, path?: string): string => {
   if (!isPlatformError(cause)) return String(cause)

@@ -1,9 +1,9 @@
 // kafka-python 2.0.2 (Debian python3-kafka) against a broker started in this process: topic creation and
 // administration through KafkaAdminClient, produce with acks=1 and acks=all, consume by assignment from the
 // beginning (no consumer group), across a restart, with gzip. The client side is test/e2e/python/
-// kafka_python_client.py. kafka-python guesses the broker's release from the ApiVersions v0 ranges (2.4 here:
-// Produce v8 is served, DescribeAcls is not) and then uses fixed versions: Metadata v0/v1, Produce v7, Fetch v4,
-// ListOffsets v1; its admin client negotiates (Metadata v5, CreateTopics v3, DeleteTopics v3,
+// kafka_python_client.py. kafka-python guesses the broker's release from the ApiVersions v0 ranges (2.5 here:
+// DescribeAcls v2 is served; nothing it does changes after 2.1) and then uses fixed versions: Metadata v0/v1,
+// Produce v7, Fetch v4, ListOffsets v1; its admin client negotiates (Metadata v5, CreateTopics v3, DeleteTopics v3,
 // CreatePartitions v1, DescribeConfigs v2).
 import { requireClient } from "../support/Installed.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"

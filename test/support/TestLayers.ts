@@ -22,6 +22,7 @@ import * as GroupCoordinator from "../../src/services/group/GroupCoordinator.ts"
 import { LogStore, partitionName, type TopicPartition } from "../../src/services/log/LogStore.ts"
 import { BufferPool } from "../../src/services/network/BufferPool.ts"
 import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
+import { ClientQuotas } from "../../src/services/quota/ClientQuotas.ts"
 import { TransactionCoordinator } from "../../src/services/txn/TransactionCoordinator.ts"
 
 export const LOG_DIR = "/data"
@@ -39,6 +40,7 @@ export type BrokerServices =
   | GroupCoordinator.GroupCoordinator
   | TransactionCoordinator
   | ProducerIds
+  | ClientQuotas
   | BufferPool
   | FileSystem.FileSystem
 

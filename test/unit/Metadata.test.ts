@@ -172,11 +172,19 @@ const EXPECTED_APIS = [
   { apiKey: 26, minVersion: 0, maxVersion: 5 }, // EndTxn
   { apiKey: 27, minVersion: 1, maxVersion: 1 }, // WriteTxnMarkers
   { apiKey: 28, minVersion: 0, maxVersion: 5 }, // TxnOffsetCommit
+  { apiKey: 29, minVersion: 1, maxVersion: 3 }, // DescribeAcls
+  { apiKey: 30, minVersion: 1, maxVersion: 3 }, // CreateAcls
+  { apiKey: 31, minVersion: 1, maxVersion: 3 }, // DeleteAcls
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 33, minVersion: 0, maxVersion: 2 }, // AlterConfigs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
   { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
   { apiKey: 44, minVersion: 0, maxVersion: 1 }, // IncrementalAlterConfigs
+  { apiKey: 48, minVersion: 0, maxVersion: 1 }, // DescribeClientQuotas
+  { apiKey: 49, minVersion: 0, maxVersion: 1 }, // AlterClientQuotas
+  { apiKey: 50, minVersion: 0, maxVersion: 0 }, // DescribeUserScramCredentials
+  { apiKey: 55, minVersion: 0, maxVersion: 2 }, // DescribeQuorum
+  { apiKey: 57, minVersion: 0, maxVersion: 2 }, // UpdateFeatures
   { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster
   { apiKey: 61, minVersion: 0, maxVersion: 0 }, // DescribeProducers
   { apiKey: 65, minVersion: 0, maxVersion: 0 }, // DescribeTransactions

@@ -288,7 +288,12 @@ export const make = Effect.gen(function*() {
       return result
     }))
 
-  return ClusterMetadata.of({ clusterId, image: Effect.sync(() => image), update })
+  return ClusterMetadata.of({
+    clusterId,
+    image: Effect.sync(() => image),
+    log: Effect.sync(() => ({ endOffset: nextOffset, epoch })),
+    update
+  })
 })
 
 export const layer = Layer.effect(ClusterMetadata, make)

@@ -2,11 +2,16 @@
 // requests, so the two cannot disagree. The response header is always v0. A request for a version we do not
 // speak is answered (by the connection) with error 35 in the v0 layout, still listing the ranges, so that the
 // client retries with a version we know.
+//
+// v3+ also carry features (services/metadata/Features.ts): the supported ranges (below v4 without those whose
+// minimum is 0, which older clients cannot read, as Kafka leaves them out), the finalized levels above 0 (with
+// metadata.version always), and as their epoch the offset of the last metadata record (-1 before the first).
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { finalizedFeatures, SUPPORTED_FEATURES } from "../metadata/Features.ts"
 import { handler } from "./Handler.ts"
 
 export interface ApiRange {
@@ -16,17 +21,20 @@ export interface ApiRange {
 }
 
 export const make = (supported: () => ReadonlyArray<ApiRange>) =>
-  handler(ApiVersions, "0-4", () =>
+  handler(ApiVersions, "0-4", (_, context) =>
     Effect.gen(function*() {
-      const image = yield* (yield* ClusterMetadata).image
-      const features = [...image.features].map(([name, level]) => ({ name, level }))
+      const metadata = yield* ClusterMetadata
+      const image = yield* metadata.image
+      const { endOffset } = yield* metadata.log
       return {
         errorCode: ErrorCode.NONE,
         apiKeys: [...supported()],
         throttleTimeMs: 0,
-        supportedFeatures: features.map((f) => ({ name: f.name, minVersion: Math.min(1, f.level), maxVersion: f.level })),
-        finalizedFeaturesEpoch: features.length === 0 ? -1 : 0,
-        finalizedFeatures: features.map((f) => ({ name: f.name, maxVersionLevel: f.level, minVersionLevel: f.level })),
+        supportedFeatures: [...SUPPORTED_FEATURES]
+          .filter(([, range]) => context.apiVersion >= 4 || range.min > 0)
+          .map(([name, range]) => ({ name, minVersion: range.min, maxVersion: range.max })),
+        finalizedFeaturesEpoch: endOffset - 1,
+        finalizedFeatures: [...finalizedFeatures(image)].map(([name, level]) => ({ name, maxVersionLevel: level, minVersionLevel: level })),
         zkMigrationReady: false
       } satisfies ResponseOf<typeof ApiVersions>
     }))

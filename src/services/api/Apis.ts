@@ -3,21 +3,28 @@
 import type { Effect } from "effect"
 import * as AddOffsetsToTxn from "./AddOffsetsToTxn.ts"
 import * as AddPartitionsToTxn from "./AddPartitionsToTxn.ts"
+import * as AlterClientQuotas from "./AlterClientQuotas.ts"
 import * as AlterConfigs from "./AlterConfigs.ts"
 import * as AlterPartitionReassignments from "./AlterPartitionReassignments.ts"
 import * as ApiVersions from "./ApiVersions.ts"
+import * as CreateAcls from "./CreateAcls.ts"
 import * as CreatePartitions from "./CreatePartitions.ts"
 import * as CreateTopics from "./CreateTopics.ts"
+import * as DeleteAcls from "./DeleteAcls.ts"
 import * as DeleteGroups from "./DeleteGroups.ts"
 import * as DeleteRecords from "./DeleteRecords.ts"
 import * as DeleteTopics from "./DeleteTopics.ts"
+import * as DescribeAcls from "./DescribeAcls.ts"
+import * as DescribeClientQuotas from "./DescribeClientQuotas.ts"
 import * as DescribeCluster from "./DescribeCluster.ts"
 import * as DescribeConfigs from "./DescribeConfigs.ts"
 import * as DescribeGroups from "./DescribeGroups.ts"
 import * as DescribeLogDirs from "./DescribeLogDirs.ts"
 import * as DescribeProducers from "./DescribeProducers.ts"
+import * as DescribeQuorum from "./DescribeQuorum.ts"
 import * as DescribeTopicPartitions from "./DescribeTopicPartitions.ts"
 import * as DescribeTransactions from "./DescribeTransactions.ts"
+import * as DescribeUserScramCredentials from "./DescribeUserScramCredentials.ts"
 import * as ElectLeaders from "./ElectLeaders.ts"
 import * as EndTxn from "./EndTxn.ts"
 import * as Fetch from "./Fetch.ts"
@@ -39,6 +46,7 @@ import * as OffsetForLeaderEpoch from "./OffsetForLeaderEpoch.ts"
 import * as Produce from "./Produce.ts"
 import * as SyncGroup from "./SyncGroup.ts"
 import * as TxnOffsetCommit from "./TxnOffsetCommit.ts"
+import * as UpdateFeatures from "./UpdateFeatures.ts"
 import * as WriteTxnMarkers from "./WriteTxnMarkers.ts"
 import type { Handler } from "./Handler.ts"
 
@@ -74,6 +82,14 @@ const served = [
   DescribeProducers.make,
   DescribeTransactions.make,
   ListTransactions.make,
+  DescribeAcls.make,
+  CreateAcls.make,
+  DeleteAcls.make,
+  DescribeClientQuotas.make,
+  AlterClientQuotas.make,
+  DescribeUserScramCredentials.make,
+  DescribeQuorum.make,
+  UpdateFeatures.make,
   DescribeTopicPartitions.make,
   OffsetForLeaderEpoch.make,
   DescribeLogDirs.make,

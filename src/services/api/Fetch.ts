@@ -8,6 +8,8 @@
 // partitions is appended to. Fetch sessions are declined (session id 0): clients then send full fetches.
 // Large answers hold where their records lie in the log, not the records: they are read as the answer is
 // written (services/Connection.ts). Negative byte limits read as 0 (the first partition still gets a batch).
+// Client quotas: the records answered count against the client's `consumer_byte_rate` (services/quota); above it
+// the answer is empty but for `throttle_time_ms`, and the connection is muted that long, as in Kafka.
 import { Clock, Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Fetch } from "../../protocol/messages/Fetch.ts"
@@ -17,6 +19,7 @@ import { type MetadataImage, type TopicInfo } from "../metadata/MetadataImage.ts
 import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { LogStore, type ReadResult, type SeenEnd } from "../log/LogStore.ts"
+import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
 
 type Request = RequestOf<typeof Fetch>
 type Response = ResponseOf<typeof Fetch>
@@ -46,13 +49,19 @@ export const make = handler(Fetch, "4-17", (request, context) =>
     }
 
     const byId = context.apiVersion >= 13
+    // Under a `consumer_byte_rate` quota, no more than a quiet window's worth is read at once: more would be
+    // throttled for sure (Kafka caps max_bytes so too).
+    const quotas = yield* ClientQuotas
+    const client = quotaClient(context.clientId)
+    const maxBytes = Math.min(request.maxBytes, Math.floor(yield* quotas.maxBytesInWindow("fetch", client)))
+    const minBytes = Math.min(request.minBytes, maxBytes)
     const readCommitted = request.isolationLevel === READ_COMMITTED
 
     /** Reads every requested partition once, within the byte budgets. */
     const pass = (image: MetadataImage): Effect.Effect<Pass> =>
       Effect.gen(function*() {
         // Negative limits (nonsense on the wire) read as 0: the first partition still gets a whole batch.
-      let budget = Math.max(0, request.maxBytes)
+      let budget = Math.max(0, maxBytes)
         let bytes = 0
         let failed = false
         const seen: Array<SeenEnd> = []
@@ -132,9 +141,14 @@ export const make = handler(Fetch, "4-17", (request, context) =>
       const result = yield* pass(yield* metadata.image)
       const now = yield* Clock.currentTimeMillis
       if (
-        result.bytes >= request.minBytes || result.failed || result.seen.length === 0 || now >= deadline
+        result.bytes >= minBytes || result.failed || result.seen.length === 0 || now >= deadline
       ) {
-        return result.response
+        // Above its quota, the client gets no records, only the time to back off, and the connection is muted that
+        // long (Connection.ts); the bytes it did not get do not count.
+        const throttleTimeMs = yield* quotas.record("fetch", client, result.bytes)
+        if (throttleTimeMs === 0) return result.response
+        yield* quotas.unrecord("fetch", client, result.bytes)
+        return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] }
       }
       yield* store.awaitAppend(result.seen, deadline - now)
     }

@@ -17,6 +17,12 @@ export interface RequestContext {
   readonly correlationId: number
   readonly clientId: string | null
   readonly connection: ConnectionInfo
+  /**
+   * Set by the connection: nothing more is read from this client before `untilMs` (Clock time). For a throttled
+   * request without an answer to carry `throttle_time_ms` (Produce with acks=0); an answer carrying one mutes the
+   * connection by itself.
+   */
+  readonly mute?: (untilMs: number) => void
 }
 
 /** Returned by a handler that must not answer (Produce with acks=0). */

@@ -21,6 +21,9 @@
 // coordinator has in the producer's open transaction, with its current epoch: else 48 (not added, or no
 // transactional id in the request), 47 (fenced), 49 (not the id's producer), 19 (the transaction is
 // completing: retry); a non-transactional batch from a producer inside a transaction → 48.
+//
+// Client quotas: the request's record batch bytes count against the client's `producer_byte_rate`
+// (services/quota); above it the answer carries `throttle_time_ms` and the connection is muted that long.
 import { Clock, Effect, Result } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Produce } from "../../protocol/messages/Produce.ts"
@@ -41,6 +44,7 @@ import {
   UnknownTopicOrPartition,
   UnsupportedForMessageFormat
 } from "../Errors.ts"
+import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler, NoResponse } from "./Handler.ts"
 import { type AppendResult, LogStore } from "../log/LogStore.ts"
@@ -135,7 +139,7 @@ const failed = (
   errorMessage
 })
 
-export const make = handler(Produce, "0-11", (request) =>
+export const make = handler(Produce, "0-11", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const store = yield* LogStore
@@ -147,6 +151,8 @@ export const make = handler(Produce, "0-11", (request) =>
     const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
     let records = 0
     let errors = 0
+    /** Record batch bytes sent, whatever became of them: what `producer_byte_rate` counts. */
+    let bytes = 0
     // One loop over every partition, and no span per partition (a request may name a thousand): the
     // request's span gets the totals.
     const responses: Array<{ name: string; partitionResponses: Array<PartitionResponse> }> = []
@@ -154,6 +160,7 @@ export const make = handler(Produce, "0-11", (request) =>
       const partitionResponses: Array<PartitionResponse> = []
       responses.push({ name: topic.name, partitionResponses })
       for (const p of topic.partitionData) {
+        bytes += p.records?.length ?? 0
         if (!validAcks) {
           partitionResponses.push(failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks}`))
           errors++
@@ -210,6 +217,13 @@ export const make = handler(Produce, "0-11", (request) =>
       }
     }
     yield* Effect.annotateCurrentSpan({ "kafka.records": records, "kafka.errors": errors })
-    if (request.acks === 0) return NoResponse
-    return { responses, throttleTimeMs: 0 }
+    const throttleTimeMs = yield* (yield* ClientQuotas).record("produce", quotaClient(context.clientId), bytes)
+    if (request.acks === 0) {
+      // No answer carries the throttle: the connection is muted all the same.
+      if (throttleTimeMs > 0) context.mute?.((yield* Clock.currentTimeMillis) + throttleTimeMs)
+      return NoResponse
+    }
+    // Above its quota, a client is answered at once with the time to back off; the connection then reads nothing
+    // more from it for that long (Connection.ts), as Kafka mutes a throttled channel.
+    return { responses, throttleTimeMs }
   }))

@@ -81,6 +81,10 @@ export interface BrokerConfigShape {
   /** Segment size of `__consumer_offsets` and of `__transaction_state`. */
   readonly offsetsTopicSegmentBytes: number
   readonly transactionStateLogSegmentBytes: number
+  /** Client quotas: the rate is measured over this many samples (`quota.window.num`)... */
+  readonly quotaWindowNum: number
+  /** ...of this many seconds each (`quota.window.size.seconds`). */
+  readonly quotaWindowSizeSeconds: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
 }
@@ -132,7 +136,9 @@ export const HONOURED_KEYS = [
   "log.cleaner.delete.retention.ms",
   "log.segment.delete.delay.ms",
   "offsets.topic.segment.bytes",
-  "transaction.state.log.segment.bytes"
+  "transaction.state.log.segment.bytes",
+  "quota.window.num",
+  "quota.window.size.seconds"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -283,6 +289,8 @@ const load = Effect.gen(function*() {
     logSegmentDeleteDelayMs: yield* integer("log.segment.delete.delay.ms", 60_000),
     offsetsTopicSegmentBytes: yield* positive("offsets.topic.segment.bytes", 100 * 1024 * 1024),
     transactionStateLogSegmentBytes: yield* positive("transaction.state.log.segment.bytes", 100 * 1024 * 1024),
+    quotaWindowNum: yield* positive("quota.window.num", 11),
+    quotaWindowSizeSeconds: yield* positive("quota.window.size.seconds", 1),
     explicit
   })
 }).pipe(

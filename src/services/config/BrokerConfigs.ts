@@ -122,7 +122,9 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "log.cleaner.delete.retention.ms": { type: LONG, kafkaDefault: "86400000", value: (c) => String(c.logCleanerDeleteRetentionMs), doc: "Default delete.retention.ms of topics." },
   "log.segment.delete.delay.ms": { type: LONG, kafkaDefault: "60000", value: (c) => String(c.logSegmentDeleteDelayMs), doc: "Default file.delete.delay.ms of topics." },
   "offsets.topic.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.offsetsTopicSegmentBytes), doc: "Segment size of __consumer_offsets (compacted)." },
-  "transaction.state.log.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.transactionStateLogSegmentBytes), doc: "Segment size of __transaction_state (compacted)." }
+  "transaction.state.log.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.transactionStateLogSegmentBytes), doc: "Segment size of __transaction_state (compacted)." },
+  "quota.window.num": { type: INT, kafkaDefault: "11", value: (c) => String(c.quotaWindowNum), doc: "The number of samples to retain in memory for client quotas." },
+  "quota.window.size.seconds": { type: INT, kafkaDefault: "1", value: (c) => String(c.quotaWindowSizeSeconds), doc: "The time span of each sample for client quotas." }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */

@@ -11,10 +11,18 @@ export interface Update<A> {
   readonly result: A
 }
 
+export interface MetadataLogPosition {
+  /** The log end offset: every record below it is committed (this node is the only voter). */
+  readonly endOffset: number
+  readonly epoch: number
+}
+
 export class ClusterMetadata extends Context.Service<ClusterMetadata, {
   readonly clusterId: string
   /** The current image; cheap, and stable for as long as the caller holds it. */
   readonly image: Effect.Effect<MetadataImage>
+  /** Where the metadata log stands: the offset its next record gets, and this node's Raft epoch as its leader. */
+  readonly log: Effect.Effect<MetadataLogPosition>
   /**
    * Decides on the current image and commits: one update at a time, so what `decide` checked still holds
    * when its records are written. The records are appended durably to the metadata log as one batch, then

@@ -42,9 +42,40 @@ export interface MetadataImage {
   readonly nextProducerId: number
   /** Dynamic broker configs by resource name: "" the cluster-wide default, else a node id (ConfigRecords). */
   readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
+  /** Client quotas by entity (`quotaEntityKey`), from ClientQuotaRecords. */
+  readonly clientQuotas: ReadonlyMap<string, ClientQuota>
 }
 
-export const emptyImage: MetadataImage = { topics: new Map(), topicsById: new Map(), features: new Map(), nextProducerId: 0, brokerConfigs: new Map() }
+/** One part of a client quota entity: its type (`user`, `client-id`, `ip`) and name, null for the default entity. */
+export interface QuotaEntityPart {
+  readonly entityType: string
+  readonly entityName: string | null
+}
+
+export interface ClientQuota {
+  /** The entity's parts, sorted by type. */
+  readonly entity: ReadonlyArray<QuotaEntityPart>
+  /** Quota key (`producer_byte_rate`, ...) → value. */
+  readonly values: ReadonlyMap<string, number>
+}
+
+/** The entity's parts sorted by type: the same entity whatever order a request or record lists them in. */
+export const sortedEntity = (entity: ReadonlyArray<QuotaEntityPart>): Array<QuotaEntityPart> =>
+  entity.map(({ entityType, entityName }) => ({ entityType, entityName }))
+    .sort((a, b) => (a.entityType < b.entityType ? -1 : a.entityType > b.entityType ? 1 : 0))
+
+/** The key of an entity in `MetadataImage.clientQuotas`. */
+export const quotaEntityKey = (entity: ReadonlyArray<QuotaEntityPart>): string =>
+  JSON.stringify(sortedEntity(entity).map((p) => [p.entityType, p.entityName]))
+
+export const emptyImage: MetadataImage = {
+  topics: new Map(),
+  topicsById: new Map(),
+  features: new Map(),
+  nextProducerId: 0,
+  brokerConfigs: new Map(),
+  clientQuotas: new Map()
+}
 
 /** Resource types of ConfigRecords. */
 export const ConfigResource = { Topic: 2, Broker: 4 } as const
@@ -62,6 +93,7 @@ interface Draft {
   readonly features: Map<string, number>
   nextProducerId: number
   brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
+  readonly clientQuotas: Map<string, ClientQuota>
   /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
   readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
@@ -72,6 +104,7 @@ const draftOf = (image: MetadataImage): Draft => ({
   features: new Map(image.features),
   nextProducerId: image.nextProducerId,
   brokerConfigs: image.brokerConfigs,
+  clientQuotas: new Map(image.clientQuotas),
   ownArrays: new WeakSet()
 })
 
@@ -179,6 +212,16 @@ const apply = (d: Draft, record: AnyRecord): void => {
       if (record.featureLevel === 0) d.features.delete(record.name)
       else d.features.set(record.name, record.featureLevel)
       return
+    case "ClientQuota": {
+      // As Kafka's ClientQuotasDelta: a removal of the last value removes the entity.
+      const key = quotaEntityKey(record.entity)
+      const values = new Map(d.clientQuotas.get(key)?.values)
+      if (record.remove) values.delete(record.key)
+      else values.set(record.key, record.value)
+      if (values.size === 0) d.clientQuotas.delete(key)
+      else d.clientQuotas.set(key, { entity: sortedEntity(record.entity), values })
+      return
+    }
     case "Unknown":
       return
   }
@@ -209,9 +252,9 @@ export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>
 /**
  * The records that rebuild `image` when replayed onto an empty one, in the order of Kafka's image writer:
  * metadata.version first (it decides how later records are read), the other features, each topic followed by
- * its partitions, the topic configs, the next producer id. Partitions are written at the record version of the
- * image's metadata.version, with what the image keeps of them (no reassignment in flight, directories
- * unassigned, as `partitionRecords` writes them).
+ * its partitions, the topic configs, the client quotas, the next producer id. Partitions are written at the
+ * record version of the image's metadata.version, with what the image keeps of them (no reassignment in flight,
+ * directories unassigned, as `partitionRecords` writes them).
  */
 export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => {
   const out: Array<NewMetadataRecord> = []
@@ -249,6 +292,9 @@ export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => 
   }
   for (const [resourceName, configs] of image.brokerConfigs) {
     for (const [name, value] of configs) out.push({ type: "Config", resourceType: ConfigResource.Broker, resourceName, name, value })
+  }
+  for (const { entity, values } of image.clientQuotas.values()) {
+    for (const [key, value] of values) out.push({ type: "ClientQuota", entity: [...entity], key, value, remove: false })
   }
   if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
   return out

@@ -12,7 +12,12 @@
 // the budget is spent). A connection stops reading while its unwritten answers hold more than MAX_PENDING_BYTES
 // or number MAX_PENDING. Records a Fetch answers from the log are read only when the socket takes them, a
 // megabyte at a time, so a client that does not read costs a megabyte, not its fetches' worth.
-import { Cause, Deferred, Duration, Effect, Schema, Stream } from "effect"
+//
+// Quotas: an answer with `throttle_time_ms` above 0 (a client over its byte-rate quota) goes out at once, and then
+// the connection reads nothing more from the client until that time has passed since the answer was made, as
+// Kafka (2.0+) mutes a throttled channel; a throttled request without an answer (acks=0) mutes it through its
+// context.
+import { Cause, Clock, Deferred, Duration, Effect, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../../protocol/ApiKeys.ts"
 import { ByteReader, type Chunk, isByteSource, MalformedInput } from "../../protocol/Bytes.ts"
@@ -116,6 +121,19 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     const allocate = (size: number, first: Uint8Array) =>
       size >= POOLED_FRAME && first.length >= 2 && first[0] === 0 && first[1] === PRODUCE_KEY ? pool.acquire(size, POOLED_FRAME) : new Uint8Array(size)
 
+    /** Nothing more is read from the client before this time: a throttled answer mutes the connection. */
+    let mutedUntil = 0
+    const mute = (untilMs: number) => {
+      mutedUntil = Math.max(mutedUntil, untilMs)
+    }
+    const muteAfter = (response: unknown) => {
+      const throttle = (response as { readonly throttleTimeMs?: unknown }).throttleTimeMs
+      if (typeof throttle !== "number" || throttle <= 0) return Effect.void
+      return Effect.map(Clock.currentTimeMillis, (now) => mute(now + throttle))
+    }
+    const whileMuted = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      now >= mutedUntil ? Effect.void : Effect.sleep(Duration.millis(mutedUntil - now)))
+
     /** Decodes one frame into the effect that answers it. */
     const admit = (frame: Uint8Array | FrameTooLarge): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest => {
       if (frame instanceof FrameTooLarge) return frame
@@ -131,8 +149,9 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           return { run: Effect.succeed(encoded), waits: false }
         }
         const { clientId, body: request } = readRequestBody(api, apiVersion, r)
-        const context: RequestContext = { apiVersion, correlationId, clientId, connection }
+        const context: RequestContext = { apiVersion, correlationId, clientId, connection, mute }
         const run = h.handle(request, context).pipe(
+          Effect.tap((response) => (response === NoResponse ? Effect.void : muteAfter(response))),
           Effect.map((response): Encoded =>
             response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)
           ),
@@ -238,7 +257,9 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     /** Whether the next whole frame was already reserved while it arrived. */
     let reserved = -1
 
-    const handle = (frame: Framed) =>
+    const handle = (frame: Framed) => (mutedUntil === 0 ? handleFrame(frame) : Effect.andThen(whileMuted, handleFrame(frame)))
+
+    const handleFrame = (frame: Framed) =>
       Effect.suspend((): Effect.Effect<
         void,
         Socket.SocketError | ResponseUnreadable | FrameTooLarge | UnsupportedRequest | MalformedRequest,
