@@ -52,7 +52,7 @@ describe("broker over TCP", () => {
       assert.strictEqual(response.errorCode, ErrorCode.NONE)
       const byKey = new Map(response.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]))
       assert.deepStrictEqual(byKey.get(Produce.key), [0, 11])
-      assert.deepStrictEqual(byKey.get(Fetch.key), [4, 16])
+      assert.deepStrictEqual(byKey.get(Fetch.key), [4, 17])
       assert.deepStrictEqual(byKey.get(Metadata.key), [0, 12])
       assert.deepStrictEqual(byKey.get(ApiVersions.key), [0, 4])
       assert.deepStrictEqual(byKey.get(DescribeTopicPartitions.key), [0, 0])

@@ -167,6 +167,7 @@ const EXPECTED_APIS = [
   { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
   { apiKey: 21, minVersion: 0, maxVersion: 2 }, // DeleteRecords
   { apiKey: 22, minVersion: 0, maxVersion: 5 }, // InitProducerId
+  { apiKey: 23, minVersion: 2, maxVersion: 4 }, // OffsetForLeaderEpoch
   { apiKey: 24, minVersion: 0, maxVersion: 5 }, // AddPartitionsToTxn
   { apiKey: 25, minVersion: 0, maxVersion: 4 }, // AddOffsetsToTxn
   { apiKey: 26, minVersion: 0, maxVersion: 5 }, // EndTxn
@@ -177,9 +178,14 @@ const EXPECTED_APIS = [
   { apiKey: 31, minVersion: 1, maxVersion: 3 }, // DeleteAcls
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 33, minVersion: 0, maxVersion: 2 }, // AlterConfigs
+  { apiKey: 35, minVersion: 1, maxVersion: 4 }, // DescribeLogDirs
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
   { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
+  { apiKey: 43, minVersion: 0, maxVersion: 2 }, // ElectLeaders
   { apiKey: 44, minVersion: 0, maxVersion: 1 }, // IncrementalAlterConfigs
+  { apiKey: 45, minVersion: 0, maxVersion: 1 }, // AlterPartitionReassignments
+  { apiKey: 46, minVersion: 0, maxVersion: 0 }, // ListPartitionReassignments
+  { apiKey: 47, minVersion: 0, maxVersion: 0 }, // OffsetDelete
   { apiKey: 48, minVersion: 0, maxVersion: 1 }, // DescribeClientQuotas
   { apiKey: 49, minVersion: 0, maxVersion: 1 }, // AlterClientQuotas
   { apiKey: 50, minVersion: 0, maxVersion: 0 }, // DescribeUserScramCredentials
