@@ -169,7 +169,7 @@ describe("confluent-kafka", () => {
     }
   }, 60_000)
 
-  it.runIf(installed)("lists topics, describes topic and broker configs, adds partitions and deletes a topic", async () => {
+  it.runIf(installed)("lists topics, describes and alters topic and broker configs, adds partitions and deletes a topic", async () => {
     const topic = "confluent-admin"
     await run("create-topic", { topic, partitions: 2, configs: { "max.message.bytes": TWO_MIB, "retention.ms": "3600000" } })
     const exists = await run("create-topic", { topic, partitions: 2 })
@@ -195,6 +195,20 @@ describe("confluent-kafka", () => {
     expect(brokerConfigs.lines[0]).toMatchObject({ resource_type: "BROKER", resource_name: "1", error: null })
     expect(brokerConfigs.lines[0].configs).toMatchObject({ "node.id": "1", "message.max.bytes": "1048588" })
     expect(brokerConfigs.lines[0].read_only).toContain("node.id")
+
+    // librdkafka's AlterConfigs: a topic's configs replaced, a dynamic config of this broker set (its admin
+    // client takes no empty broker name, so not the cluster default), a static key refused.
+    const altered = await run("alter-configs", { type: "topic", name: topic, configs: { "retention.ms": "7200000" } })
+    expect(altered.lines).toEqual([{ resource_type: "TOPIC", resource_name: topic, error: null }])
+    expect((await run("describe-configs", { type: "topic", name: topic })).lines[0].configs).toMatchObject({ "retention.ms": "7200000", "max.message.bytes": "1048588" })
+    const dynamic = await run("alter-configs", { type: "broker", name: "1", configs: { "log.retention.ms": "3600000" } })
+    expect(dynamic.lines[0]).toMatchObject({ resource_type: "BROKER", error: null })
+    const described = await run("describe-configs", { type: "broker", name: "1" })
+    expect(described.lines[0].configs).toMatchObject({ "log.retention.ms": "3600000" })
+    expect(described.lines[0].sources["log.retention.ms"]).toBe(2) // DYNAMIC_BROKER_CONFIG
+    const fixed = await run("alter-configs", { type: "broker", name: "1", configs: { "node.id": "2" } })
+    expect(fixed.lines[0]).toMatchObject({ error: "INVALID_CONFIG", error_code: 40 })
+    await run("alter-configs", { type: "broker", name: "1", configs: {} })
 
     const grown = await run("create-partitions", { topic, count: 5 })
     expect(grown.lines).toEqual([{ topic, error: null }])

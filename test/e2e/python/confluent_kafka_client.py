@@ -280,6 +280,14 @@ def describe_configs(bootstrap, p):
         out(line)
 
 
+def alter_configs(bootstrap, p):
+    """AdminClient.alter_configs (librdkafka's AlterConfigs): the resource's configs become the given set."""
+    client = admin(bootstrap, p)
+    resource = ConfigResource(p["type"], p["name"], set_config=p["configs"])
+    for res, (status, value) in wait(client, client.alter_configs([resource], request_timeout=15)).items():
+        out({"resource_type": res.restype.name, "resource_name": res.name, **error_fields(status, value)})
+
+
 def create_partitions(bootstrap, p):
     client = admin(bootstrap, p)
     futures = client.create_partitions([NewPartitions(p["topic"], p["count"])], request_timeout=15)
@@ -301,6 +309,7 @@ COMMANDS = {
     "list-groups": list_groups,
     "list-topics": list_topics,
     "describe-configs": describe_configs,
+    "alter-configs": alter_configs,
     "create-partitions": create_partitions,
     "delete-topic": delete_topic,
 }
