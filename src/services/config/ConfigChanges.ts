@@ -134,9 +134,22 @@ export const changeConfigs = (change: ResourceChange, validateOnly: boolean) =>
     yield* metadata.update((image) => Effect.map(plan(config, image, change), (records) => ({ records, result: undefined })))
   })
 
-/** Resources named more than once in a request are each refused, as Kafka does. */
-export const duplicates = (changes: ReadonlyArray<Pick<ResourceChange, "resourceType" | "resourceName">>): ReadonlySet<string> => {
-  const seen = new Map<string, number>()
-  for (const c of changes) seen.set(`${c.resourceType}:${c.resourceName}`, (seen.get(`${c.resourceType}:${c.resourceName}`) ?? 0) + 1)
-  return new Set([...seen].filter(([, n]) => n > 1).map(([k]) => k))
+/**
+ * The answer of AlterConfigs or IncrementalAlterConfigs: each resource changed on its own, those named more than
+ * once in the request each refused, as Kafka does.
+ */
+export const changeEach = (changes: ReadonlyArray<ResourceChange>, validateOnly: boolean) => {
+  const count = new Map<string, number>()
+  const keyOf = (c: ResourceChange) => `${c.resourceType}:${c.resourceName}`
+  for (const c of changes) count.set(keyOf(c), (count.get(keyOf(c)) ?? 0) + 1)
+  return Effect.forEach(changes, (c) => {
+    const { resourceType, resourceName } = c
+    const change = count.get(keyOf(c))! > 1
+      ? Effect.fail(new InvalidRequest({ detail: "Each resource must appear at most once." }))
+      : changeConfigs(c, validateOnly)
+    return change.pipe(
+      Effect.as({ errorCode: 0, errorMessage: null as string | null, resourceType, resourceName }),
+      Effect.catch((e) => Effect.succeed({ errorCode: e.code as number, errorMessage: e.message as string | null, resourceType, resourceName }))
+    )
+  })
 }
