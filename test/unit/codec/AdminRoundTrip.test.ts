@@ -3,18 +3,12 @@
 // and Golden.test.ts: each message described once by a builder that knows from Apache Kafka's JSON specs which
 // versions carry which field, every version round-tripped with values and with nulls where allowed, every
 // truncation refused; and a few messages written out by hand from the specs, byte for byte.
-import { assert, describe, it } from "@effect/vitest"
-import { MalformedInput } from "../../../src/protocol/Bytes.ts"
+import { describe, it } from "@effect/vitest"
 import {
-  type Api,
-  type Codec,
-  decodeFromBytes,
-  encodeToBytes,
   requestCodec,
   type RequestOf,
   responseCodec,
-  type ResponseOf,
-  versions
+  type ResponseOf
 } from "../../../src/protocol/Message.ts"
 import { AlterPartitionReassignments } from "../../../src/protocol/messages/AlterPartitionReassignments.ts"
 import { DescribeLogDirs } from "../../../src/protocol/messages/DescribeLogDirs.ts"
@@ -22,34 +16,8 @@ import { ElectLeaders } from "../../../src/protocol/messages/ElectLeaders.ts"
 import { ListPartitionReassignments } from "../../../src/protocol/messages/ListPartitionReassignments.ts"
 import { OffsetDelete } from "../../../src/protocol/messages/OffsetDelete.ts"
 import { OffsetForLeaderEpoch } from "../../../src/protocol/messages/OffsetForLeaderEpoch.ts"
-import { hex, show } from "./hex.ts"
-
-interface Mode {
-  readonly v: number
-  /** The field exists in `range`: `value` when building full or when v is in range, else `dflt`. */
-  readonly at: <A>(range: string, value: A, dflt: A) => A
-  /** null when this pass tests nulls and v is in `range`. */
-  readonly orNull: <A>(range: string, value: A) => A | null
-}
-
-const inRange = (v: number, range: string): boolean => {
-  const [min, max] = versions(range)
-  return v >= min && v <= max
-}
-
-const mode = (v: number, full: boolean, nulls: boolean): Mode => ({
-  v,
-  at: (range, value, dflt) => (full || inRange(v, range) ? value : dflt),
-  orNull: (range, value) => (nulls && inRange(v, range) ? null : value)
-})
-
-interface Case<Req, Res> {
-  readonly api: Api<Req, Res>
-  readonly request: (m: Mode) => Req
-  readonly response: (m: Mode) => Res
-}
-
-const testCase = <Req, Res>(c: Case<Req, Res>): Case<Req, Res> => c
+import { type Case, golden, roundTrips, testCase } from "./Cases.ts"
+import { hex } from "./hex.ts"
 
 const describeLogDirs = testCase({
   api: DescribeLogDirs,
@@ -183,47 +151,10 @@ const cases: ReadonlyArray<Case<any, any>> = [
   listPartitionReassignments
 ]
 
-const roundTrip = <A>(codec: Codec<A>, build: (m: Mode) => A, v: number, nulls: boolean): Uint8Array => {
-  const input = build(mode(v, true, nulls))
-  const expected = build(mode(v, false, nulls))
-  const bytes = encodeToBytes(codec, input)
-  assert.deepStrictEqual(decodeFromBytes(codec, bytes), expected)
-  assert.strictEqual(show(encodeToBytes(codec, expected)), show(bytes))
-  return bytes
-}
-
-const rejectsTruncation = <A>(codec: Codec<A>, bytes: Uint8Array): void => {
-  for (let n = 0; n < bytes.length; n++) assert.throws(() => decodeFromBytes(codec, bytes.subarray(0, n)), MalformedInput)
-  const longer = new Uint8Array(bytes.length + 1)
-  longer.set(bytes)
-  assert.throws(() => decodeFromBytes(codec, longer), MalformedInput)
-}
-
-for (const c of cases) {
-  describe(`${c.api.name} round trip`, () => {
-    for (let v = c.api.validVersions[0]; v <= c.api.validVersions[1]; v++) {
-      for (const nulls of [false, true]) {
-        const label = nulls ? "with nulls" : "with values"
-        it(`v${v} request ${label}`, () => {
-          const codec = requestCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.request, v, nulls))
-        })
-        it(`v${v} response ${label}`, () => {
-          const codec = responseCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.response, v, nulls))
-        })
-      }
-    }
-  })
-}
+roundTrips(cases)
 
 // ---------------------------------------------------------------------------------------------------------
 // Golden bytes, written by hand from the JSON specs (never regenerate them from the encoder).
-
-const golden = <A>(codec: Codec<A>, value: A, bytes: Uint8Array): void => {
-  assert.strictEqual(show(encodeToBytes(codec, value)), show(bytes))
-  assert.deepStrictEqual(decodeFromBytes(codec, bytes), value)
-}
 
 describe("Admin golden bytes", () => {
   it("DescribeLogDirs v1 request: all topics (null, int32 -1)", () => {

@@ -4,17 +4,12 @@
 // defaults), once with values and once with null wherever the version allows it; every proper prefix of the
 // bytes is refused. Also the ClientQuotaRecord of the metadata log.
 import { assert, describe, it } from "@effect/vitest"
-import { MalformedInput, ZERO_UUID } from "../../../src/protocol/Bytes.ts"
+import { ZERO_UUID } from "../../../src/protocol/Bytes.ts"
 import {
-  type Api,
-  type Codec,
-  decodeFromBytes,
   encodeToBytes,
-  requestCodec,
   type RequestOf,
   responseCodec,
-  type ResponseOf,
-  versions
+  type ResponseOf
 } from "../../../src/protocol/Message.ts"
 import { AlterClientQuotas } from "../../../src/protocol/messages/AlterClientQuotas.ts"
 import { CreateAcls } from "../../../src/protocol/messages/CreateAcls.ts"
@@ -25,36 +20,10 @@ import { DescribeQuorum } from "../../../src/protocol/messages/DescribeQuorum.ts
 import { DescribeUserScramCredentials } from "../../../src/protocol/messages/DescribeUserScramCredentials.ts"
 import { UpdateFeatures } from "../../../src/protocol/messages/UpdateFeatures.ts"
 import { decodeMetadataRecord, encodeMetadataRecord } from "../../../src/protocol/MetadataRecords.ts"
+import { type Case, type Mode, roundTrips, testCase } from "./Cases.ts"
 import { hex, show } from "./hex.ts"
 
 const U1 = "01234567-89ab-cdef-0123-456789abcdef"
-
-interface Mode {
-  readonly v: number
-  /** The field exists in `range`: `value` when building full or when v is in range, else `dflt`. */
-  readonly at: <A>(range: string, value: A, dflt: A) => A
-  /** null when this pass tests nulls and v is in `range` (within the field's nullable versions). */
-  readonly orNull: <A>(range: string, value: A) => A | null
-}
-
-const inRange = (v: number, range: string): boolean => {
-  const [min, max] = versions(range)
-  return v >= min && v <= max
-}
-
-const mode = (v: number, full: boolean, nulls: boolean): Mode => ({
-  v,
-  at: (range, value, dflt) => (full || inRange(v, range) ? value : dflt),
-  orNull: (range, value) => (nulls && inRange(v, range) ? null : value)
-})
-
-interface Case<Req, Res> {
-  readonly api: Api<Req, Res>
-  readonly request: (m: Mode) => Req
-  readonly response: (m: Mode) => Res
-}
-
-const testCase = <Req, Res>(c: Case<Req, Res>): Case<Req, Res> => c
 
 const describeAcls = testCase({
   api: DescribeAcls,
@@ -246,41 +215,7 @@ const cases: ReadonlyArray<Case<any, any>> = [
   updateFeatures
 ]
 
-const roundTrip = <A>(codec: Codec<A>, build: (m: Mode) => A, v: number, nulls: boolean): Uint8Array => {
-  const input = build(mode(v, true, nulls))
-  const expected = build(mode(v, false, nulls))
-  const bytes = encodeToBytes(codec, input)
-  assert.deepStrictEqual(decodeFromBytes(codec, bytes), expected)
-  assert.strictEqual(show(encodeToBytes(codec, expected)), show(bytes))
-  return bytes
-}
-
-const rejectsTruncation = <A>(codec: Codec<A>, bytes: Uint8Array): void => {
-  for (let n = 0; n < bytes.length; n++) {
-    assert.throws(() => decodeFromBytes(codec, bytes.subarray(0, n)), MalformedInput)
-  }
-  const longer = new Uint8Array(bytes.length + 1)
-  longer.set(bytes)
-  assert.throws(() => decodeFromBytes(codec, longer), MalformedInput)
-}
-
-for (const c of cases) {
-  describe(`${c.api.name} round trip`, () => {
-    for (let v = c.api.validVersions[0]; v <= c.api.validVersions[1]; v++) {
-      for (const nulls of [false, true]) {
-        const label = nulls ? "with nulls" : "with values"
-        it(`v${v} request ${label}`, () => {
-          const codec = requestCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.request, v, nulls))
-        })
-        it(`v${v} response ${label}`, () => {
-          const codec = responseCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.response, v, nulls))
-        })
-      }
-    }
-  })
-}
+roundTrips(cases)
 
 describe("Golden bytes", () => {
   it("DescribeAcls v1 response: SECURITY_DISABLED with its message, no resources", () => {

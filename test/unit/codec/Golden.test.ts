@@ -9,9 +9,6 @@ import { ByteReader, ByteWriter, ZERO_UUID } from "../../../src/protocol/Bytes.t
 import { readHeaderPrefix, readHeaderRest, type RequestHeader, writeRequestHeader, writeResponseHeader } from "../../../src/protocol/Header.ts"
 import {
   type Api,
-  type Codec,
-  decodeFromBytes,
-  encodeToBytes,
   isFlexible,
   requestCodec,
   type RequestOf,
@@ -26,6 +23,7 @@ import { Fetch } from "../../../src/protocol/messages/Fetch.ts"
 import { ListOffsets } from "../../../src/protocol/messages/ListOffsets.ts"
 import { Metadata } from "../../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../../src/protocol/messages/Produce.ts"
+import { golden } from "./Cases.ts"
 import { hex, show } from "./hex.ts"
 
 const U1 = "01234567-89ab-cdef-0123-456789abcdef"
@@ -35,10 +33,6 @@ const U2_BYTES = "fe dc ba 98 76 54 32 10 fe dc ba 98 76 54 32 10"
 const NO_OPS = -2147483648 // the "authorized operations not requested" default
 
 /** The encoder writes exactly `bytes`, and the decoder reads them back to `value` with nothing left over. */
-const golden = <A>(codec: Codec<A>, value: A, bytes: Uint8Array): void => {
-  assert.strictEqual(show(encodeToBytes(codec, value)), show(bytes))
-  assert.deepStrictEqual(decodeFromBytes(codec, bytes), value)
-}
 
 const request = <Req>(api: Api<Req, any>, version: number, value: Req, bytes: Uint8Array) =>
   golden(requestCodec(api, version), value, bytes)

@@ -1,21 +1,14 @@
-// Round trips for every API and every supported version. Each message is described once by a builder that
-// knows, from Apache Kafka's JSON specs, which versions carry which field:
-//   - built "full", every field holds a non-default value, even where the version lacks the field (the
-//     encoder must leave it out);
-//   - built "as decoded", fields the version lacks hold their defaults (what the decoder must produce).
-// Each version runs twice: once with values everywhere, once with null wherever the version allows it.
+// Round trips of the core APIs at every supported version, through the harness of Cases.ts (values and nulls,
+// truncations refused), and the codec's handling of unknown tagged fields, nulls and malformed input.
 import { assert, describe, it } from "@effect/vitest"
 import { MalformedInput, ZERO_UUID } from "../../../src/protocol/Bytes.ts"
 import {
-  type Api,
-  type Codec,
   decodeFromBytes,
   encodeToBytes,
   requestCodec,
   type RequestOf,
   responseCodec,
-  type ResponseOf,
-  versions
+  type ResponseOf
 } from "../../../src/protocol/Message.ts"
 import { AddOffsetsToTxn } from "../../../src/protocol/messages/AddOffsetsToTxn.ts"
 import { AddPartitionsToTxn } from "../../../src/protocol/messages/AddPartitionsToTxn.ts"
@@ -33,6 +26,7 @@ import { Metadata } from "../../../src/protocol/messages/Metadata.ts"
 import { Produce } from "../../../src/protocol/messages/Produce.ts"
 import { TxnOffsetCommit } from "../../../src/protocol/messages/TxnOffsetCommit.ts"
 import { WriteTxnMarkers } from "../../../src/protocol/messages/WriteTxnMarkers.ts"
+import { type Case, roundTrips, testCase } from "./Cases.ts"
 import { hex, show } from "./hex.ts"
 
 const U1 = "01234567-89ab-cdef-0123-456789abcdef"
@@ -42,33 +36,6 @@ const NO_OPS = -2147483648
 // Opaque record-batch stand-ins: the codec carries records as bytes and never looks inside.
 const BATCH_A = hex("00*8 00 00 00 1c ff ff ff ff 02 de ad be ef 01 02 03 04 05 06 07 08 09 0a")
 const BATCH_B = hex("7f 80 81 fe")
-
-interface Mode {
-  readonly v: number
-  /** The field exists in `range` ("3+", "0-12"): `value` when building full or when v is in range, else `dflt`. */
-  readonly at: <A>(range: string, value: A, dflt: A) => A
-  /** null when this pass tests nulls and v is in `range` (which must lie within the field's nullable versions). */
-  readonly orNull: <A>(range: string, value: A) => A | null
-}
-
-const inRange = (v: number, range: string): boolean => {
-  const [min, max] = versions(range)
-  return v >= min && v <= max
-}
-
-const mode = (v: number, full: boolean, nulls: boolean): Mode => ({
-  v,
-  at: (range, value, dflt) => (full || inRange(v, range) ? value : dflt),
-  orNull: (range, value) => (nulls && inRange(v, range) ? null : value)
-})
-
-interface Case<Req, Res> {
-  readonly api: Api<Req, Res>
-  readonly request: (m: Mode) => Req
-  readonly response: (m: Mode) => Res
-}
-
-const testCase = <Req, Res>(c: Case<Req, Res>): Case<Req, Res> => c
 
 // ---------------------------------------------------------------------------------------------------------
 // Builders, one per API, written from the JSON specs
@@ -632,43 +599,9 @@ const cases: ReadonlyArray<Case<any, any>> = [
 
 // ---------------------------------------------------------------------------------------------------------
 
-const roundTrip = <A>(codec: Codec<A>, build: (m: Mode) => A, v: number, nulls: boolean): Uint8Array => {
-  const input = build(mode(v, true, nulls))
-  const expected = build(mode(v, false, nulls))
-  const bytes = encodeToBytes(codec, input)
-  assert.deepStrictEqual(decodeFromBytes(codec, bytes), expected)
-  // Fields the version lacks never reach the wire: the decoded value encodes to the same bytes.
-  assert.strictEqual(show(encodeToBytes(codec, expected)), show(bytes))
-  return bytes
-}
-
 /** Every proper prefix of a message is an error, never a shorter message; trailing bytes are one too. */
-const rejectsTruncation = <A>(codec: Codec<A>, bytes: Uint8Array): void => {
-  for (let n = 0; n < bytes.length; n++) {
-    assert.throws(() => decodeFromBytes(codec, bytes.subarray(0, n)), MalformedInput)
-  }
-  const longer = new Uint8Array(bytes.length + 1)
-  longer.set(bytes)
-  assert.throws(() => decodeFromBytes(codec, longer), MalformedInput)
-}
 
-for (const c of cases) {
-  describe(`${c.api.name} round trip`, () => {
-    for (let v = c.api.validVersions[0]; v <= c.api.validVersions[1]; v++) {
-      for (const nulls of [false, true]) {
-        const label = nulls ? "with nulls" : "with values"
-        it(`v${v} request ${label}`, () => {
-          const codec = requestCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.request, v, nulls))
-        })
-        it(`v${v} response ${label}`, () => {
-          const codec = responseCodec(c.api, v)
-          rejectsTruncation(codec, roundTrip(codec, c.response, v, nulls))
-        })
-      }
-    }
-  })
-}
+roundTrips(cases)
 
 // ---------------------------------------------------------------------------------------------------------
 
