@@ -1,7 +1,8 @@
 // DescribeConfigs v0-v4. Topics (resource type 2): every Kafka topic config, its value the topic's override
 // (TOPIC_CONFIG) or derived from the broker's configuration (STATIC_BROKER_CONFIG when server.properties sets
-// it, else DEFAULT_CONFIG); an unknown topic is answered with 3, an invalid name with 17. The broker (type 4,
-// named "" or by this node's id): the keys it reads from server.properties, all read-only; another id is 42.
+// it, else DEFAULT_CONFIG, or dynamic broker values); an unknown topic is answered with 3, an invalid name with
+// 17. The broker (type 4) by this node's id: the keys it reads, dynamic values over the file's over defaults; named
+// "" (the cluster-wide default): only the configs set dynamically at that level; another id is 42.
 // Any other resource type is 42 for that resource alone. `configuration_keys` null or empty means every
 // config, else only those named (unknown names are left out), as Kafka does. v0 answers `is_default`; v1+ the
 // source, and synonyms when asked; v3+ the config type, and documentation when asked. Fields a version lacks
@@ -17,7 +18,7 @@ import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { describeBrokerConfigs } from "../config/BrokerConfigs.ts"
-import type { ConfigEntry } from "../config/ConfigEntries.ts"
+import { type ConfigEntry, ConfigSource } from "../config/ConfigEntries.ts"
 import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { topicNameProblem } from "../metadata/Topics.ts"
 
@@ -44,9 +45,9 @@ export const make = handler(DescribeConfigs, "0-4", (request) =>
           return Effect.succeed(describeTopicConfigs(config, topic.configs, dynamic))
         }
         case ConfigResource.Broker: {
-          if (name === "" || (/^[+-]?\d+$/.test(name) && Number(name) === config.nodeId)) {
-            return Effect.succeed(describeBrokerConfigs(config, dynamic))
-          }
+          // The cluster-wide default resource holds only what was set dynamically at that level, as Kafka lists it.
+          if (name === "") return Effect.succeed(describeBrokerConfigs(config, dynamic).filter((e) => dynamic.cluster.has(e.name)).map(clusterDefault))
+          if (/^[+-]?\d+$/.test(name) && Number(name) === config.nodeId) return Effect.succeed(describeBrokerConfigs(config, dynamic))
           return Effect.fail(new InvalidRequest({
             detail: /^[+-]?\d+$/.test(name)
               ? `unexpected broker id ${name}: this is broker ${config.nodeId} (or use the empty name)`
@@ -56,6 +57,12 @@ export const make = handler(DescribeConfigs, "0-4", (request) =>
         default:
           return Effect.fail(new InvalidRequest({ detail: `unsupported resource type ${resourceType}` }))
       }
+    }
+
+    /** A config of the cluster-wide default as that resource describes it: its dynamic default value alone. */
+    const clusterDefault = (entry: ConfigEntry): ConfigEntry => {
+      const value = dynamic.cluster.get(entry.name)!
+      return { ...entry, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, isDefault: false, synonyms: [{ name: entry.name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }] }
     }
 
     const toResponse = (entry: ConfigEntry): ConfigResult => ({
