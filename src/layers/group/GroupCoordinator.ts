@@ -64,7 +64,7 @@ const fromRecordPartitions = (tps: TopicPartitionsRecord): Consumer.Assignment =
   new Map(tps.map((tp) => [tp.topicId, [...tp.partitions].sort((a, b) => a - b)]))
 
 /** A consumer group record of the core in Kafka's record shape. */
-const toRecord = (r: Consumer.ConsumerRecord): ConsumerGroupRecord => {
+export const toRecord = (r: Consumer.ConsumerRecord): ConsumerGroupRecord => {
   switch (r._tag) {
     case "GroupMetadata":
       return { type: 3, groupId: r.groupId, value: r.value === null ? null : { epoch: r.value.epoch, metadataHash: r.value.metadataHash } }
@@ -91,7 +91,7 @@ const toRecord = (r: Consumer.ConsumerRecord): ConsumerGroupRecord => {
 }
 
 /** A record read back from the log as the core's. */
-const fromRecord = (r: ConsumerGroupRecord): Consumer.ConsumerRecord => {
+export const fromRecord = (r: ConsumerGroupRecord): Consumer.ConsumerRecord => {
   switch (r.type) {
     case 3:
       return { _tag: "GroupMetadata", groupId: r.groupId, value: r.value === null ? null : { epoch: r.value.epoch, metadataHash: r.value.metadataHash ?? 0 } }

@@ -643,7 +643,7 @@ export const heartbeat = (
           step.write({ _tag: "TargetMember", groupId: group.id, memberId: member.memberId, value: target ?? EMPTY })
           member.memberEpoch = member.previousMemberEpoch
           group.staticMembers.set(r.instanceId, member.memberId)
-          changed = true
+          step.write({ _tag: "MemberMetadata", groupId: group.id, memberId: member.memberId, value: metadataOf(member) })
           joined = true
         } else if (previous !== undefined && previous.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
           member = previous
