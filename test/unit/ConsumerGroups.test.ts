@@ -19,6 +19,7 @@ import * as DescribeGroups from "../../src/services/api/DescribeGroups.ts"
 import * as JoinGroup from "../../src/services/api/JoinGroup.ts"
 import * as ListGroups from "../../src/services/api/ListGroups.ts"
 import * as OffsetCommit from "../../src/services/api/OffsetCommit.ts"
+import * as OffsetDelete from "../../src/services/api/OffsetDelete.ts"
 import * as OffsetFetch from "../../src/services/api/OffsetFetch.ts"
 import * as C from "../../src/services/group/ConsumerGroups.ts"
 import { callResponse, layer, topicIdOf } from "../support/TestLayers.ts"
@@ -411,6 +412,9 @@ describe("ConsumerGroupHeartbeat and friends over the live coordinator", () => {
       assert.strictEqual((yield* fetch("m1", 1)).groups[0]!.errorCode, ErrorCode.STALE_MEMBER_EPOCH)
       assert.strictEqual((yield* fetch("zz", 1)).groups[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID)
       assert.strictEqual((yield* fetch(null, -1)).groups[0]!.errorCode, ErrorCode.NONE)
+      // OffsetDelete: the members subscribe to orders.
+      const del = yield* callResponse(OffsetDelete.make, 0, { groupId: "cg", topics: [{ name: "orders", partitions: [{ partitionIndex: 0 }] }] })
+      assert.strictEqual(del.topics[0]!.partitions[0]!.errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC)
     }).pipe(Effect.provide(broker())))
 
   it.effect("ListGroups shows type consumer and filters by it; DescribeGroups; DeleteGroups once empty; classic JoinGroup refused", () =>

@@ -23,6 +23,7 @@ import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import {
   CoordinatorNotAvailable,
   type GroupError,
+  GroupSubscribedToTopic,
   InconsistentGroupProtocol,
   NonEmptyGroup,
   OffsetMetadataTooLarge,
@@ -346,8 +347,15 @@ export const make = Effect.gen(function*() {
     offsets: ReadonlyArray<OffsetToCommit>
   ) =>
     Effect.gen(function*() {
-      const admitted = State.admitTxnCommit(state, groupId, generationId, member)
-      if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      const cg = consumer.groups.get(groupId)
+      if (cg !== undefined) {
+        // A consumer group's member commits with its member epoch; a producer outside the group with -1.
+        const invalid = generationId < 0 && member.memberId === "" ? undefined : Consumer.validateCommit(cg, member.memberId, generationId)
+        if (invalid !== undefined) return yield* Effect.fail(invalid)
+      } else {
+        const admitted = State.admitTxnCommit(state, groupId, generationId, member)
+        if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      }
       const { errors, accepted } = yield* screen(offsets)
       const first = yield* appendOffsets(records(groupId, accepted), producer)
       State.addPendingOffsets(state, producer.producerId, groupId, accepted.map((o, i) => ({ ...o, recordOffset: first + i })))
@@ -393,7 +401,17 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const checked = State.offsetDeletion(state, groupId, partitions)
       if ("_tag" in checked) return yield* Effect.fail(checked)
-      const { group, refused } = checked
+      const { group } = checked
+      // A consumer group's members keep the offsets of the topics they subscribe to.
+      const cg = consumer.groups.get(groupId)
+      const subscribed = new Set<string>()
+      if (cg !== undefined) {
+        const view = topicsView(yield* metadata.image)
+        for (const m of cg.members.values()) for (const t of Consumer.subscribedTopics(m, view)) subscribed.add(t)
+      }
+      const refused = checked.refused.map((r, i) =>
+        r ?? (subscribed.has(partitions[i]!.topic) ? new GroupSubscribedToTopic({ topic: partitions[i]!.topic }) : undefined)
+      )
       // A tombstone where there is an offset to delete, committed or pending in a transaction (as Kafka).
       const doomed = partitions.filter((p, i) => refused[i] === undefined && State.hasOffset(state, group, p.topic, p.partition))
       const first = yield* writeTombstones(groupId, doomed)
