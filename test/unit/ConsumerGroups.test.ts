@@ -215,7 +215,7 @@ describe("ConsumerGroups core: joining and reconciling", () => {
     assert.strictEqual(code(request("a", 0, { subscribedTopicRegex: "(" })), ErrorCode.INVALID_REGULAR_EXPRESSION)
     assert.strictEqual(code(request("a", 0, { groupId: "" })), ErrorCode.INVALID_GROUP_ID)
     assert.strictEqual(code(request("a", 0), () => "busy"), ErrorCode.GROUP_ID_NOT_FOUND)
-    assert.strictEqual(code(request("a", 3)), ErrorCode.UNKNOWN_MEMBER_ID)
+    assert.strictEqual(code(request("a", 3)), ErrorCode.GROUP_ID_NOT_FOUND)
     for (const id of ["a", "b", "c"]) assert.strictEqual(code(request(id, 0)), ErrorCode.NONE)
     assert.strictEqual(code(request("d", 0)), ErrorCode.GROUP_MAX_SIZE_REACHED)
   })
@@ -280,6 +280,23 @@ describe("ConsumerGroups core: assignors, subscriptions, metadata", () => {
 })
 
 describe("ConsumerGroups core: static members and replay", () => {
+  it("records in Kafka's byte format: keys versioned by record type, values version 0 and flexible", () => {
+    const hex = (b: Uint8Array | null) => b === null ? null : Buffer.from(b).toString("hex")
+    const metadata = encodeConsumerGroupRecord({ type: 3, groupId: "g", value: { epoch: 5, metadataHash: 0 } })
+    assert.deepStrictEqual([hex(metadata.key), hex(metadata.value)], ["0003000167", "00000000000500"])
+    // The 4.1 metadata hash is tagged field 0.
+    const hashed = encodeConsumerGroupRecord({ type: 3, groupId: "g", value: { epoch: 5, metadataHash: 1 } })
+    assert.strictEqual(hex(hashed.value), "0000000000050100080000000000000001")
+    const tombstone = encodeConsumerGroupRecord({ type: 5, groupId: "g", memberId: "m", value: null })
+    assert.deepStrictEqual([hex(tombstone.key), tombstone.value], ["00050001670001" + "6d", null])
+    const target = encodeConsumerGroupRecord({
+      type: 7, groupId: "g", memberId: "m",
+      value: { topicPartitions: [{ topicId: "00000000-0000-0000-0000-000000000001", partitions: [2] }] }
+    })
+    assert.strictEqual(hex(target.value), "0000" + "02" + "00000000000000000000000000000001" + "02" + "00000002" + "00" + "00")
+  })
+
+
   it("a static member leaving with -2 keeps its partitions; rejoining under a new id gets them back, same epoch", () => {
     const c = core()
     c.ok(request("a", 0, { instanceId: "i-a" }))

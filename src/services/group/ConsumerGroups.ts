@@ -587,7 +587,7 @@ export const heartbeat = (
     if (group === undefined) {
       const c = classic(r.groupId)
       if (c === "busy") return new GroupIdNotFound({ detail: `Group ${r.groupId} is not a consumer group` })
-      if (r.memberEpoch !== 0) return new UnknownMemberId({ memberId: r.memberId })
+      if (r.memberEpoch !== 0) return new GroupIdNotFound({ detail: `Consumer group ${r.groupId} not found` })
       group = newGroup(r.groupId)
       s.groups.set(group.id, group)
     }
