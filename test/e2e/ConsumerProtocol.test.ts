@@ -42,6 +42,14 @@ interface KjsAdmin {
   disconnect(): Promise<void>
   createTopics(options: { topics: Array<{ topic: string; numPartitions?: number }> }): Promise<boolean>
   listGroups(): Promise<{ groups: Array<{ groupId: string; protocolType: string; state: number }> }>
+  describeGroups(groups: Array<string>): Promise<{
+    groups: Array<{
+      groupId: string
+      state: number
+      error?: { code: number }
+      members: Array<{ memberId: string; assignment: { topicPartitions: Array<KjsTopicPartition> } }>
+    }>
+  }>
   fetchOffsets(options: { groupId: string; topics?: Array<string> }): Promise<
     Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>
   >
@@ -71,6 +79,8 @@ const loaded = ((): { module: ConfluentKafkaJavascript } | { problem: string } =
 })()
 
 const PARTITIONS = 4
+/** librdkafka's group state Stable (rd_kafka_consumer_group_state_t). */
+const STABLE = 3
 const SLOW = { timeout: 90_000 }
 /** Short heartbeats and sessions so that the group moves within a test's time. */
 const BROKER_CONFIG = {
@@ -236,6 +246,12 @@ describe("the consumer group protocol (KIP-848)", () => {
 
       const listed = await withAdmin((admin) => admin.listGroups())
       expect(listed.groups.find((g) => g.groupId === groupId)).toMatchObject({ protocolType: "consumer" })
+      // librdkafka describes consumer groups with ConsumerGroupDescribe (and classic ones with DescribeGroups).
+      const { groups: described } = await withAdmin((admin) => admin.describeGroups([groupId, "kip848-classic-group"]))
+      expect(described[0]).toMatchObject({ groupId, state: STABLE })
+      expect(described[0]!.error).toBeFalsy()
+      expect(described[0]!.members.flatMap((m) => m.assignment.topicPartitions.map((tp) => tp.partition)).sort()).toEqual([0, 1, 2, 3])
+      expect(described[1]).toMatchObject({ groupId: "kip848-classic-group", state: STABLE })
 
       // b leaves (epoch -1): a owns everything again and reads on from b's committed offsets.
       await b.consumer.disconnect()
@@ -278,6 +294,38 @@ describe("the consumer group protocol (KIP-848)", () => {
       expect(keys(c.got)).toEqual(range(340, 8))
     } finally {
       await c.consumer.disconnect().catch(() => undefined)
+    }
+  })
+
+  test("a static member (group.instance.id) restarting gets its partitions back; the other member keeps its own", SLOW, async () => {
+    const topic = "kip848-static"
+    const groupId = "kip848-static-group"
+    await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] }))
+    const s1 = member(groupId, { "group.instance.id": "instance-1" })
+    const other = member(groupId)
+    let s2: ReturnType<typeof member> | undefined
+    try {
+      await s1.start([topic])
+      await eventually("s1 has every partition", () => s1.partitions().length === PARTITIONS)
+      await other.start([topic])
+      await eventually("two partitions each", () => s1.partitions().length === 2 && other.partitions().length === 2)
+      const mine = s1.partitions()
+      const theirs = other.partitions()
+      await s1.consumer.disconnect()
+      s2 = member(groupId, { "group.instance.id": "instance-1" })
+      await s2.start([topic])
+      let changed = false
+      await eventually("the restarted static member has its partitions again", () => {
+        if (other.partitions().join() !== theirs.join()) changed = true
+        return s2!.partitions().join() === mine.join()
+      })
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      expect(changed).toBe(false)
+      expect(other.partitions()).toEqual(theirs)
+    } finally {
+      await s2?.consumer.disconnect().catch(() => undefined)
+      await s1.consumer.disconnect().catch(() => undefined)
+      await other.consumer.disconnect().catch(() => undefined)
     }
   })
 
