@@ -5,6 +5,9 @@
 // `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
 // back at start. A transaction's offsets are its own transactional batches there, pending until its marker:
 // at start, the markers in the log settle them as they did when written.
+// Consumer groups (KIP-848) run on the pure machine of services/group/ConsumerGroups.ts beside the classic one:
+// its records (Kafka's ConsumerGroup* formats) are appended before a heartbeat is answered and replayed at start;
+// a group id belongs to one protocol at a time (an empty group of either kind gives way to the other).
 import { Clock, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
 import { bytesOf } from "../../protocol/Bytes.ts"
 import { type Marker, readMarker } from "../../protocol/ControlRecords.ts"
