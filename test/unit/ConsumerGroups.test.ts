@@ -268,6 +268,8 @@ describe("ConsumerGroups core: assignors, subscriptions, metadata", () => {
     const next = c.ok(request("a", 1, { topicPartitions: owned(["orders-eu:0", "orders-us:0"]) }))
     assert.deepStrictEqual([next.memberEpoch, tps(next.assignment)], [2, ["orders-asia:0", "orders-asia:1", "orders-eu:0", "orders-us:0"]])
     assert.isTrue(C.compileRegex("(?i)ORDERS") !== undefined && C.compileRegex("(?i)ORDERS")!.test("orders"))
+    // Java's literal quoting.
+    assert.deepStrictEqual([C.compileRegex("\\Qa.b\\E-.*")!.test("a.b-x"), C.compileRegex("\\Qa.b\\E-.*")!.test("axb-x")], [true, false])
   })
 
   it("partitions added and topics deleted change the target at the next heartbeat", () => {
@@ -305,7 +307,10 @@ describe("ConsumerGroups core: static members and replay", () => {
     c.ok(request("a", 1, { topicPartitions: owned(["t:0", "t:1"]) }))
     c.ok(request("b", 2, { topicPartitions: [] }))
     const epoch = c.group().groupEpoch
+    const seen = c.commands.length
     assert.strictEqual(c.ok(request("a", -2, { instanceId: "i-a" })).memberEpoch, -2)
+    // A full session to come back in.
+    assert.isTrue(c.commands.slice(seen).some((cmd) => cmd._tag === "Start" && cmd.key === "consumer-session:g:a" && cmd.delayMs === 45_000))
     // Nothing moved: its partitions stay its own.
     assert.strictEqual(c.group().groupEpoch, epoch)
     assert.deepStrictEqual(tps(c.group().members.get("b")!.assigned), ["t:2", "t:3"])

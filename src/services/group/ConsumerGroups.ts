@@ -247,12 +247,13 @@ const regexCache = new Map<string, RegExp | undefined>()
 
 /**
  * A subscription regex (Java / RE2 syntax) as a JavaScript RegExp matching whole topic names, or undefined when
- * it does not compile. The common subset (classes, groups, alternation, quantifiers) reads the same; RE2's
- * `(?i)` prefix is taken as the `i` flag.
+ * it does not compile. The common subset (classes, groups, alternation, quantifiers) reads the same; a leading
+ * `(?i)` is taken as the `i` flag and Java's `\Q...\E` as a literal.
  */
 export const compileRegex = (source: string): RegExp | undefined => {
   if (regexCache.has(source)) return regexCache.get(source)
-  let body = source
+  // Java's \Q...\E quotes literally.
+  let body = source.replace(/\\Q([\s\S]*?)(?:\\E|$)/g, (_, quoted: string) => quoted.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
   let flags = ""
   if (body.startsWith("(?i)")) {
     body = body.slice(4)
@@ -607,6 +608,12 @@ export const heartbeat = (
         member.previousMemberEpoch = member.memberEpoch
         member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH
         step.cancel(rebalanceKey(group.id, member.memberId))
+        // It has a full session to come back in.
+        step.later(sessionKey(group.id, member.memberId), s.config.sessionTimeoutMs, {
+          _tag: "ConsumerSession",
+          groupId: group.id,
+          memberId: member.memberId
+        })
         step.write({ _tag: "CurrentAssignment", groupId: group.id, memberId: member.memberId, value: currentOf(member) })
         step.log(`consumer group ${group.id}: static member ${member.instanceId} left for now`)
       } else {
