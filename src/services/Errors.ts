@@ -420,6 +420,57 @@ export type TxnError =
   | ProducerFenced
   | StorageError
 
+// Consumer groups (KIP-848)
+
+export class FencedMemberEpoch extends Schema.TaggedError<FencedMemberEpoch>()("FencedMemberEpoch", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.FENCED_MEMBER_EPOCH
+  override get message() {
+    return this.detail === undefined ? "the member epoch is fenced" : `the member epoch is fenced: ${this.detail}`
+  }
+}
+
+export class StaleMemberEpoch extends Schema.TaggedError<StaleMemberEpoch>()("StaleMemberEpoch", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.STALE_MEMBER_EPOCH
+  override get message() {
+    return this.detail === undefined ? "the member epoch is stale" : `the member epoch is stale: ${this.detail}`
+  }
+}
+
+export class UnreleasedInstanceId extends Schema.TaggedError<UnreleasedInstanceId>()("UnreleasedInstanceId", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.UNRELEASED_INSTANCE_ID
+  override get message() {
+    return this.detail === undefined ? "the instance id is still used by another member" : `the instance id is still used by another member: ${this.detail}`
+  }
+}
+
+export class UnsupportedAssignor extends Schema.TaggedError<UnsupportedAssignor>()("UnsupportedAssignor", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.UNSUPPORTED_ASSIGNOR
+  override get message() {
+    return this.detail === undefined ? "the assignor is not supported" : `the assignor is not supported: ${this.detail}`
+  }
+}
+
+export class GroupMaxSizeReached extends Schema.TaggedError<GroupMaxSizeReached>()("GroupMaxSizeReached", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.GROUP_MAX_SIZE_REACHED
+  override get message() {
+    return this.detail === undefined ? "the group is full" : `the group is full: ${this.detail}`
+  }
+}
+
+export class InvalidRegularExpression extends Schema.TaggedError<InvalidRegularExpression>()("InvalidRegularExpression", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.INVALID_REGULAR_EXPRESSION
+  override get message() {
+    return this.detail === undefined ? "the regular expression is invalid" : `the regular expression is invalid: ${this.detail}`
+  }
+}
+
+export class ConsumerInvalidRequest extends Schema.TaggedError<ConsumerInvalidRequest>()("ConsumerInvalidRequest", { detail: Schema.optional(Schema.String) }) {
+  readonly code = ErrorCode.INVALID_REQUEST
+  override get message() {
+    return this.detail === undefined ? "invalid request" : `invalid request: ${this.detail}`
+  }
+}
+
 /** What the group coordinator answers instead of a result. */
 export type GroupError =
   | CoordinatorNotAvailable
@@ -433,4 +484,11 @@ export type GroupError =
   | NonEmptyGroup
   | UnknownMemberId
   | MemberIdRequired
+  | FencedMemberEpoch
+  | StaleMemberEpoch
+  | UnreleasedInstanceId
+  | UnsupportedAssignor
+  | GroupMaxSizeReached
+  | InvalidRegularExpression
+  | ConsumerInvalidRequest
 

@@ -744,7 +744,9 @@ describe("@confluentinc/kafka-javascript", () => {
       20: [4], // DeleteTopics
       21: [2], // DeleteRecords
       22: [4], // InitProducerId
-      42: [2] // DeleteGroups
+      42: [2], // DeleteGroups
+      // describeGroups asks ConsumerGroupDescribe first; for classic groups (69, GROUP_ID_NOT_FOUND) DescribeGroups.
+      69: [0] // ConsumerGroupDescribe
     })
   })
 })

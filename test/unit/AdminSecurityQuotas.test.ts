@@ -594,7 +594,7 @@ describe("ApiVersions features", () => {
         { name: "metadata.version", minVersion: 7, maxVersion: 27 },
         { name: "kraft.version", minVersion: 0, maxVersion: 0 },
         { name: "transaction.version", minVersion: 0, maxVersion: 1 },
-        { name: "group.version", minVersion: 0, maxVersion: 0 }
+        { name: "group.version", minVersion: 0, maxVersion: 1 }
       ])
       const v3 = yield* apiVersions(3)
       assert.deepStrictEqual(v3.supportedFeatures, [{ name: "metadata.version", minVersion: 7, maxVersion: 27 }])
@@ -675,7 +675,7 @@ describe("UpdateFeatures", () => {
         [[["metadata.version", 16, 3]], "Invalid metadata.version 16. Unsafe metadata downgrade is not supported in this version."],
         [[["metadata.version", 23, 9]], "Invalid update version 23 for feature metadata.version. The controller does not support the given upgrade type."],
         [[["kraft.version", 1]], "Invalid update version 1 for feature kraft.version. Local controller 1 does not support this feature."],
-        [[["group.version", 1]], "Invalid update version 1 for feature group.version. Local controller 1 does not support this feature."],
+        [[["group.version", 2]], "Invalid update version 2 for feature group.version. Local controller 1 only supports versions 0-1"],
         [[["transaction.version", 2]], "Invalid update version 2 for feature transaction.version. Local controller 1 only supports versions 0-1"],
         [[["transaction.version", -1, 2]], "Invalid update version -1 for feature transaction.version. A feature version cannot be less than 0."],
         [[["no.such.feature", 1]], "Invalid update version 1 for feature no.such.feature. Local controller 1 does not support this feature."],

@@ -195,6 +195,8 @@ const EXPECTED_APIS = [
   { apiKey: 61, minVersion: 0, maxVersion: 0 }, // DescribeProducers
   { apiKey: 65, minVersion: 0, maxVersion: 0 }, // DescribeTransactions
   { apiKey: 66, minVersion: 0, maxVersion: 2 }, // ListTransactions
+  { apiKey: 68, minVersion: 0, maxVersion: 1 }, // ConsumerGroupHeartbeat
+  { apiKey: 69, minVersion: 0, maxVersion: 1 }, // ConsumerGroupDescribe
   { apiKey: 75, minVersion: 0, maxVersion: 0 } // DescribeTopicPartitions
 ]
 

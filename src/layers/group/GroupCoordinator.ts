@@ -5,13 +5,35 @@
 // `__consumer_offsets-0` through the LogStore, in Kafka's record format, before they are acknowledged, and read
 // back at start. A transaction's offsets are its own transactional batches there, pending until its marker:
 // at start, the markers in the log settle them as they did when written.
+// Consumer groups (KIP-848) run on the pure machine of services/group/ConsumerGroups.ts beside the classic one:
+// its records (Kafka's ConsumerGroup* formats) are appended before a heartbeat is answered and replayed at start;
+// a group id belongs to one protocol at a time (an empty group of either kind gives way to the other).
 import { Clock, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
 import { bytesOf } from "../../protocol/Bytes.ts"
 import { type Marker, readMarker } from "../../protocol/ControlRecords.ts"
-import { decodeOffsetKey, decodeOffsetValue, encodeOffsetKey, encodeOffsetValue } from "../../protocol/GroupRecords.ts"
+import {
+  type ConsumerGroupRecord,
+  decodeConsumerGroupRecord,
+  decodeOffsetKey,
+  decodeOffsetValue,
+  encodeConsumerGroupRecord,
+  encodeOffsetKey,
+  encodeOffsetValue,
+  type TopicPartitionsRecord
+} from "../../protocol/GroupRecords.ts"
 import { CONTROL, decodeRecords, encodeBatch, readHeader, scanBatches, TRANSACTIONAL } from "../../protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
-import { type GroupError, OffsetMetadataTooLarge, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
+import {
+  CoordinatorNotAvailable,
+  type GroupError,
+  GroupSubscribedToTopic,
+  InconsistentGroupProtocol,
+  NonEmptyGroup,
+  OffsetMetadataTooLarge,
+  StorageError,
+  UnknownTopicOrPartition
+} from "../../services/Errors.ts"
+import * as Consumer from "../../services/group/ConsumerGroups.ts"
 import * as Classic from "../../services/group/ClassicGroups.ts"
 import * as State from "../../services/group/GroupState.ts"
 import {
@@ -27,6 +49,77 @@ import {
 } from "../../services/group/GroupCoordinator.ts"
 import { LogStore, partitionName } from "../../services/log/LogStore.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+import type { MetadataImage } from "../../services/metadata/MetadataImage.ts"
+
+/** The topics as the consumer group core sees them. */
+const topicsView = (image: MetadataImage): Consumer.TopicsView => {
+  const byName = new Map<string, { id: string; partitions: number }>()
+  const byId = new Map<string, { name: string; partitions: number }>()
+  for (const t of image.topics.values()) {
+    byName.set(t.name, { id: t.id, partitions: t.partitions.length })
+    byId.set(t.id, { name: t.name, partitions: t.partitions.length })
+  }
+  return { byName, byId }
+}
+
+const toRecordPartitions = (a: Consumer.Assignment): TopicPartitionsRecord =>
+  [...a].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions] }))
+const fromRecordPartitions = (tps: TopicPartitionsRecord): Consumer.Assignment =>
+  new Map(tps.map((tp) => [tp.topicId, [...tp.partitions].sort((a, b) => a - b)]))
+
+/** A consumer group record of the core in Kafka's record shape. */
+export const toRecord = (r: Consumer.ConsumerRecord): ConsumerGroupRecord => {
+  switch (r._tag) {
+    case "GroupMetadata":
+      return { type: 3, groupId: r.groupId, value: r.value === null ? null : { epoch: r.value.epoch, metadataHash: r.value.metadataHash } }
+    case "MemberMetadata":
+      return { type: 5, groupId: r.groupId, memberId: r.memberId, value: r.value === null ? null : { ...r.value, subscribedTopicNames: [...r.value.subscribedTopicNames] } }
+    case "TargetMetadata":
+      return { type: 6, groupId: r.groupId, value: r.value }
+    case "TargetMember":
+      return { type: 7, groupId: r.groupId, memberId: r.memberId, value: r.value === null ? null : { topicPartitions: toRecordPartitions(r.value) } }
+    case "CurrentAssignment":
+      return {
+        type: 8,
+        groupId: r.groupId,
+        memberId: r.memberId,
+        value: r.value === null ? null : {
+          memberEpoch: r.value.memberEpoch,
+          previousMemberEpoch: r.value.previousMemberEpoch,
+          state: r.value.state,
+          assignedPartitions: toRecordPartitions(r.value.assigned),
+          partitionsPendingRevocation: toRecordPartitions(r.value.pendingRevocation)
+        }
+      }
+  }
+}
+
+/** A record read back from the log as the core's. */
+export const fromRecord = (r: ConsumerGroupRecord): Consumer.ConsumerRecord => {
+  switch (r.type) {
+    case 3:
+      return { _tag: "GroupMetadata", groupId: r.groupId, value: r.value === null ? null : { epoch: r.value.epoch, metadataHash: r.value.metadataHash ?? 0 } }
+    case 5:
+      return { _tag: "MemberMetadata", groupId: r.groupId, memberId: r.memberId, value: r.value }
+    case 6:
+      return { _tag: "TargetMetadata", groupId: r.groupId, value: r.value }
+    case 7:
+      return { _tag: "TargetMember", groupId: r.groupId, memberId: r.memberId, value: r.value === null ? null : fromRecordPartitions(r.value.topicPartitions) }
+    case 8:
+      return {
+        _tag: "CurrentAssignment",
+        groupId: r.groupId,
+        memberId: r.memberId,
+        value: r.value === null ? null : {
+          memberEpoch: r.value.memberEpoch,
+          previousMemberEpoch: r.value.previousMemberEpoch,
+          state: r.value.state,
+          assigned: fromRecordPartitions(r.value.assignedPartitions),
+          pendingRevocation: fromRecordPartitions(r.value.partitionsPendingRevocation)
+        }
+      }
+  }
+}
 
 export const make = Effect.gen(function*() {
   const config = yield* BrokerConfig
@@ -39,6 +132,15 @@ export const make = Effect.gen(function*() {
       maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs
     },
     (prefix) => `${prefix}-${crypto.randomUUID()}`
+  )
+  const consumer = Consumer.make(
+    {
+      sessionTimeoutMs: config.groupConsumerSessionTimeoutMs,
+      heartbeatIntervalMs: config.groupConsumerHeartbeatIntervalMs,
+      maxSize: config.groupConsumerMaxSize,
+      assignors: config.groupConsumerAssignors
+    },
+    () => crypto.randomUUID()
   )
   /** Runs an effect under a key, interrupting what ran under it before: one timer per key. */
   const timers = yield* FiberMap.makeRuntime<never, string>()
@@ -74,6 +176,70 @@ export const make = Effect.gen(function*() {
     }
   }
 
+  /** Does what the consumer group machine said; answers the records it asked to write. */
+  const performConsumer = (commands: ReadonlyArray<Consumer.Command>): Array<Consumer.ConsumerRecord> => {
+    const records: Array<Consumer.ConsumerRecord> = []
+    for (const c of commands) {
+      switch (c._tag) {
+        case "Start": {
+          const timer = c.timer
+          void timers(
+            c.key,
+            Effect.andThen(
+              Effect.sleep(Duration.millis(c.delayMs)),
+              Effect.flatMap(metadata.image, (image) => writeConsumer(performConsumer(Consumer.fire(consumer, timer, topicsView(image)))))
+            )
+          )
+          break
+        }
+        case "Stop":
+          void timers(c.key, Effect.void)
+          break
+        case "Log":
+          void runFork(Effect.logInfo(c.message))
+          break
+        case "Write":
+          records.push(c.record)
+          break
+      }
+    }
+    return records
+  }
+
+  /** Appends consumer group records to the offsets log, as one batch. */
+  const writeConsumer = (records: ReadonlyArray<Consumer.ConsumerRecord>) =>
+    appendOffsets(records.map((r) => encodeConsumerGroupRecord(toRecord(r)))).pipe(
+      Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e)),
+      Effect.asVoid
+    )
+
+  /** Whether a classic group of this id has members (a consumer group cannot take the id then). */
+  const classicCheck: Consumer.ClassicCheck = (groupId) => {
+    const g = state.groups.get(groupId)
+    if (g === undefined || g.state === "Dead") return "none"
+    return g.members.size > 0 || g.pendingJoin.size > 0 ? "busy" : "empty"
+  }
+
+  const consumerHeartbeat = (request: Consumer.HeartbeatRequest) =>
+    Effect.gen(function*() {
+      const image = yield* metadata.image
+      const { result, commands } = Consumer.heartbeat(consumer, request, topicsView(image), classicCheck)
+      yield* writeConsumer(performConsumer(commands))
+      if ("_tag" in result) return yield* Effect.fail(result)
+      return result
+    })
+
+  /** A classic JoinGroup for the id of a consumer group: refused while it has members; an empty one gives way. */
+  const beforeClassicJoin = (groupId: string) =>
+    Effect.gen(function*() {
+      const group = consumer.groups.get(groupId)
+      if (group === undefined) return
+      if (group.members.size > 0) return yield* Effect.fail(new InconsistentGroupProtocol({ detail: `${groupId} is a consumer group` }))
+      yield* writeConsumer(performConsumer(Consumer.deleteGroup(consumer, group))).pipe(
+        Effect.catchTag(["StorageError", "UnknownTopicOrPartition"], (e) => Effect.fail(new CoordinatorNotAvailable({ detail: e.message })))
+      )
+    })
+
   /** Runs an input that answers under a ticket, and waits for the answer (now, or when the machine gives it). */
   const ask = <A>(input: (ticket: State.Ticket) => ReadonlyArray<State.Command>) =>
     Effect.suspend(() => {
@@ -89,7 +255,8 @@ export const make = Effect.gen(function*() {
     return o.result
   }
 
-  const join = (request: JoinRequest) => ask<JoinResult>((ticket) => Classic.join(state, request, ticket))
+  const join = (request: JoinRequest) =>
+    Effect.andThen(beforeClassicJoin(request.groupId), ask<JoinResult>((ticket) => Classic.join(state, request, ticket)))
   const sync = (request: SyncRequest) => ask<SyncResult>((ticket) => Classic.sync(state, request, ticket))
 
   const heartbeat = (groupId: string, generationId: number, member: MemberRef) =>
@@ -154,9 +321,19 @@ export const make = Effect.gen(function*() {
 
   const commit = (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
     Effect.gen(function*() {
-      const admitted = outcome(Classic.admitCommit(state, groupId, generationId, member))
-      if ("_tag" in admitted) return yield* Effect.fail(admitted)
-      const group = admitted
+      const cg = consumer.groups.get(groupId)
+      let group: State.Group
+      if (cg !== undefined) {
+        // A consumer group's member commits with its member epoch.
+        const invalid = Consumer.validateCommit(cg, member.memberId, generationId)
+        if (invalid !== undefined) return yield* Effect.fail(invalid)
+        group = state.groups.get(groupId) ?? State.newGroup(groupId)
+        state.groups.set(groupId, group)
+      } else {
+        const admitted = outcome(Classic.admitCommit(state, groupId, generationId, member))
+        if ("_tag" in admitted) return yield* Effect.fail(admitted)
+        group = admitted
+      }
       const { errors, accepted } = yield* screen(offsets)
       const first = yield* appendOffsets(records(groupId, accepted)).pipe(
         Effect.catchTag("InvalidProducerEpoch", (e) => Effect.die(e))
@@ -173,8 +350,15 @@ export const make = Effect.gen(function*() {
     offsets: ReadonlyArray<OffsetToCommit>
   ) =>
     Effect.gen(function*() {
-      const admitted = State.admitTxnCommit(state, groupId, generationId, member)
-      if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      const cg = consumer.groups.get(groupId)
+      if (cg !== undefined) {
+        // A consumer group's member commits with its member epoch; a producer outside the group with -1.
+        const invalid = generationId < 0 && member.memberId === "" ? undefined : Consumer.validateCommit(cg, member.memberId, generationId)
+        if (invalid !== undefined) return yield* Effect.fail(invalid)
+      } else {
+        const admitted = State.admitTxnCommit(state, groupId, generationId, member)
+        if ("_tag" in admitted) return yield* Effect.fail(admitted)
+      }
       const { errors, accepted } = yield* screen(offsets)
       const first = yield* appendOffsets(records(groupId, accepted), producer)
       State.addPendingOffsets(state, producer.producerId, groupId, accepted.map((o, i) => ({ ...o, recordOffset: first + i })))
@@ -190,6 +374,15 @@ export const make = Effect.gen(function*() {
 
   const deleteGroup = (groupId: string) =>
     Effect.gen(function*() {
+      const cg = consumer.groups.get(groupId)
+      if (cg !== undefined) {
+        if (cg.members.size > 0) return yield* Effect.fail(new NonEmptyGroup({}))
+        yield* writeConsumer(performConsumer(Consumer.deleteGroup(consumer, cg)))
+        if (!state.groups.has(groupId)) {
+          yield* Effect.logInfo(`group ${groupId} deleted`)
+          return
+        }
+      }
       const group = State.deletable(state, groupId)
       if ("_tag" in group) return yield* Effect.fail(group)
       const tombstoned = [...group.offsets.values()]
@@ -211,7 +404,17 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const checked = State.offsetDeletion(state, groupId, partitions)
       if ("_tag" in checked) return yield* Effect.fail(checked)
-      const { group, refused } = checked
+      const { group } = checked
+      // A consumer group's members keep the offsets of the topics they subscribe to.
+      const cg = consumer.groups.get(groupId)
+      const subscribed = new Set<string>()
+      if (cg !== undefined) {
+        const view = topicsView(yield* metadata.image)
+        for (const m of cg.members.values()) for (const t of Consumer.subscribedTopics(m, view)) subscribed.add(t)
+      }
+      const refused = checked.refused.map((r, i) =>
+        r ?? (subscribed.has(partitions[i]!.topic) ? new GroupSubscribedToTopic({ topic: partitions[i]!.topic }) : undefined)
+      )
       // A tombstone where there is an offset to delete, committed or pending in a transaction (as Kafka).
       const doomed = partitions.filter((p, i) => refused[i] === undefined && State.hasOffset(state, group, p.topic, p.partition))
       const first = yield* writeTombstones(groupId, doomed)
@@ -245,7 +448,14 @@ export const make = Effect.gen(function*() {
       const pending = (header.attributes & TRANSACTIONAL) !== 0 ? header.producerId : undefined
       for (const record of decodeRecords(batch)) {
         const key = record.key === null ? undefined : decodeOffsetKey(record.key)
-        if (key === undefined) continue
+        if (key === undefined) {
+          const cg = record.key === null ? undefined : decodeConsumerGroupRecord(record.key, record.value)
+          if (cg !== undefined) {
+            Consumer.replay(consumer, fromRecord(cg))
+            replayed++
+          }
+          continue
+        }
         replayed++
         const value = record.value === null ? null : decodeOffsetValue(record.value)
         if (pending !== undefined && value !== null) {
@@ -257,6 +467,8 @@ export const make = Effect.gen(function*() {
     })
   }
   State.replayed(state)
+  performConsumer(Consumer.sessionsAfterLoad(consumer))
+  if (consumer.groups.size > 0) yield* Effect.logInfo(`group coordinator: ${consumer.groups.size} consumer groups`)
   yield* Effect.logInfo(`group coordinator: ${state.groups.size} groups with committed offsets (${replayed} offset records)`)
 
   return GroupCoordinator.of({
@@ -268,8 +480,47 @@ export const make = Effect.gen(function*() {
     commitTransactional,
     completeTransaction,
     committed: (groupId, partitions) => Effect.sync(() => State.committed(state, groupId, partitions)),
-    list: Effect.sync(() => State.list(state)),
-    describe: (groupId) => Effect.sync(() => State.describe(state, groupId)),
+    consumerHeartbeat,
+    consumerDescribe: (groupId) =>
+      Effect.sync(() => {
+        const group = consumer.groups.get(groupId)
+        return group === undefined ? undefined : Consumer.describe(consumer, group)
+      }),
+    checkFetch: (groupId, memberId, memberEpoch) =>
+      Effect.suspend(() => {
+        const group = consumer.groups.get(groupId)
+        const invalid = group === undefined ? undefined : Consumer.validateFetch(group, memberId, memberEpoch)
+        return invalid === undefined ? Effect.void : Effect.fail(invalid)
+      }),
+    list: Effect.sync(() => [
+      ...State.list(state).filter((g) => !consumer.groups.has(g.groupId)),
+      ...[...consumer.groups.values()].map((g) => ({
+        groupId: g.id,
+        protocolType: "consumer",
+        state: Consumer.groupState(g),
+        groupType: "consumer" as const
+      }))
+    ]),
+    describe: (groupId) =>
+      Effect.sync(() => {
+        const group = consumer.groups.get(groupId)
+        if (group === undefined) return State.describe(state, groupId)
+        const d = Consumer.describe(consumer, group)
+        return {
+          groupId,
+          state: d.state,
+          protocolType: "consumer",
+          protocolName: d.assignorName,
+          members: d.members.map(({ member }) => ({
+            memberId: member.memberId,
+            groupInstanceId: member.instanceId,
+            clientId: member.clientId,
+            clientHost: member.clientHost,
+            metadata: new Uint8Array(0),
+            assignment: new Uint8Array(0)
+          }))
+        }
+      }),
     delete: deleteGroup,
     deleteOffsets
   })

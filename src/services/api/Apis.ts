@@ -7,6 +7,8 @@ import * as AlterClientQuotas from "./AlterClientQuotas.ts"
 import * as AlterConfigs from "./AlterConfigs.ts"
 import * as AlterPartitionReassignments from "./AlterPartitionReassignments.ts"
 import * as ApiVersions from "./ApiVersions.ts"
+import * as ConsumerGroupDescribe from "./ConsumerGroupDescribe.ts"
+import * as ConsumerGroupHeartbeat from "./ConsumerGroupHeartbeat.ts"
 import * as CreateAcls from "./CreateAcls.ts"
 import * as CreatePartitions from "./CreatePartitions.ts"
 import * as CreateTopics from "./CreateTopics.ts"
@@ -96,7 +98,9 @@ const served = [
   ElectLeaders.make,
   AlterPartitionReassignments.make,
   ListPartitionReassignments.make,
-  OffsetDelete.make
+  OffsetDelete.make,
+  ConsumerGroupHeartbeat.make,
+  ConsumerGroupDescribe.make
 ]
 
 export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [...served, ApiVersions.make(() => [])]

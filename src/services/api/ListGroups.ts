@@ -1,5 +1,5 @@
-// ListGroups v0-v5: every group this node coordinates, filtered by state (v4+) and type (v5+; all groups here
-// are "classic").
+// ListGroups v0-v5: every group this node coordinates, filtered by state (v4+) and type (v5+: "classic" for
+// JoinGroup/SyncGroup groups, "consumer" for KIP-848 ones).
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListGroups } from "../../protocol/messages/ListGroups.ts"
@@ -15,7 +15,7 @@ export const make = handler(ListGroups, "0-5", (request) =>
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       groups: groups
-        .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has("classic")))
-        .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: "classic" }))
+        .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has(g.groupType ?? "classic")))
+        .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.groupType ?? "classic" }))
     }
   }))

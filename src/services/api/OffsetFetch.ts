@@ -37,8 +37,12 @@ export const make = handler(OffsetFetch, "0-9", (request, context) =>
         }
       )
     if (context.apiVersion >= 8) {
+      // v9: a consumer group's member reads with its member epoch (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID).
       const groups = yield* Effect.forEach(request.groups, (g) =>
-        Effect.map(fetch(g.groupId, g.topics), (topics) => ({ groupId: g.groupId, topics, errorCode: ErrorCode.NONE })))
+        coordinator.checkFetch(g.groupId, context.apiVersion >= 9 ? g.memberId : null, context.apiVersion >= 9 ? g.memberEpoch : -1).pipe(
+          Effect.andThen(Effect.map(fetch(g.groupId, g.topics), (topics) => ({ groupId: g.groupId, topics, errorCode: ErrorCode.NONE as number }))),
+          Effect.catch((e) => Effect.succeed({ groupId: g.groupId, topics: [], errorCode: e.code as number }))
+        ))
       return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups }
     }
     // v0-v1 have no null topic list: an empty one asks for nothing.

@@ -49,6 +49,17 @@ export interface BrokerConfigShape {
   readonly groupInitialRebalanceDelayMs: number
   readonly groupMinSessionTimeoutMs: number
   readonly groupMaxSessionTimeoutMs: number
+  /** Consumer groups (KIP-848): the session timeout and heartbeat interval the coordinator imposes, and their bounds. */
+  readonly groupConsumerSessionTimeoutMs: number
+  readonly groupConsumerMinSessionTimeoutMs: number
+  readonly groupConsumerMaxSessionTimeoutMs: number
+  readonly groupConsumerHeartbeatIntervalMs: number
+  readonly groupConsumerMinHeartbeatIntervalMs: number
+  readonly groupConsumerMaxHeartbeatIntervalMs: number
+  /** The most members a consumer group may have. */
+  readonly groupConsumerMaxSize: number
+  /** The server-side assignors, by name (`uniform`, `range`); the first is the default. */
+  readonly groupConsumerAssignors: ReadonlyArray<string>
   /** Partitions this broker may hold in all (topic creation and growth beyond it are refused). */
   readonly maxBrokerPartitions: number
   /** Segment files kept open at once; the least recently used are closed beyond it and reopened on use. */
@@ -119,6 +130,14 @@ export const HONOURED_KEYS = [
   "group.initial.rebalance.delay.ms",
   "group.min.session.timeout.ms",
   "group.max.session.timeout.ms",
+  "group.consumer.session.timeout.ms",
+  "group.consumer.min.session.timeout.ms",
+  "group.consumer.max.session.timeout.ms",
+  "group.consumer.heartbeat.interval.ms",
+  "group.consumer.min.heartbeat.interval.ms",
+  "group.consumer.max.heartbeat.interval.ms",
+  "group.consumer.max.size",
+  "group.consumer.assignors",
   "offset.metadata.max.bytes",
   "max.broker.partitions",
   "log.max.open.files",
@@ -172,6 +191,48 @@ const fraction = Effect.fnUntraced(function*(key: string, fallback: number, min:
   }
   return value >= Number.MAX_VALUE ? Infinity : value
 })
+/** Kafka's class names of its server-side assignors, read as their short names. */
+const ASSIGNOR_CLASSES: Readonly<Record<string, string>> = {
+  "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+  "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range"
+}
+
+/** The `group.consumer.*` keys (KIP-848), checked as Kafka checks them: each value within its min and max. */
+const consumerGroupConfig = Effect.gen(function*() {
+  const session = yield* integer("group.consumer.session.timeout.ms", 45_000)
+  const minSession = yield* integer("group.consumer.min.session.timeout.ms", 45_000)
+  const maxSession = yield* integer("group.consumer.max.session.timeout.ms", 60_000)
+  const heartbeat = yield* integer("group.consumer.heartbeat.interval.ms", 5_000)
+  const minHeartbeat = yield* integer("group.consumer.min.heartbeat.interval.ms", 5_000)
+  const maxHeartbeat = yield* integer("group.consumer.max.heartbeat.interval.ms", 15_000)
+  const maxSize = yield* integer("group.consumer.max.size", 2_147_483_647)
+  if (session < minSession || session > maxSession) {
+    return yield* new InvalidConfig({ message: `group.consumer.session.timeout.ms: must be between ${minSession} and ${maxSession}, got ${session}` })
+  }
+  if (heartbeat < minHeartbeat || heartbeat > maxHeartbeat) {
+    return yield* new InvalidConfig({ message: `group.consumer.heartbeat.interval.ms: must be between ${minHeartbeat} and ${maxHeartbeat}, got ${heartbeat}` })
+  }
+  if (heartbeat >= session) {
+    return yield* new InvalidConfig({ message: `group.consumer.heartbeat.interval.ms: must be less than group.consumer.session.timeout.ms (${session}), got ${heartbeat}` })
+  }
+  if (maxSize < 1) return yield* new InvalidConfig({ message: `group.consumer.max.size: must be at least 1, got ${maxSize}` })
+  const names = (yield* Config.String("group.consumer.assignors").pipe(Config.withDefault("uniform,range")))
+    .split(",").map((s) => s.trim()).filter((s) => s.length > 0).map((s) => ASSIGNOR_CLASSES[s] ?? s)
+  const unknown = names.find((n) => n !== "uniform" && n !== "range")
+  if (unknown !== undefined) return yield* new InvalidConfig({ message: `group.consumer.assignors: unknown assignor "${unknown}" (uniform, range)` })
+  if (names.length === 0) return yield* new InvalidConfig({ message: "group.consumer.assignors: at least one assignor is needed" })
+  return {
+    groupConsumerSessionTimeoutMs: session,
+    groupConsumerMinSessionTimeoutMs: minSession,
+    groupConsumerMaxSessionTimeoutMs: maxSession,
+    groupConsumerHeartbeatIntervalMs: heartbeat,
+    groupConsumerMinHeartbeatIntervalMs: minHeartbeat,
+    groupConsumerMaxHeartbeatIntervalMs: maxHeartbeat,
+    groupConsumerMaxSize: maxSize,
+    groupConsumerAssignors: names
+  }
+})
+
 /** `-1` and Long.MAX_VALUE both mean "no limit" in Kafka's configs. */
 const unbounded = (v: number): number => (v < 0 || v >= Number.MAX_SAFE_INTEGER ? Infinity : v)
 
@@ -271,6 +332,7 @@ const load = Effect.gen(function*() {
     groupInitialRebalanceDelayMs: yield* integer("group.initial.rebalance.delay.ms", 3000),
     groupMinSessionTimeoutMs: yield* integer("group.min.session.timeout.ms", 6000),
     groupMaxSessionTimeoutMs: yield* integer("group.max.session.timeout.ms", 1_800_000),
+    ...(yield* consumerGroupConfig),
     offsetMetadataMaxBytes: yield* integer("offset.metadata.max.bytes", 4096),
     maxBrokerPartitions: yield* positive("max.broker.partitions", DEFAULT_MAX_BROKER_PARTITIONS),
     logMaxOpenFiles: yield* positive("log.max.open.files", DEFAULT_MAX_OPEN_FILES),

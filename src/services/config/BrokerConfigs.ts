@@ -75,6 +75,19 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   },
   "group.min.session.timeout.ms": { type: INT, kafkaDefault: "6000", value: (c) => String(c.groupMinSessionTimeoutMs), doc: "Shortest session timeout a group member may ask for." },
   "group.max.session.timeout.ms": { type: INT, kafkaDefault: "1800000", value: (c) => String(c.groupMaxSessionTimeoutMs), doc: "Longest session timeout a group member may ask for." },
+  "group.consumer.session.timeout.ms": { type: INT, kafkaDefault: "45000", value: (c) => String(c.groupConsumerSessionTimeoutMs), doc: "Session timeout of consumer group (KIP-848) members." },
+  "group.consumer.min.session.timeout.ms": { type: INT, kafkaDefault: "45000", value: (c) => String(c.groupConsumerMinSessionTimeoutMs), doc: "Lower bound of group.consumer.session.timeout.ms." },
+  "group.consumer.max.session.timeout.ms": { type: INT, kafkaDefault: "60000", value: (c) => String(c.groupConsumerMaxSessionTimeoutMs), doc: "Upper bound of group.consumer.session.timeout.ms." },
+  "group.consumer.heartbeat.interval.ms": { type: INT, kafkaDefault: "5000", value: (c) => String(c.groupConsumerHeartbeatIntervalMs), doc: "Heartbeat interval given to consumer group members." },
+  "group.consumer.min.heartbeat.interval.ms": { type: INT, kafkaDefault: "5000", value: (c) => String(c.groupConsumerMinHeartbeatIntervalMs), doc: "Lower bound of group.consumer.heartbeat.interval.ms." },
+  "group.consumer.max.heartbeat.interval.ms": { type: INT, kafkaDefault: "15000", value: (c) => String(c.groupConsumerMaxHeartbeatIntervalMs), doc: "Upper bound of group.consumer.heartbeat.interval.ms." },
+  "group.consumer.max.size": { type: INT, kafkaDefault: "2147483647", value: (c) => String(c.groupConsumerMaxSize), doc: "Most members of a consumer group." },
+  "group.consumer.assignors": {
+    type: ConfigType.LIST,
+    kafkaDefault: "org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor",
+    value: (c, set) => set?.trim() ?? c.groupConsumerAssignors.join(","),
+    doc: "Server-side assignors of consumer groups (uniform, range); the first is the default."
+  },
   "offset.metadata.max.bytes": { type: INT, kafkaDefault: "4096", value: (c) => String(c.offsetMetadataMaxBytes), doc: "Longest metadata string of a committed offset." },
   "max.broker.partitions": {
     type: INT,

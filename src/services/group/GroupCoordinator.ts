@@ -18,8 +18,10 @@ import type {
   UnknownTopicOrPartition
 } from "../Errors.ts"
 import type { Marker } from "../../protocol/ControlRecords.ts"
+import type { ConsumerGroupDescription, HeartbeatRequest, HeartbeatResult } from "./ConsumerGroups.ts"
 
-export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead"
+/** Classic groups' states, and consumer groups' (Assigning, Reconciling; Empty and Stable are both's). */
+export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead" | "Assigning" | "Reconciling"
 
 export interface Protocol {
   readonly name: string
@@ -109,6 +111,8 @@ export interface GroupListing {
   readonly groupId: string
   readonly protocolType: string
   readonly state: GroupState
+  /** Which protocol the group runs: "consumer" (KIP-848); absent: "classic" (JoinGroup/SyncGroup). */
+  readonly groupType?: "consumer"
 }
 
 /** Where committed offsets are kept, in Kafka's own name and format. */
@@ -161,6 +165,14 @@ export class GroupCoordinator extends Context.Service<GroupCoordinator, {
     readonly committed: CommittedOffset | undefined
     readonly pending: boolean
   }>>
+  /** ConsumerGroupHeartbeat (KIP-848): joins, stays in, or leaves a consumer group; its records are written first. */
+  readonly consumerHeartbeat: (
+    request: HeartbeatRequest
+  ) => Effect.Effect<HeartbeatResult, GroupError | StorageError | UnknownTopicOrPartition>
+  /** A consumer group (KIP-848), or undefined when there is none of that id. */
+  readonly consumerDescribe: (groupId: string) => Effect.Effect<ConsumerGroupDescription | undefined>
+  /** OffsetFetch v9+: a consumer group's member reads with its current epoch (classic groups: no check). */
+  readonly checkFetch: (groupId: string, memberId: string | null, memberEpoch: number) => Effect.Effect<void, GroupError>
   readonly list: Effect.Effect<ReadonlyArray<GroupListing>>
   readonly describe: (groupId: string) => Effect.Effect<GroupDescription>
   readonly delete: (groupId: string) => Effect.Effect<void, GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition>

@@ -9,7 +9,8 @@
 // - transaction.version 0-1: the transaction log is written in the flexible TransactionLogValue v1. Not 2: with
 //   level 2 finalized, Kafka 4 producers stop sending AddPartitionsToTxn and rely on Produce v12 adding partitions
 //   implicitly, which this broker (Produce up to v11) does not do; EndTxn v5 epoch bumps are served regardless.
-// - group.version 0: the classic group protocol only (no KIP-848 ConsumerGroupHeartbeat).
+// - group.version 0-1: level 1 is the KIP-848 consumer group protocol (ConsumerGroupHeartbeat), which this broker
+//   serves whatever level is finalized (Kafka refuses it below level 1; its 4.x clusters finalize 1 at format).
 import type { NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
 import { DEFAULT_METADATA_VERSION, METADATA_VERSION_FEATURE } from "../../protocol/MetadataRecords.ts"
 import { InvalidUpdateVersion } from "../Errors.ts"
@@ -28,7 +29,7 @@ export const SUPPORTED_FEATURES: ReadonlyMap<string, FeatureRange> = new Map([
   [METADATA_VERSION_FEATURE, { min: 7, max: 27 }],
   [KRAFT_VERSION_FEATURE, { min: 0, max: 0 }],
   [TRANSACTION_VERSION_FEATURE, { min: 0, max: 1 }],
-  [GROUP_VERSION_FEATURE, { min: 0, max: 0 }]
+  [GROUP_VERSION_FEATURE, { min: 0, max: 1 }]
 ])
 
 /** Kafka's MetadataVersion names, by level, from the lowest supported. */

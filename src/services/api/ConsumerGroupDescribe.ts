@@ -1,0 +1,64 @@
+// ConsumerGroupDescribe v0-v1 (KIP-848): a consumer group's epochs, assignor and members, each with its
+// subscription, its current partitions and its target ones (topic ids and names). A group of no such id, or a
+// classic one, answers 69 (GROUP_ID_NOT_FOUND). v1 adds each member's type (1: consumer).
+import { Effect } from "effect"
+import { ErrorCode } from "../../protocol/ErrorCode.ts"
+import { ConsumerGroupDescribe } from "../../protocol/messages/ConsumerGroupDescribe.ts"
+import type { Assignment } from "../group/ConsumerGroups.ts"
+import { GroupCoordinator } from "../group/GroupCoordinator.ts"
+import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { handler } from "./Handler.ts"
+
+/** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
+const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)
+
+export const make = handler(ConsumerGroupDescribe, "0-1", (request) =>
+  Effect.gen(function*() {
+    const coordinator = yield* GroupCoordinator
+    const image = yield* (yield* ClusterMetadata).image
+    const named = (a: Assignment) => ({
+      topicPartitions: [...a].map(([topicId, partitions]) => ({
+        topicId,
+        topicName: image.topicsById.get(topicId)?.name ?? "",
+        partitions: [...partitions]
+      }))
+    })
+    const groups = yield* Effect.forEach(request.groupIds, (groupId) =>
+      Effect.map(coordinator.consumerDescribe(groupId), (d) =>
+        d === undefined
+          ? {
+            errorCode: ErrorCode.GROUP_ID_NOT_FOUND as number,
+            errorMessage: `Group ${groupId} not found.`,
+            groupId,
+            groupState: "Dead",
+            groupEpoch: -1,
+            assignmentEpoch: -1,
+            assignorName: "",
+            members: [],
+            authorizedOperations: -2147483648
+          }
+          : {
+            errorCode: ErrorCode.NONE as number,
+            errorMessage: null,
+            groupId,
+            groupState: d.state,
+            groupEpoch: d.groupEpoch,
+            assignmentEpoch: d.assignmentEpoch,
+            assignorName: d.assignorName,
+            members: d.members.map(({ member, target }) => ({
+              memberId: member.memberId,
+              instanceId: member.instanceId,
+              rackId: member.rackId,
+              memberEpoch: member.memberEpoch,
+              clientId: member.clientId,
+              clientHost: member.clientHost,
+              subscribedTopicNames: [...member.subscribedTopicNames],
+              subscribedTopicRegex: member.subscribedTopicRegex,
+              assignment: named(member.assigned),
+              targetAssignment: named(target),
+              memberType: 1
+            })),
+            authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648
+          }))
+    return { throttleTimeMs: 0, groups }
+  }))
