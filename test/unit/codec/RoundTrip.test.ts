@@ -14,6 +14,8 @@ import { AddOffsetsToTxn } from "../../../src/protocol/messages/AddOffsetsToTxn.
 import { AddPartitionsToTxn } from "../../../src/protocol/messages/AddPartitionsToTxn.ts"
 import { AlterConfigs } from "../../../src/protocol/messages/AlterConfigs.ts"
 import { ApiVersions } from "../../../src/protocol/messages/ApiVersions.ts"
+import { ConsumerGroupDescribe } from "../../../src/protocol/messages/ConsumerGroupDescribe.ts"
+import { ConsumerGroupHeartbeat } from "../../../src/protocol/messages/ConsumerGroupHeartbeat.ts"
 import { DescribeProducers } from "../../../src/protocol/messages/DescribeProducers.ts"
 import { DescribeTopicPartitions } from "../../../src/protocol/messages/DescribeTopicPartitions.ts"
 import { DescribeTransactions } from "../../../src/protocol/messages/DescribeTransactions.ts"
@@ -578,6 +580,62 @@ const incrementalAlterConfigs = testCase({
   })
 })
 
+const consumerGroupHeartbeat = testCase({
+  api: ConsumerGroupHeartbeat,
+  request: (m): RequestOf<typeof ConsumerGroupHeartbeat> => ({
+    groupId: "orders-app",
+    memberId: "m-1",
+    memberEpoch: 0,
+    instanceId: m.orNull("0+", "instance-1"),
+    rackId: m.orNull("0+", "rack-a"),
+    rebalanceTimeoutMs: 30_000,
+    subscribedTopicNames: m.orNull("0+", ["orders", "é"]),
+    subscribedTopicRegex: m.at("1+", m.orNull("1+", "orders-.*"), null),
+    serverAssignor: m.orNull("0+", "uniform"),
+    topicPartitions: m.orNull("0+", [{ topicId: U1, partitions: [0, 2] }])
+  }),
+  response: (m): ResponseOf<typeof ConsumerGroupHeartbeat> => ({
+    throttleTimeMs: 0,
+    errorCode: 0,
+    errorMessage: m.orNull("0+", "none"),
+    memberId: m.orNull("0+", "m-1"),
+    memberEpoch: 7,
+    heartbeatIntervalMs: 5000,
+    assignment: m.orNull("0+", { topicPartitions: [{ topicId: U2, partitions: [1] }] })
+  })
+})
+
+const consumerGroupDescribe = testCase({
+  api: ConsumerGroupDescribe,
+  request: (): RequestOf<typeof ConsumerGroupDescribe> => ({ groupIds: ["orders-app", "other"], includeAuthorizedOperations: true }),
+  response: (m): ResponseOf<typeof ConsumerGroupDescribe> => ({
+    throttleTimeMs: 1,
+    groups: [{
+      errorCode: 0,
+      errorMessage: m.orNull("0+", "ok"),
+      groupId: "orders-app",
+      groupState: "Stable",
+      groupEpoch: 3,
+      assignmentEpoch: 3,
+      assignorName: "uniform",
+      members: [{
+        memberId: "m-1",
+        instanceId: m.orNull("0+", "instance-1"),
+        rackId: m.orNull("0+", "rack-a"),
+        memberEpoch: 3,
+        clientId: "app",
+        clientHost: "/127.0.0.1",
+        subscribedTopicNames: ["orders"],
+        subscribedTopicRegex: m.orNull("0+", "orders-.*"),
+        assignment: { topicPartitions: [{ topicId: U1, topicName: "orders", partitions: [0, 1] }] },
+        targetAssignment: { topicPartitions: [] },
+        memberType: m.at("1+", 1, -1)
+      }],
+      authorizedOperations: -2147483648
+    }]
+  })
+})
+
 const cases: ReadonlyArray<Case<any, any>> = [
   produce,
   fetch,
@@ -594,7 +652,9 @@ const cases: ReadonlyArray<Case<any, any>> = [
   listTransactions,
   describeProducers,
   alterConfigs,
-  incrementalAlterConfigs
+  incrementalAlterConfigs,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe
 ]
 
 // ---------------------------------------------------------------------------------------------------------
