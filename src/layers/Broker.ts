@@ -4,6 +4,7 @@
 // and the unit tests use `services` as it is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
+import { ScramCredentials } from "../services/security/ScramCredentials.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
 import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
@@ -21,6 +22,7 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
     Layer.provideMerge(ClientQuotas.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
+    Layer.provideMerge(ScramCredentials.layerMemory),
     Layer.provideMerge(config)
   )
 

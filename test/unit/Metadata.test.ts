@@ -162,6 +162,7 @@ const EXPECTED_APIS = [
   { apiKey: 14, minVersion: 0, maxVersion: 5 }, // SyncGroup
   { apiKey: 15, minVersion: 0, maxVersion: 5 }, // DescribeGroups
   { apiKey: 16, minVersion: 0, maxVersion: 5 }, // ListGroups
+  { apiKey: 17, minVersion: 0, maxVersion: 1 }, // SaslHandshake
   { apiKey: 18, minVersion: 0, maxVersion: 4 }, // ApiVersions
   { apiKey: 19, minVersion: 0, maxVersion: 7 }, // CreateTopics
   { apiKey: 20, minVersion: 0, maxVersion: 6 }, // DeleteTopics
@@ -179,6 +180,7 @@ const EXPECTED_APIS = [
   { apiKey: 32, minVersion: 0, maxVersion: 4 }, // DescribeConfigs
   { apiKey: 33, minVersion: 0, maxVersion: 2 }, // AlterConfigs
   { apiKey: 35, minVersion: 1, maxVersion: 4 }, // DescribeLogDirs
+  { apiKey: 36, minVersion: 0, maxVersion: 2 }, // SaslAuthenticate
   { apiKey: 37, minVersion: 0, maxVersion: 3 }, // CreatePartitions
   { apiKey: 42, minVersion: 0, maxVersion: 2 }, // DeleteGroups
   { apiKey: 43, minVersion: 0, maxVersion: 2 }, // ElectLeaders

@@ -1,5 +1,7 @@
 // The one table of APIs the broker serves. Dispatch looks handlers up here and ApiVersions advertises the
 // version ranges of these same definitions, so the two can never disagree.
+import * as SaslAuthenticate from "./SaslAuthenticate.ts"
+import * as SaslHandshake from "./SaslHandshake.ts"
 import type { Effect } from "effect"
 import * as AddOffsetsToTxn from "./AddOffsetsToTxn.ts"
 import * as AddPartitionsToTxn from "./AddPartitionsToTxn.ts"
@@ -100,7 +102,9 @@ const served = [
   ListPartitionReassignments.make,
   OffsetDelete.make,
   ConsumerGroupHeartbeat.make,
-  ConsumerGroupDescribe.make
+  ConsumerGroupDescribe.make,
+  SaslHandshake.make,
+  SaslAuthenticate.make
 ]
 
 export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [...served, ApiVersions.make(() => [])]

@@ -45,7 +45,7 @@ export const make = handler(DescribeQuorum, "0-2", (request, context) =>
     const config = yield* BrokerConfig
     const { endOffset, epoch } = yield* (yield* ClusterMetadata).log
     const now = yield* Clock.currentTimeMillis
-    const { host, port } = advertisedEndpoint(config, context.connection)
+    const { host, port, name } = advertisedEndpoint(config, context.connection)
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -68,6 +68,6 @@ export const make = handler(DescribeQuorum, "0-2", (request, context) =>
           observers: []
         }]
       }],
-      nodes: [{ nodeId: config.nodeId, listeners: [{ name: config.listener.name, host, port }] }]
+      nodes: [{ nodeId: config.nodeId, listeners: [{ name, host, port }] }]
     } satisfies Response
   }))

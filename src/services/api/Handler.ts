@@ -3,6 +3,8 @@
 // in the response; what escapes is a defect, which closes the connection.
 import type { Effect } from "effect"
 import { type Api, versions } from "../../protocol/Message.ts"
+import type { ListenerConfig } from "../config/BrokerConfig.ts"
+import type { SaslSession } from "../security/Sasl.ts"
 
 export interface ConnectionInfo {
   readonly id: number
@@ -10,6 +12,16 @@ export interface ConnectionInfo {
   readonly localHost: string
   readonly localPort: number
   readonly remote: string
+  /** The listener the client connected to; undefined means the first one (as in tests). */
+  readonly listener?: ListenerConfig
+  /**
+   * Who the client is: `User:<name>` after SASL, `User:<mapped certificate subject>` with a TLS client certificate,
+   * else `User:ANONYMOUS` (also when undefined). Set by the listener and the connection, read by authorization
+   * and quotas.
+   */
+  principal?: string
+  /** The SASL state on a SASL_PLAINTEXT or SASL_SSL listener. */
+  readonly sasl?: SaslSession
 }
 
 export interface RequestContext {

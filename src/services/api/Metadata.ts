@@ -27,11 +27,14 @@ const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host =
 
 /** The host and port clients should use to reach this broker over the given connection. */
 export const advertisedEndpoint = (config: BrokerConfigShape, connection: ConnectionInfo) => {
-  const endpoint = config.advertised ?? config.listener
+  // A client sees the brokers of the listener it connected to.
+  const listener = connection.listener
+  const advertised = listener === undefined ? config.advertised : listener.advertised
+  const endpoint = advertised ?? listener ?? config.listener
   const host = isWildcard(endpoint.host) ? connection.localHost.replace(/^::ffff:/, "") : endpoint.host
   // Without advertised.listeners the port is the one the client reached (the listener may be bound to port 0).
-  const port = config.advertised === undefined ? connection.localPort : endpoint.port
-  return { host, port }
+  const port = advertised === undefined ? connection.localPort : endpoint.port
+  return { host, port, name: listener?.name ?? config.listener.name }
 }
 
 export const make = handler(Metadata, "0-12", (request, context) =>

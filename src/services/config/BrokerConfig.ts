@@ -2,6 +2,7 @@
 // (the properties file plus KAFKA_* environment overrides in production, a plain record in tests). Keys and
 // defaults are Apache Kafka's; unknown keys are ignored, a bad value fails with one line naming the key.
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema } from "effect"
+import { parseJaas, plainUsers as plainUsers_ } from "../security/Jaas.ts"
 
 /** A configuration value the broker cannot start with; the message names the key. */
 export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
@@ -14,8 +15,27 @@ export interface Endpoint {
   readonly port: number
 }
 
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL"
+
+/** One listener clients connect to, with its security and what Metadata answers on it. */
+export interface ListenerConfig extends Endpoint {
+  readonly protocol: SecurityProtocol
+  /** Its entry in `advertised.listeners`; undefined means the listener itself. */
+  readonly advertised: Endpoint | undefined
+  /** The `ssl.*` keys for this listener (`listener.name.<name>.ssl.*` over `ssl.*`), for SSL and SASL_SSL. */
+  readonly ssl: ReadonlyMap<string, string>
+  /** `sasl.enabled.mechanisms` for this listener, upper-cased (Kafka's default: GSSAPI). */
+  readonly saslMechanisms: ReadonlyArray<string>
+  /** PLAIN users from `listener.name.<name>.plain.sasl.jaas.config`: name → password. */
+  readonly plainUsers: ReadonlyMap<string, string>
+  /** `connections.max.reauth.ms`: a SASL session's lifetime (0: sessions never expire). */
+  readonly maxReauthMs: number
+}
+
 export interface BrokerConfigShape {
   readonly nodeId: number
+  /** Every listener clients connect to (`listeners` but the controller listeners), in order. */
+  readonly listeners: ReadonlyArray<ListenerConfig>
   /** The first of `log.dirs`: partition logs and the metadata log live here. */
   readonly logDir: string
   /** The listener clients connect to (the first that is not a controller listener). */
@@ -260,6 +280,100 @@ export const parseListeners = (key: string, value: string): Effect.Effect<Array<
     }
   )
 
+/** Kafka's default `listener.security.protocol.map`: each protocol's name maps to itself. */
+export const DEFAULT_PROTOCOL_MAP = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
+const PROTOCOLS: ReadonlyArray<SecurityProtocol> = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+
+const parseProtocolMap = (value: string): Effect.Effect<Map<string, SecurityProtocol>, InvalidConfig> =>
+  Effect.suspend(() => {
+    const map = new Map<string, SecurityProtocol>()
+    for (const entry of value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
+      const [name, protocol] = entry.split(":").map((s) => s.trim())
+      const p = protocol?.toUpperCase() as SecurityProtocol
+      if (name === undefined || name === "" || !PROTOCOLS.includes(p)) {
+        return Effect.fail(new InvalidConfig({
+          message: `listener.security.protocol.map: expected NAME:PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), got "${entry}"`
+        }))
+      }
+      map.set(name.toUpperCase(), p)
+    }
+    return Effect.succeed(map)
+  })
+
+/** The `ssl.*` keys Kafka has, read per listener. */
+export const SSL_KEYS = [
+  "ssl.keystore.type",
+  "ssl.keystore.location",
+  "ssl.keystore.password",
+  "ssl.keystore.key",
+  "ssl.keystore.certificate.chain",
+  "ssl.key.password",
+  "ssl.truststore.type",
+  "ssl.truststore.location",
+  "ssl.truststore.password",
+  "ssl.truststore.certificates",
+  "ssl.client.auth",
+  "ssl.enabled.protocols",
+  "ssl.protocol",
+  "ssl.cipher.suites",
+  "ssl.principal.mapping.rules"
+] as const
+
+/** A key for one listener: `listener.name.<name>.<key>` (name lower-cased, as Kafka's), else `<key>`. */
+const perListener = (name: string, key: string) =>
+  Config.String(`listener.name.${name.toLowerCase()}.${key}`).pipe(
+    Config.orElse(() => Config.String(`listener.name.${name}.${key}`)),
+    Config.orElse(() => Config.String(key)),
+    Config.option
+  )
+
+const listenerConfig = Effect.fnUntraced(function*(
+  l: Endpoint,
+  protocols: ReadonlyMap<string, SecurityProtocol>,
+  advertised: Endpoint | undefined
+) {
+  const protocol = protocols.get(l.name.toUpperCase())
+  if (protocol === undefined) {
+    return yield* new InvalidConfig({
+      message: `listener.security.protocol.map: no security protocol for listener ${l.name}`
+    })
+  }
+  const ssl = new Map<string, string>()
+  if (protocol === "SSL" || protocol === "SASL_SSL") {
+    for (const key of SSL_KEYS) {
+      const v = yield* perListener(l.name, key)
+      if (Option.isSome(v)) ssl.set(key, v.value)
+    }
+  }
+  const mechanismsSpec = yield* perListener(l.name, "sasl.enabled.mechanisms")
+  const saslMechanisms = Option.getOrElse(mechanismsSpec, () => "GSSAPI").split(",").map((s) => s.trim().toUpperCase())
+    .filter((s) => s.length > 0)
+  const plainUsers = new Map<string, string>()
+  if ((protocol === "SASL_PLAINTEXT" || protocol === "SASL_SSL") && saslMechanisms.includes("PLAIN")) {
+    const jaas = yield* Config.String(`listener.name.${l.name.toLowerCase()}.plain.sasl.jaas.config`).pipe(
+      Config.orElse(() => Config.String(`listener.name.${l.name.toLowerCase()}.sasl.jaas.config`)),
+      Config.orElse(() => Config.String("sasl.jaas.config")),
+      Config.option
+    )
+    if (Option.isSome(jaas)) {
+      try {
+        for (const [u, p] of plainUsers_(parseJaas(jaas.value))) plainUsers.set(u, p)
+      } catch (e) {
+        // The message names the key and the parse problem, never a value: it may hold passwords.
+        return yield* new InvalidConfig({
+          message: `listener.name.${l.name.toLowerCase()}.plain.sasl.jaas.config: ${e instanceof Error ? e.message : String(e)}`
+        })
+      }
+    }
+  }
+  const reauth = yield* perListener(l.name, "connections.max.reauth.ms")
+  const maxReauthMs = Option.isSome(reauth) ? Number(reauth.value) : 0
+  if (!Number.isSafeInteger(maxReauthMs) || maxReauthMs < 0) {
+    return yield* new InvalidConfig({ message: `connections.max.reauth.ms: expected a non-negative integer` })
+  }
+  return { ...l, protocol, advertised, ssl, saslMechanisms, plainUsers, maxReauthMs } satisfies ListenerConfig
+})
+
 const load = Effect.gen(function*() {
   const explicit = new Map<string, string>()
   for (const key of HONOURED_KEYS) {
@@ -285,6 +399,13 @@ const load = Effect.gen(function*() {
   const advertisedSpec = yield* Config.String("advertised.listeners").pipe(Config.option)
   const advertisedAll = Option.isSome(advertisedSpec) ? yield* parseListeners("advertised.listeners", advertisedSpec.value) : []
   const advertised = advertisedAll.find((l) => l.name === listener.name) ?? advertisedAll.find((l) => !controllerNames.includes(l.name))
+  const protocolMap = yield* parseProtocolMap(yield* Config.String("listener.security.protocol.map").pipe(
+    Config.withDefault(DEFAULT_PROTOCOL_MAP)
+  ))
+  const served: Array<ListenerConfig> = []
+  for (const l of listeners.filter((l) => !controllerNames.includes(l.name))) {
+    served.push(yield* listenerConfig(l, protocolMap, l === listener ? advertised : advertisedAll.find((a) => a.name === l.name)))
+  }
 
   const retentionMs = yield* optionalInteger("log.retention.ms")
   const retentionMinutes = yield* optionalInteger("log.retention.minutes")
@@ -311,6 +432,7 @@ const load = Effect.gen(function*() {
   return BrokerConfig.of({
     nodeId,
     logDir,
+    listeners: served,
     listener,
     advertised,
     numPartitions: yield* integer("num.partitions", 1),

@@ -25,6 +25,9 @@ import { readRequestBody, responseFrame } from "../../protocol/Frames.ts"
 import { readHeaderPrefix } from "../../protocol/Header.ts"
 import type { Api } from "../../protocol/Message.ts"
 import { ApiVersions } from "../../protocol/messages/ApiVersions.ts"
+import { SaslAuthenticate } from "../../protocol/messages/SaslAuthenticate.ts"
+import { SaslHandshake } from "../../protocol/messages/SaslHandshake.ts"
+import { ANONYMOUS_PRINCIPAL, type SaslSession } from "../security/Sasl.ts"
 import { handlers, supportedApis, type HandlerServices } from "../api/Apis.ts"
 import { unsupportedVersion } from "../api/ApiVersions.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
@@ -76,6 +79,27 @@ export class ResponseUnreadable extends Schema.TaggedError<ResponseUnreadable>()
   }
 }
 
+/** A SASL exchange failed: its answer (58) was written, and the connection closes. */
+export class SaslAuthenticationFailed extends Schema.TaggedError<SaslAuthenticationFailed>()("SaslAuthenticationFailed", {
+  detail: Schema.String
+}) {
+  override get message() {
+    return `SASL authentication failed: ${this.detail}`
+  }
+}
+
+/** A request other than ApiVersions, SaslHandshake and SaslAuthenticate before authentication (or past the session). */
+export class AuthenticationRequired extends Schema.TaggedError<AuthenticationRequired>()("AuthenticationRequired", {
+  apiKey: Schema.Number,
+  expired: Schema.Boolean
+}) {
+  override get message() {
+    return this.expired
+      ? `${apiName(this.apiKey)} after the SASL session expired (connections.max.reauth.ms) without re-authentication`
+      : `${apiName(this.apiKey)} before SASL authentication`
+  }
+}
+
 /** Produce requests at least this large are gathered into pooled buffers. */
 const POOLED_FRAME = 64 * 1024
 const PRODUCE_KEY = 0
@@ -87,6 +111,16 @@ type Encoded = { readonly chunks: ReadonlyArray<Chunk>; readonly held: number } 
 interface Admitted {
   readonly run: Effect.Effect<Encoded, never, HandlerServices>
   readonly waits: boolean
+  /** Set when the connection closes once this answer is written (a failed SASL login). */
+  readonly close?: SaslAuthenticationFailed
+}
+
+/** A raw SASL token as kafka-python sends after a v0 SaslHandshake: size-prefixed, no request header. */
+const rawToken = (token: Uint8Array): Encoded => {
+  const out = new Uint8Array(4 + token.length)
+  new DataView(out.buffer).setInt32(0, token.length)
+  out.set(token, 4)
+  return { chunks: [out], held: out.length }
 }
 
 /** A response in request order: written once it and everything before it are done. */
@@ -134,9 +168,50 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     const whileMuted = Effect.flatMap(Clock.currentTimeMillis, (now) =>
       now >= mutedUntil ? Effect.void : Effect.sleep(Duration.millis(mutedUntil - now)))
 
+    const sasl = connection.sasl
+    connection.principal ??= ANONYMOUS_PRINCIPAL
+
+    /** SaslHandshake and SaslAuthenticate on a SASL listener: answered from the connection's SASL state. */
+    const saslRequest = (apiKey: number, apiVersion: number, correlationId: number, r: ByteReader, session: SaslSession): Admitted => {
+      if (apiKey === SaslHandshake.key) {
+        const { body } = readRequestBody(SaslHandshake, apiVersion, r)
+        const answer = session.handshake(body.mechanism, apiVersion)
+        return { run: Effect.succeed(encodeResponse(SaslHandshake, apiVersion, correlationId, answer)), waits: false }
+      }
+      const { body } = readRequestBody(SaslAuthenticate, apiVersion, r)
+      const result = session.authenticate(body.authBytes, Date.now())
+      const answer = (errorCode: number, errorMessage: string | null, authBytes: Uint8Array, sessionLifetimeMs: number) =>
+        Effect.succeed(encodeResponse(SaslAuthenticate, apiVersion, correlationId, { errorCode, errorMessage, authBytes, sessionLifetimeMs }))
+      if (result._tag === "Failed") {
+        return {
+          run: answer(result.errorCode, result.message, new Uint8Array(0), 0),
+          waits: false,
+          close: new SaslAuthenticationFailed({ detail: result.message })
+        }
+      }
+      if (result._tag === "Continue") return { run: answer(0, null, result.token, 0), waits: false }
+      connection.principal = session.principal
+      return { run: Effect.andThen(Effect.logInfo(`authenticated as ${session.principal}`), answer(0, null, result.token, result.sessionLifetimeMs)), waits: false }
+    }
+
+    /** A raw token after a v0 handshake: answered raw; a failure closes without an answer, as Kafka does. */
+    const rawSasl = (frame: Uint8Array, session: SaslSession): Admitted | SaslAuthenticationFailed => {
+      const result = session.authenticate(frame, Date.now())
+      if (result._tag === "Failed") return new SaslAuthenticationFailed({ detail: result.message })
+      if (result._tag === "Done") connection.principal = session.principal
+      const encoded = rawToken(result.token)
+      return {
+        run: result._tag === "Done" ? Effect.as(Effect.logInfo(`authenticated as ${session.principal}`), encoded) : Effect.succeed(encoded),
+        waits: false
+      }
+    }
+
     /** Decodes one frame into the effect that answers it. */
-    const admit = (frame: Uint8Array | FrameTooLarge): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest => {
+    const admit = (
+      frame: Uint8Array | FrameTooLarge
+    ): Admitted | FrameTooLarge | UnsupportedRequest | MalformedRequest | SaslAuthenticationFailed | AuthenticationRequired => {
       if (frame instanceof FrameTooLarge) return frame
+      if (sasl !== undefined && sasl.raw) return rawSasl(frame, sasl)
       try {
         const r = new ByteReader(frame)
         const { apiKey, apiVersion, correlationId } = readHeaderPrefix(r)
@@ -147,6 +222,12 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
           if (apiKey !== ApiVersions.key) return new UnsupportedRequest({ apiKey, apiVersion })
           const encoded = encodeResponse(ApiVersions, 0, correlationId, unsupportedVersion(supportedApis))
           return { run: Effect.succeed(encoded), waits: false }
+        }
+        if (sasl !== undefined) {
+          if (apiKey === SaslHandshake.key || apiKey === SaslAuthenticate.key) return saslRequest(apiKey, apiVersion, correlationId, r, sasl)
+          if (apiKey !== ApiVersions.key && (!sasl.authenticated || sasl.expired(Date.now()))) {
+            return new AuthenticationRequired({ apiKey, expired: sasl.authenticated })
+          }
         }
         const { clientId, body: request } = readRequestBody(api, apiVersion, r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection, mute }
@@ -262,7 +343,13 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     const handleFrame = (frame: Framed) =>
       Effect.suspend((): Effect.Effect<
         void,
-        Socket.SocketError | ResponseUnreadable | FrameTooLarge | UnsupportedRequest | MalformedRequest,
+        | Socket.SocketError
+        | ResponseUnreadable
+        | FrameTooLarge
+        | UnsupportedRequest
+        | MalformedRequest
+        | SaslAuthenticationFailed
+        | AuthenticationRequired,
         HandlerServices
       > => {
         if (!(frame instanceof Uint8Array) && frame._tag === "PartialFrame") {
@@ -307,6 +394,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         if (!admitted.waits) {
           return Effect.flatMap(Effect.onInterrupt(admitted.run, () => Effect.sync(giveBack)), (response) => {
             pool.release(frame)
+            if (admitted.close !== undefined) return Effect.andThen(complete(response), Effect.fail(admitted.close))
             return Effect.andThen(complete(response), waitForRoom)
           })
         }

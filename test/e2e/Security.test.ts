@@ -1,0 +1,110 @@
+// Listeners, TLS and SASL end to end with kcat (librdkafka): one broker with PLAINTEXT, SASL_SSL (PLAIN) and SSL
+// (client certificates required) listeners. Each listener advertises itself; SASL/PLAIN over TLS produces and
+// consumes; a wrong password is refused while the broker keeps serving everyone else; the SSL listener refuses a
+// client without a certificate and names one with a certificate by its subject; a plaintext client on a TLS
+// port is disconnected.
+import { assert, describe, it } from "@effect/vitest"
+import { connect } from "node:net"
+import { afterAll, beforeAll } from "vitest"
+import { makeCertificates, type Certificates } from "../support/Certificates.ts"
+import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
+import { requireClient } from "../support/Installed.ts"
+import { kcat, kcatInstalled } from "../support/Kcat.ts"
+
+const portOf = (output: string, name: string) => {
+  const m = new RegExp(`listening on [^ ]*:(\\d+) \\(${name},`).exec(output)
+  if (m === null) throw new Error(`no ${name} listener in:\n${output}`)
+  return Number(m[1])
+}
+
+describe("security: listeners, TLS, SASL (kcat)", () => {
+  let broker: BrokerProcess | undefined
+  let certs: Certificates
+  const ports = { plain: 0, saslSsl: 0, ssl: 0 }
+
+  beforeAll(async () => {
+    if (!kcatInstalled) return
+    certs = makeCertificates()
+    const logDir = makeLogDir()
+    await writeTopics(logDir, { orders: 1 })
+    broker = await startBroker({
+      logDir,
+      properties: {
+        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:9093",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:PLAINTEXT",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": certs.serverPem,
+        "listener.name.ssl.ssl.client.auth": "required",
+        "listener.name.ssl.ssl.truststore.type": "PEM",
+        "listener.name.ssl.ssl.truststore.location": certs.ca,
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config":
+          `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret" user_bob="bob-secret";`
+      }
+    })
+    // Every listener logs its line before the broker is ready.
+    await new Promise((r) => setTimeout(r, 300))
+    ports.plain = portOf(broker.output(), "PLAINTEXT")
+    ports.saslSsl = portOf(broker.output(), "SASL_SSL")
+    ports.ssl = portOf(broker.output(), "SSL")
+  }, 30_000)
+
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
+
+  const sasl = (user: string, password: string) => [
+    "-b", `127.0.0.1:${ports.saslSsl}`,
+    "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=PLAIN",
+    "-X", `sasl.username=${user}`, "-X", `sasl.password=${password}`,
+    "-X", `ssl.ca.location=${certs.ca}`
+  ]
+
+  it.runIf(kcatInstalled)("each listener advertises its own address", async () => {
+    assert.match(await kcat(["-b", `127.0.0.1:${ports.plain}`, "-L"]), new RegExp(`broker 1 at 127\\.0\\.0\\.1:${ports.plain}`))
+    assert.match(await kcat([...sasl("alice", "alice-secret"), "-L"]), new RegExp(`broker 1 at 127\\.0\\.0\\.1:${ports.saslSsl}`))
+  })
+
+  it.runIf(kcatInstalled)("SASL_SSL with PLAIN produces and consumes; the principal is logged", async () => {
+    await kcat([...sasl("alice", "alice-secret"), "-P", "-t", "orders", "-p", "0"], "one\ntwo\nthree\n")
+    const out = await kcat([...sasl("bob", "bob-secret"), "-C", "-t", "orders", "-p", "0", "-o", "beginning", "-e", "-q"])
+    assert.deepStrictEqual(out.trim().split("\n"), ["one", "two", "three"])
+    assert.include(broker!.output(), "authenticated as User:alice")
+  })
+
+  it.runIf(kcatInstalled)("a wrong password is refused, and the broker keeps serving others", async () => {
+    const refused = await kcat([...sasl("alice", "wrong-password"), "-L", "-m", "5"], "", 20_000).then(() => "", (e: Error) => e.message)
+    assert.match(refused, /Authentication failed|SASL authentication error|Invalid username or password/i)
+    assert.notInclude(broker!.output(), "wrong-password")
+    assert.notInclude(broker!.output(), "alice-secret")
+    assert.match(await kcat([...sasl("alice", "alice-secret"), "-L"]), /topic "orders"/)
+    assert.match(await kcat(["-b", `127.0.0.1:${ports.plain}`, "-L"]), /topic "orders"/)
+  })
+
+  it.runIf(kcatInstalled)("mTLS: no certificate is refused; with one, its subject is the principal", async () => {
+    const tls = ["-b", `127.0.0.1:${ports.ssl}`, "-X", "security.protocol=SSL", "-X", `ssl.ca.location=${certs.ca}`]
+    const refused = await kcat([...tls, "-L", "-m", "5"], "", 20_000).then(() => "", (e: Error) => e.message)
+    assert.notStrictEqual(refused, "")
+    const listing = await kcat([...tls, "-X", `ssl.certificate.location=${certs.clientCert}`, "-X", `ssl.key.location=${certs.clientKey}`, "-L"])
+    assert.match(listing, new RegExp(`broker 1 at 127\\.0\\.0\\.1:${ports.ssl}`))
+    assert.include(broker!.output(), "TLS client certificate: User:CN=client,OU=eng,O=acme")
+  })
+
+  it.runIf(kcatInstalled)("a plaintext client on a TLS port is disconnected; the broker keeps running", async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(ports.saslSsl, "127.0.0.1", () => {
+        // An ApiVersions v0 request in plaintext.
+        const frame = Buffer.from([0, 0, 0, 14, 0, 18, 0, 0, 0, 0, 0, 1, 0, 4, 116, 101, 115, 116])
+        socket.write(frame)
+      })
+      socket.on("error", () => {})
+      socket.on("close", () => resolve(true))
+      setTimeout(() => resolve(false), 10_000)
+    })
+    assert.isTrue(closed)
+    assert.isTrue(broker!.alive())
+    assert.match(await kcat(["-b", `127.0.0.1:${ports.plain}`, "-L"]), /topic "orders"/)
+  })
+})
