@@ -20,9 +20,9 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(ProducerIds.layer),
     Layer.provideMerge(ClientQuotas.layer),
+    Layer.provideMerge(ScramCredentials.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
-    Layer.provideMerge(ScramCredentials.layerMemory),
     Layer.provideMerge(config)
   )
 

@@ -7,7 +7,7 @@
 // value; `encodeMetadataSnapshot` frames them as a `<offset>-<epoch>.checkpoint` snapshot file.
 import { ByteReader, ByteWriter, concat, MalformedInput, ZERO_UUID } from "./Bytes.ts"
 import { controlType, SNAPSHOT_FOOTER, SNAPSHOT_HEADER, snapshotFooterBatch, snapshotHeaderBatch } from "./ControlRecords.ts"
-import { array, bool, codec, field, float64, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
+import { array, bool, bytes, codec, field, float64, int16, int32, int64, int8, string, struct, tagged, type Type, type TypeOf, uuid } from "./Message.ts"
 import { type BatchProblem, CONTROL, decodeRecords, encodeBatch, scanBatches } from "./RecordBatch.ts"
 
 /** PartitionChangeRecord.leader when the leader stays as it was. */
@@ -86,6 +86,21 @@ export const ClientQuotaRecord = struct({
   remove: field(bool)
 })
 
+/** A user's SCRAM credential for one mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512): never the password. */
+export const UserScramCredentialRecord = struct({
+  name: field(string),
+  mechanism: field(int8),
+  salt: field(bytes),
+  storedKey: field(bytes),
+  serverKey: field(bytes),
+  iterations: field(int32)
+})
+
+export const RemoveUserScramCredentialRecord = struct({
+  name: field(string),
+  mechanism: field(int8)
+})
+
 export const FeatureLevelRecord = struct({
   name: field(string),
   /** 0 removes the feature. */
@@ -100,8 +115,10 @@ export const RecordType = {
   PartitionChange: 5,
   RemoveTopic: 9,
   FeatureLevel: 12,
+  UserScramCredential: 11,
   ClientQuota: 14,
-  ProducerIds: 15
+  ProducerIds: 15,
+  RemoveUserScramCredential: 22
 } as const
 
 /** The newest version of each record type that we can read. */
@@ -113,7 +130,9 @@ const MAX_VERSION = {
   RemoveTopic: 0,
   FeatureLevel: 0,
   ClientQuota: 0,
-  ProducerIds: 0
+  ProducerIds: 0,
+  UserScramCredential: 0,
+  RemoveUserScramCredential: 0
 } as const
 
 export const FRAME_VERSION = 1
@@ -138,6 +157,8 @@ export type FeatureLevelRecord = TypeOf<typeof FeatureLevelRecord>
 export type ConfigRecord = TypeOf<typeof ConfigRecord>
 export type ProducerIdsRecord = TypeOf<typeof ProducerIdsRecord>
 export type ClientQuotaRecord = TypeOf<typeof ClientQuotaRecord>
+export type UserScramCredentialRecord = TypeOf<typeof UserScramCredentialRecord>
+export type RemoveUserScramCredentialRecord = TypeOf<typeof RemoveUserScramCredentialRecord>
 
 type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
 type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
@@ -151,6 +172,8 @@ export type MetadataRecord =
   | Decoded<"Config", ConfigRecord>
   | Decoded<"ProducerIds", ProducerIdsRecord>
   | Decoded<"ClientQuota", ClientQuotaRecord>
+  | Decoded<"UserScramCredential", UserScramCredentialRecord>
+  | Decoded<"RemoveUserScramCredential", RemoveUserScramCredentialRecord>
   | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
 
 /** A record to encode; `version` defaults to the lowest version that holds every field given. */
@@ -163,6 +186,8 @@ export type NewMetadataRecord =
   | Encodable<"Config", ConfigRecord>
   | Encodable<"ProducerIds", ProducerIdsRecord>
   | Encodable<"ClientQuota", ClientQuotaRecord>
+  | Encodable<"UserScramCredential", UserScramCredentialRecord>
+  | Encodable<"RemoveUserScramCredential", RemoveUserScramCredentialRecord>
 
 /**
  * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
@@ -204,6 +229,12 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
     case RecordType.ClientQuota:
       if (version > MAX_VERSION.ClientQuota) break
       return { type: "ClientQuota", version, ...body(ClientQuotaRecord) }
+    case RecordType.UserScramCredential:
+      if (version > MAX_VERSION.UserScramCredential) break
+      return { type: "UserScramCredential", version, ...body(UserScramCredentialRecord) }
+    case RecordType.RemoveUserScramCredential:
+      if (version > MAX_VERSION.RemoveUserScramCredential) break
+      return { type: "RemoveUserScramCredential", version, ...body(RemoveUserScramCredentialRecord) }
   }
   return { type: "Unknown", recordType, version }
 }
@@ -258,6 +289,12 @@ export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
       break
     case "ClientQuota":
       codec(ClientQuotaRecord, version, true).write(w, record)
+      break
+    case "UserScramCredential":
+      codec(UserScramCredentialRecord, version, true).write(w, record)
+      break
+    case "RemoveUserScramCredential":
+      codec(RemoveUserScramCredentialRecord, version, true).write(w, record)
       break
   }
   return w.toBytes()

@@ -23,6 +23,7 @@ import { LogStore, partitionName, type TopicPartition } from "../../src/services
 import { BufferPool } from "../../src/services/network/BufferPool.ts"
 import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
 import { ClientQuotas } from "../../src/services/quota/ClientQuotas.ts"
+import { ScramCredentials } from "../../src/services/security/ScramCredentials.ts"
 import { TransactionCoordinator } from "../../src/services/txn/TransactionCoordinator.ts"
 
 export const LOG_DIR = "/data"
@@ -41,6 +42,7 @@ export type BrokerServices =
   | TransactionCoordinator
   | ProducerIds
   | ClientQuotas
+  | ScramCredentials
   | BufferPool
   | FileSystem.FileSystem
 

@@ -191,6 +191,7 @@ const EXPECTED_APIS = [
   { apiKey: 48, minVersion: 0, maxVersion: 1 }, // DescribeClientQuotas
   { apiKey: 49, minVersion: 0, maxVersion: 1 }, // AlterClientQuotas
   { apiKey: 50, minVersion: 0, maxVersion: 0 }, // DescribeUserScramCredentials
+  { apiKey: 51, minVersion: 0, maxVersion: 0 }, // AlterUserScramCredentials
   { apiKey: 55, minVersion: 0, maxVersion: 2 }, // DescribeQuorum
   { apiKey: 57, minVersion: 0, maxVersion: 2 }, // UpdateFeatures
   { apiKey: 60, minVersion: 0, maxVersion: 1 }, // DescribeCluster

@@ -1,5 +1,6 @@
 // The one table of APIs the broker serves. Dispatch looks handlers up here and ApiVersions advertises the
 // version ranges of these same definitions, so the two can never disagree.
+import * as AlterUserScramCredentials from "./AlterUserScramCredentials.ts"
 import * as SaslAuthenticate from "./SaslAuthenticate.ts"
 import * as SaslHandshake from "./SaslHandshake.ts"
 import type { Effect } from "effect"
@@ -104,7 +105,8 @@ const served = [
   ConsumerGroupHeartbeat.make,
   ConsumerGroupDescribe.make,
   SaslHandshake.make,
-  SaslAuthenticate.make
+  SaslAuthenticate.make,
+  AlterUserScramCredentials.make
 ]
 
 export const supportedApis: ReadonlyArray<ApiVersions.ApiRange> = [...served, ApiVersions.make(() => [])]

@@ -1,20 +1,27 @@
-// DescribeUserScramCredentials v0. Kafka answers this without an authorizer too, from the SCRAM credentials in
-// its metadata; this broker has no SASL, so it holds none, and it answers as Kafka does for an empty credential
-// store (ScramImage.describe): all users (null or empty list) → no results; each named user → RESOURCE_NOT_FOUND
-// (91), a user named twice → DUPLICATE_RESOURCE (92). Admin tools (kafka-configs --describe --entity-type users)
-// then see a user without credentials rather than an error.
+// DescribeUserScramCredentials v0, from the SCRAM credentials in the metadata log, as Kafka's ScramImage.describe:
+// all users (null or empty list) → every user with credentials; a named user without any → RESOURCE_NOT_FOUND
+// (91), a user named twice → DUPLICATE_RESOURCE (92). Only mechanisms and iterations are told, never keys.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeUserScramCredentials } from "../../protocol/messages/DescribeUserScramCredentials.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
+import { mechanismType } from "../security/Scram.ts"
+import { ScramCredentials } from "../security/ScramCredentials.ts"
 import { handler } from "./Handler.ts"
 
 type Result = ResponseOf<typeof DescribeUserScramCredentials>["results"][number]
 
 export const make = handler(DescribeUserScramCredentials, "0", (request) =>
-  Effect.sync(() => {
+  Effect.gen(function*() {
+    const all = yield* (yield* ScramCredentials).all
+    const infos = (user: string) =>
+      (all.get(user) ?? []).map((c) => ({ mechanism: mechanismType(c.mechanism), iterations: c.iterations }))
     const named = new Map<string, boolean>()
     for (const { name } of request.users ?? []) named.set(name, named.has(name))
+    if (named.size === 0) {
+      const results: Array<Result> = [...all.keys()].sort().map((user) => ({ user, errorCode: 0, errorMessage: null, credentialInfos: infos(user) }))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results } satisfies ResponseOf<typeof DescribeUserScramCredentials>
+    }
     const results: Array<Result> = [...named].map(([user, twice]) =>
       twice
         ? {
@@ -23,6 +30,8 @@ export const make = handler(DescribeUserScramCredentials, "0", (request) =>
           errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`,
           credentialInfos: []
         }
+        : all.has(user)
+        ? { user, errorCode: 0, errorMessage: null, credentialInfos: infos(user) }
         : {
           user,
           errorCode: ErrorCode.RESOURCE_NOT_FOUND,

@@ -44,6 +44,15 @@ export interface MetadataImage {
   readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   /** Client quotas by entity (`quotaEntityKey`), from ClientQuotaRecords. */
   readonly clientQuotas: ReadonlyMap<string, ClientQuota>
+  /** SCRAM credentials by user, then mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), from UserScramCredentialRecords. */
+  readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, StoredScramCredential>>
+}
+
+export interface StoredScramCredential {
+  readonly salt: Uint8Array
+  readonly storedKey: Uint8Array
+  readonly serverKey: Uint8Array
+  readonly iterations: number
 }
 
 /** One part of a client quota entity: its type (`user`, `client-id`, `ip`) and name, null for the default entity. */
@@ -74,7 +83,8 @@ export const emptyImage: MetadataImage = {
   features: new Map(),
   nextProducerId: 0,
   brokerConfigs: new Map(),
-  clientQuotas: new Map()
+  clientQuotas: new Map(),
+  scramCredentials: new Map()
 }
 
 /** Resource types of ConfigRecords. */
@@ -94,6 +104,7 @@ interface Draft {
   nextProducerId: number
   brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   readonly clientQuotas: Map<string, ClientQuota>
+  readonly scramCredentials: Map<string, ReadonlyMap<number, StoredScramCredential>>
   /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
   readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
@@ -105,6 +116,7 @@ const draftOf = (image: MetadataImage): Draft => ({
   nextProducerId: image.nextProducerId,
   brokerConfigs: image.brokerConfigs,
   clientQuotas: new Map(image.clientQuotas),
+  scramCredentials: new Map(image.scramCredentials),
   ownArrays: new WeakSet()
 })
 
@@ -222,6 +234,19 @@ const apply = (d: Draft, record: AnyRecord): void => {
       else d.clientQuotas.set(key, { entity: sortedEntity(record.entity), values })
       return
     }
+    case "UserScramCredential": {
+      const m = new Map(d.scramCredentials.get(record.name))
+      m.set(record.mechanism, { salt: record.salt, storedKey: record.storedKey, serverKey: record.serverKey, iterations: record.iterations })
+      d.scramCredentials.set(record.name, m)
+      return
+    }
+    case "RemoveUserScramCredential": {
+      const m = new Map(d.scramCredentials.get(record.name))
+      m.delete(record.mechanism)
+      if (m.size === 0) d.scramCredentials.delete(record.name)
+      else d.scramCredentials.set(record.name, m)
+      return
+    }
     case "Unknown":
       return
   }
@@ -295,6 +320,9 @@ export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => 
   }
   for (const { entity, values } of image.clientQuotas.values()) {
     for (const [key, value] of values) out.push({ type: "ClientQuota", entity: [...entity], key, value, remove: false })
+  }
+  for (const [name, byMechanism] of image.scramCredentials) {
+    for (const [mechanism, c] of byMechanism) out.push({ type: "UserScramCredential", name, mechanism, ...c })
   }
   if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
   return out
