@@ -17,9 +17,22 @@ Environment variables override the file as in Kafka's container images: KAFKA_LO
 Set OTEL_EXPORTER_OTLP_ENDPOINT to export request spans to an OpenTelemetry collector.
 
 Options:
-  -h, --help   print this help and exit`
+  -h, --help   print this help and exit
+
+Subcommand:
+  format -c server.properties [-t cluster-id] [--add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]']...
+               prepares log.dirs before the first start, as kafka-storage format: a new log dir gets
+               meta.properties (a generated cluster id unless -t gives one); SCRAM users are added to the
+               metadata log (an existing log dir keeps its data and gets the credentials added).`
 
 const args = process.argv.slice(2)
+if (args[0] === "format") {
+  void import("./Format.ts").then((f) => f.run(args.slice(1), usage))
+} else {
+  startBroker()
+}
+
+function startBroker() {
 if (args.includes("-h") || args.includes("--help")) {
   console.log(usage)
   process.exit(0)
@@ -55,3 +68,4 @@ const main = Layer.launch(Broker.layer(PropertiesConfig.layer(configPath))).pipe
 NodeRuntime.runMain(main, {
   teardown: (exit, onExit) => onExit(Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause) ? 1 : 0)
 })
+}

@@ -108,3 +108,77 @@ describe("security: listeners, TLS, SASL (kcat)", () => {
     assert.match(await kcat(["-b", `127.0.0.1:${ports.plain}`, "-L"]), /topic "orders"/)
   })
 })
+
+describe("security: SCRAM over SASL_SSL (format --add-scram, kcat, kafkajs), across a restart", () => {
+  let broker: BrokerProcess | undefined
+  let certs: Certificates
+  let port = 0
+
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
+
+  const scram = (mechanism: string, user: string, password: string) => [
+    "-b", `127.0.0.1:${port}`,
+    "-X", "security.protocol=SASL_SSL", "-X", `sasl.mechanisms=${mechanism}`,
+    "-X", `sasl.username=${user}`, "-X", `sasl.password=${password}`,
+    "-X", `ssl.ca.location=${certs.ca}`
+  ]
+
+  it.runIf(kcatInstalled)("users added by format log in with SCRAM-SHA-256 and -512, also after a restart; a wrong password is refused", async () => {
+    certs = makeCertificates()
+    const logDir = makeLogDir()
+    await writeTopics(logDir, { events: 1 })
+    const properties = {
+      "listeners": "SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:9093",
+      "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": certs.serverPem,
+      "sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512"
+    }
+    // A first start writes the config file; format then adds the users to the existing log dir.
+    broker = await startBroker({ logDir, properties })
+    await broker.stop()
+    const { execFileSync } = await import("node:child_process")
+    const formatted = execFileSync("./your_program.sh", [
+      "format", "-c", broker.configPath,
+      "--add-scram", "SCRAM-SHA-256=[name=bob,password=bob-secret]",
+      "--add-scram", "SCRAM-SHA-512=[name=carol,password=carol-secret,iterations=8192]"
+    ]).toString()
+    assert.include(formatted, "added SCRAM-SHA-256 credentials for bob")
+    assert.notInclude(formatted, "bob-secret")
+
+    for (const round of [1, 2]) {
+      broker = await startBroker({ logDir, properties })
+      port = broker.port
+      await kcat([...scram("SCRAM-SHA-256", "bob", "bob-secret"), "-P", "-t", "events", "-p", "0"], `round-${round}\n`)
+      const out = await kcat([...scram("SCRAM-SHA-512", "carol", "carol-secret"), "-C", "-t", "events", "-p", "0", "-o", "beginning", "-e", "-q"])
+      assert.deepStrictEqual(out.trim().split("\n"), round === 1 ? ["round-1"] : ["round-1", "round-2"])
+      const refused = await kcat([...scram("SCRAM-SHA-256", "bob", "not-it"), "-L", "-m", "5"], "", 20_000).then(() => "", (e: Error) => e.message)
+      assert.notStrictEqual(refused, "")
+      assert.include(broker.output(), "authenticated as User:carol")
+      if (round === 1) await broker.stop()
+    }
+
+    // kafkajs over TLS with SCRAM-SHA-256.
+    const { Kafka, logLevel } = await import("kafkajs")
+    const { readFileSync } = await import("node:fs")
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${port}`],
+      ssl: { ca: [readFileSync(certs.ca, "utf8")] },
+      sasl: { mechanism: "scram-sha-256", username: "bob", password: "bob-secret" },
+      logLevel: logLevel.NOTHING
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic: "events", messages: [{ value: "from-kafkajs" }] })
+    await producer.disconnect()
+    const admin = kafka.admin()
+    await admin.connect()
+    const offsets = await admin.fetchTopicOffsets("events")
+    await admin.disconnect()
+    assert.strictEqual(offsets[0]!.high, "3")
+  }, 120_000)
+})
