@@ -12,7 +12,7 @@ import { requireClient } from "../support/Installed.ts"
 import { kcat, kcatInstalled } from "../support/Kcat.ts"
 
 const portOf = (output: string, name: string) => {
-  const m = new RegExp(`listening on [^ ]*:(\\d+) \\(${name},`).exec(output)
+  const m = new RegExp(`listening on [^ ]*:(\\d+) \\(${name}[,)]`).exec(output)
   if (m === null) throw new Error(`no ${name} listener in:\n${output}`)
   return Number(m[1])
 }

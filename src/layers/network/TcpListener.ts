@@ -116,7 +116,7 @@ export const make = Effect.gen(function*() {
         }, budget))
       })
     ).pipe(Effect.forkScoped)
-    yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${boundPort} (${l.name}, ${l.protocol})`)
+    yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${boundPort} (${l.name === l.protocol ? l.name : `${l.name}, ${l.protocol}`})`)
     bound.push({ name: l.name, protocol: l.protocol, host, port: boundPort })
   }
 

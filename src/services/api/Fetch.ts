@@ -52,7 +52,7 @@ export const make = handler(Fetch, "4-17", (request, context) =>
     // Under a `consumer_byte_rate` quota, no more than a quiet window's worth is read at once: more would be
     // throttled for sure (Kafka caps max_bytes so too).
     const quotas = yield* ClientQuotas
-    const client = quotaClient(context.clientId)
+    const client = quotaClient(context.clientId, context.connection.principal)
     const maxBytes = Math.min(request.maxBytes, Math.floor(yield* quotas.maxBytesInWindow("fetch", client)))
     const minBytes = Math.min(request.minBytes, maxBytes)
     const readCommitted = request.isolationLevel === READ_COMMITTED

@@ -217,7 +217,7 @@ export const make = handler(Produce, "0-11", (request, context) =>
       }
     }
     yield* Effect.annotateCurrentSpan({ "kafka.records": records, "kafka.errors": errors })
-    const throttleTimeMs = yield* (yield* ClientQuotas).record("produce", quotaClient(context.clientId), bytes)
+    const throttleTimeMs = yield* (yield* ClientQuotas).record("produce", quotaClient(context.clientId, context.connection.principal), bytes)
     if (request.acks === 0) {
       // No answer carries the throttle: the connection is muted all the same.
       if (throttleTimeMs > 0) context.mute?.((yield* Clock.currentTimeMillis) + throttleTimeMs)

@@ -3,7 +3,7 @@
 // the layer (layers/quota/ClientQuotas.ts) keeps the measured rates.
 import { Context, type Effect } from "effect"
 
-/** The principal of every connection while the broker has no authentication (Kafka's `User:ANONYMOUS`). */
+/** The user of a connection without an authenticated principal (Kafka's `User:ANONYMOUS`). */
 export const ANONYMOUS = "ANONYMOUS"
 
 /** `producer_byte_rate` is measured on Produce, `consumer_byte_rate` on Fetch. */
@@ -30,5 +30,11 @@ export class ClientQuotas extends Context.Service<ClientQuotas, {
   readonly maxBytesInWindow: (kind: QuotaKind, client: QuotaClient) => Effect.Effect<number>
 }>()("kafka/ClientQuotas") {}
 
-/** The quota client of a request: the connection's principal (ANONYMOUS for now) and the header's client id. */
-export const quotaClient = (clientId: string | null): QuotaClient => ({ user: ANONYMOUS, clientId: clientId ?? "" })
+/**
+ * The quota client of a request: the connection's principal (`User:alice` → user `alice`; ANONYMOUS without
+ * authentication) and the header's client id.
+ */
+export const quotaClient = (clientId: string | null, principal?: string): QuotaClient => ({
+  user: principal === undefined || !principal.startsWith("User:") ? ANONYMOUS : principal.slice(5),
+  clientId: clientId ?? ""
+})
