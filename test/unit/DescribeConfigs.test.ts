@@ -412,3 +412,27 @@ describe("DescribeCluster", () => {
       assert.match(unknown.errorMessage!, /endpoint type 7/)
     }).pipe(Effect.provide(fresh())))
 })
+
+describe("DescribeConfigs listener security keys", () => {
+  it.effect("secrets are null and sensitive; other security keys are told as set", () =>
+    Effect.gen(function*() {
+      const response = yield* describeConfigs(4, [resource(BROKER, "1")], { synonyms: true })
+      const configs = byName(response.results[0]!.configs)
+      const jaas = configs.get("listener.name.sasl_plaintext.plain.sasl.jaas.config")!
+      assert.deepStrictEqual([jaas.value, jaas.isSensitive, jaas.configType], [null, true, ConfigType.PASSWORD])
+      assert.deepStrictEqual(jaas.synonyms.map((s) => s.value), [null])
+      assert.deepStrictEqual([configs.get("ssl.key.password")!.value, configs.get("ssl.key.password")!.isSensitive], [null, true])
+      const mechanisms = configs.get("sasl.enabled.mechanisms")!
+      assert.deepStrictEqual([mechanisms.value, mechanisms.isSensitive], ["PLAIN", false])
+      assert.notInclude(JSON.stringify(response), "alice-secret")
+    }).pipe(Effect.provide(fresh({
+      properties: {
+        "listeners": "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+        "controller.listener.names": "CONTROLLER",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "ssl.key.password": "key-secret",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+          `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`
+      }
+    }))))
+})

@@ -18,7 +18,7 @@ import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { describeBrokerConfigs } from "../config/BrokerConfigs.ts"
-import { type ConfigEntry, ConfigSource } from "../config/ConfigEntries.ts"
+import { type ConfigEntry, ConfigSource, ConfigType } from "../config/ConfigEntries.ts"
 import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { topicNameProblem } from "../metadata/Topics.ts"
 
@@ -71,7 +71,7 @@ export const make = handler(DescribeConfigs, "0-4", (request) =>
       readOnly: entry.readOnly,
       isDefault: entry.isDefault,
       configSource: entry.source,
-      isSensitive: false,
+      isSensitive: entry.type === ConfigType.PASSWORD,
       synonyms: request.includeSynonyms ? entry.synonyms.map((s) => ({ ...s })) : [],
       configType: entry.type,
       documentation: request.includeDocumentation ? entry.documentation : null

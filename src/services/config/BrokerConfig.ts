@@ -118,7 +118,13 @@ export interface BrokerConfigShape {
   readonly quotaWindowSizeSeconds: number
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
+  /** The listener security keys the configuration sets (`ssl.*`, `sasl.*`, per listener too), for DescribeConfigs. */
+  readonly securityExplicit: ReadonlyMap<string, string>
 }
+
+/** Keys whose values are secrets: DescribeConfigs answers them as null, marked sensitive, and nothing logs them. */
+export const isSensitiveKey = (key: string): boolean =>
+  key.endsWith(".password") || key.endsWith("sasl.jaas.config") || key.endsWith("ssl.keystore.key")
 
 /** Every key the broker reads; the rest of a server.properties is accepted and ignored. */
 export const HONOURED_KEYS = [
@@ -402,6 +408,17 @@ const load = Effect.gen(function*() {
   const protocolMap = yield* parseProtocolMap(yield* Config.String("listener.security.protocol.map").pipe(
     Config.withDefault(DEFAULT_PROTOCOL_MAP)
   ))
+  const securityExplicit = new Map<string, string>()
+  const securityKeys = ["listener.security.protocol.map", "sasl.enabled.mechanisms", "connections.max.reauth.ms", "sasl.jaas.config", ...SSL_KEYS]
+  for (const key of [
+    ...securityKeys,
+    ...listeners.flatMap((l) =>
+      [...securityKeys.slice(1), "plain.sasl.jaas.config"].map((k) => `listener.name.${l.name.toLowerCase()}.${k}`)
+    )
+  ]) {
+    const v = yield* Config.String(key).pipe(Config.option)
+    if (Option.isSome(v)) securityExplicit.set(key, v.value)
+  }
   const served: Array<ListenerConfig> = []
   for (const l of listeners.filter((l) => !controllerNames.includes(l.name))) {
     served.push(yield* listenerConfig(l, protocolMap, l === listener ? advertised : advertisedAll.find((a) => a.name === l.name)))
@@ -475,7 +492,8 @@ const load = Effect.gen(function*() {
     transactionStateLogSegmentBytes: yield* positive("transaction.state.log.segment.bytes", 100 * 1024 * 1024),
     quotaWindowNum: yield* positive("quota.window.num", 11),
     quotaWindowSizeSeconds: yield* positive("quota.window.size.seconds", 1),
-    explicit
+    explicit,
+    securityExplicit
   })
 }).pipe(
   Effect.catchTag("ConfigError", (e) => Effect.fail(new InvalidConfig({ message: e.message.replace(/\s*\n\s*/g, " ") })))

@@ -1,7 +1,7 @@
 // The broker's own configs as DescribeConfigs describes them: one per key of `HONOURED_KEYS`, with Kafka's type,
 // default and synonyms; dynamic values (AlterConfigs) over the file's (STATIC_BROKER_CONFIG) over the defaults.
 // Only the dynamic keys are writable.
-import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS } from "./BrokerConfig.ts"
+import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS, isSensitiveKey } from "./BrokerConfig.ts"
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
 import { DYNAMIC_KEYS } from "./DynamicConfigs.ts"
 
@@ -172,7 +172,25 @@ export const dynamicSynonyms = (names: ReadonlyArray<string>, dynamic: DynamicVa
  * when the file sets it, else DEFAULT_CONFIG. Only the dynamic keys are writable. `config` is the
  * configuration in effect.
  */
-export const describeBrokerConfigs = (config: BrokerConfigShape, dynamic: DynamicValues = none): Array<ConfigEntry> =>
+export const describeBrokerConfigs = (config: BrokerConfigShape, dynamic: DynamicValues = none): Array<ConfigEntry> => [
+  ...honouredConfigs(config, dynamic),
+  // The listener security keys the file sets; secrets as null (DescribeConfigs marks them sensitive).
+  ...[...config.securityExplicit].map(([name, v]): ConfigEntry => {
+    const sensitive = isSensitiveKey(name)
+    return {
+      name,
+      value: sensitive ? null : v,
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      isDefault: false,
+      readOnly: true,
+      type: sensitive ? ConfigType.PASSWORD : STRING,
+      synonyms: [{ name, value: sensitive ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG }],
+      documentation: "Listener security (see README: Security)."
+    }
+  })
+]
+
+const honouredConfigs = (config: BrokerConfigShape, dynamic: DynamicValues): Array<ConfigEntry> =>
   HONOURED_KEYS.map((name): ConfigEntry => {
     const key = BROKER_KEYS[name]
     const set = config.explicit.get(name)
