@@ -10,6 +10,7 @@ import { makeCertificates, type Certificates } from "../support/Certificates.ts"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
 import { kcat, kcatInstalled } from "../support/Kcat.ts"
+import { PYTHON, pythonHas } from "../support/PythonClients.ts"
 
 const portOf = (output: string, name: string) => {
   const m = new RegExp(`listening on [^ ]*:(\\d+) \\(${name}[,)]`).exec(output)
@@ -181,4 +182,87 @@ describe("security: SCRAM over SASL_SSL (format --add-scram, kcat, kafkajs), acr
     await admin.disconnect()
     assert.strictEqual(offsets[0]!.high, "3")
   }, 120_000)
+})
+
+describe("security: SASL with @platformatic/kafka and confluent-kafka (python)", () => {
+  let broker: BrokerProcess | undefined
+  let certs: Certificates
+  const ports = { saslPlain: 0, saslSsl: 0 }
+
+  beforeAll(async () => {
+    certs = makeCertificates()
+    const logDir = makeLogDir()
+    await writeTopics(logDir, { logs: 1 })
+    const properties = {
+      "listeners": "SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:9093",
+      "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": certs.serverPem,
+      "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+        `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`,
+      "listener.name.sasl_ssl.plain.sasl.jaas.config":
+        `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`
+    }
+    broker = await startBroker({ logDir, properties })
+    await broker.stop()
+    const { execFileSync } = await import("node:child_process")
+    execFileSync("./your_program.sh", [
+      "format", "-c", broker.configPath,
+      "--add-scram", "SCRAM-SHA-256=[name=bob,password=bob-secret]",
+      "--add-scram", "SCRAM-SHA-512=[name=bob,password=bob-secret]"
+    ])
+    broker = await startBroker({ logDir, properties })
+    await new Promise((r) => setTimeout(r, 300))
+    ports.saslPlain = portOf(broker.output(), "SASL_PLAINTEXT")
+    ports.saslSsl = portOf(broker.output(), "SASL_SSL")
+  }, 60_000)
+
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  it.each(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const)("@platformatic/kafka with SASL %s produces", async (mechanism) => {
+    const { Producer, stringSerializers } = await import("@platformatic/kafka")
+    const user = mechanism === "PLAIN" ? "alice" : "bob"
+    const producer = new Producer({
+      clientId: "sec-test",
+      bootstrapBrokers: [`127.0.0.1:${ports.saslPlain}`],
+      sasl: { mechanism, username: user, password: `${user}-secret` },
+      serializers: stringSerializers
+    })
+    try {
+      const result = await producer.send({ messages: [{ topic: "logs", key: "k", value: mechanism, partition: 0 }] })
+      assert.isAtLeast(result.offsets?.length ?? 0, 1)
+    } finally {
+      await producer.close()
+    }
+    assert.include(broker!.output(), `authenticated as User:${user}`)
+  }, 30_000)
+
+  it.runIf(pythonHas("confluent_kafka")).each(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])(
+    "confluent-kafka (librdkafka 2.0.2) over SASL_SSL with %s",
+    async (mechanism) => {
+      const user = mechanism === "PLAIN" ? "alice" : "bob"
+      const script = `
+import json, sys
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+conf = {"bootstrap.servers": "127.0.0.1:${ports.saslSsl}", "security.protocol": "SASL_SSL", "sasl.mechanisms": "${mechanism}",
+        "sasl.username": "${user}", "sasl.password": "${user}-secret", "ssl.ca.location": "${certs.ca}"}
+p = Producer(conf)
+errors = []
+p.produce("logs", b"py-${mechanism}", partition=0, on_delivery=lambda e, m: errors.append(e))
+p.flush(20)
+md = AdminClient(conf).list_topics(timeout=10)
+print(json.dumps({"errors": [str(e) for e in errors if e is not None], "delivered": len(errors), "topics": sorted(md.topics)}))
+`
+      const { execFileSync } = await import("node:child_process")
+      const out = JSON.parse(execFileSync(PYTHON, ["-c", script], { timeout: 60_000 }).toString()) as { errors: Array<string>; delivered: number; topics: Array<string> }
+      assert.deepStrictEqual(out.errors, [])
+      assert.strictEqual(out.delivered, 1)
+      assert.include(out.topics, "logs")
+    },
+    60_000
+  )
 })
