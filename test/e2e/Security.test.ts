@@ -4,6 +4,7 @@
 // client without a certificate and names one with a certificate by its subject; a plaintext client on a TLS
 // port is disconnected.
 import { assert, describe, it } from "@effect/vitest"
+import { createRequire } from "node:module"
 import { connect } from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import { makeCertificates, type Certificates } from "../support/Certificates.ts"
@@ -239,6 +240,31 @@ describe("security: SASL with @platformatic/kafka and confluent-kafka (python)",
     }
     assert.include(broker!.output(), `authenticated as User:${user}`)
   }, 30_000)
+
+  const ckjs = (() => {
+    try {
+      return createRequire(new URL("../clients/confluent/package.json", import.meta.url))("@confluentinc/kafka-javascript") as {
+        KafkaJS: { Kafka: new (c: Record<string, unknown>) => { producer(): { connect(): Promise<void>; send(r: unknown): Promise<unknown>; disconnect(): Promise<void> } }; logLevel: { NOTHING: number } }
+      }
+    } catch {
+      return undefined
+    }
+  })()
+
+  it.runIf(ckjs !== undefined).each(["plain", "scram-sha-256", "scram-sha-512"])("@confluentinc/kafka-javascript with SASL %s produces", async (mechanism) => {
+    const user = mechanism === "plain" ? "alice" : "bob"
+    const kafka = new ckjs!.KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: [`127.0.0.1:${ports.saslPlain}`],
+        sasl: { mechanism, username: user, password: `${user}-secret` },
+        logLevel: ckjs!.KafkaJS.logLevel.NOTHING
+      }
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic: "logs", messages: [{ value: `ckjs-${mechanism}` }] })
+    await producer.disconnect()
+  }, 60_000)
 
   it.runIf(pythonHas("confluent_kafka")).each(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])(
     "confluent-kafka (librdkafka 2.0.2) over SASL_SSL with %s",
