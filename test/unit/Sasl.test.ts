@@ -185,3 +185,34 @@ describe("SASL on a connection", () => {
       }).pipe(Effect.provide(TestLayers.layer(fs)))
     }))
 })
+
+describe("SaslSession re-authentication (KIP-368)", () => {
+  const session = () =>
+    new SaslSession({ mechanisms: ["PLAIN"], plainUsers: new Map([["alice", "a"], ["bob", "b"]]), scram: () => undefined, maxReauthMs: 60_000 })
+
+  it("a session expires after connections.max.reauth.ms; re-authenticating as the same user renews it", () => {
+    const s = session()
+    s.handshake("PLAIN", 1)
+    const done = s.authenticate(plainToken("alice", "a"), 1_000)
+    assert.deepStrictEqual(done._tag === "Done" && done.sessionLifetimeMs, 60_000)
+    assert.isFalse(s.expired(60_999))
+    assert.isTrue(s.expired(61_000))
+    assert.strictEqual(s.handshake("PLAIN", 1).errorCode, 0)
+    assert.strictEqual(s.authenticate(plainToken("alice", "a"), 61_000)._tag, "Done")
+    assert.isFalse(s.expired(100_000))
+  })
+
+  it("re-authenticating as another principal fails; a handshake in the middle of an exchange is 34", () => {
+    const s = session()
+    s.handshake("PLAIN", 1)
+    s.authenticate(plainToken("alice", "a"), 0)
+    s.handshake("PLAIN", 1)
+    const other = s.authenticate(plainToken("bob", "b"), 1)
+    assert.deepStrictEqual(other._tag === "Failed" && other.errorCode, 58)
+    assert.strictEqual(s.principal, "User:alice")
+    const t = session()
+    t.handshake("PLAIN", 1)
+    assert.strictEqual(t.handshake("PLAIN", 1).errorCode, 34)
+    assert.strictEqual(session().authenticate(plainToken("alice", "a"), 0)._tag, "Failed")
+  })
+})
