@@ -26,6 +26,7 @@
 import { realpathSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { parseArgs } from "node:util"
 import { ZERO_UUID } from "../src/protocol/Bytes.ts"
 import { CreateTopics } from "../src/protocol/messages/CreateTopics.ts"
@@ -346,9 +347,18 @@ export interface ProduceResult {
 
 const STALL_MS = 60_000
 
+/** With BENCH_TLS=1 the produce and fetch connections use TLS (certificates not checked): the cost of an SSL listener. */
+const useTls = process.env["BENCH_TLS"] === "1"
+
 const connect = (port: number, host: string): Promise<net.Socket> =>
   new Promise((resolve, reject) => {
-    const s = net.createConnection({ port, host, noDelay: true }, () => {
+    const s: net.Socket = useTls
+      ? tls.connect({ port, host, rejectUnauthorized: false }, () => {
+        s.setNoDelay(true)
+        s.off("error", reject)
+        resolve(s)
+      })
+      : net.createConnection({ port, host, noDelay: true }, () => {
       s.off("error", reject)
       resolve(s)
     })

@@ -94,6 +94,14 @@ describe("security: listeners, TLS, SASL (kcat)", () => {
     assert.include(broker!.output(), "TLS client certificate: User:CN=client,OU=eng,O=acme")
   })
 
+  it.runIf(kcatInstalled)("SIGHUP reloads the certificates; TLS clients still connect", async () => {
+    process.kill(broker!.pid, "SIGHUP")
+    const until = Date.now() + 10_000
+    while (!broker!.output().includes("TLS certificates reloaded") && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    assert.include(broker!.output(), "TLS certificates reloaded")
+    assert.match(await kcat([...sasl("alice", "alice-secret"), "-L"]), /topic "orders"/)
+  })
+
   it.runIf(kcatInstalled)("a plaintext client on a TLS port is disconnected; the broker keeps running", async () => {
     const closed = await new Promise<boolean>((resolve) => {
       const socket = connect(ports.saslSsl, "127.0.0.1", () => {
