@@ -274,6 +274,21 @@ describe("security: SASL with @platformatic/kafka and confluent-kafka (python)",
     await producer.disconnect()
   }, 60_000)
 
+  it.runIf(pythonHas("kafka")).each(["PLAIN", "SCRAM-SHA-256"])("kafka-python 2.0.2 (v0 handshake, raw tokens) with %s", async (mechanism) => {
+    const user = mechanism === "PLAIN" ? "alice" : "bob"
+    const script = `
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers="127.0.0.1:${ports.saslPlain}", security_protocol="SASL_PLAINTEXT", sasl_mechanism="${mechanism}",
+                  sasl_plain_username="${user}", sasl_plain_password="${user}-secret", request_timeout_ms=20000)
+m = p.send("logs", b"kafka-python-${mechanism}", partition=0).get(timeout=20)
+p.close()
+print(m.offset)
+`
+    const { execFileSync } = await import("node:child_process")
+    const offset = Number(execFileSync(PYTHON, ["-c", script], { timeout: 60_000 }).toString().trim())
+    assert.isAtLeast(offset, 0)
+  }, 60_000)
+
   it.runIf(pythonHas("confluent_kafka")).each(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])(
     "confluent-kafka (librdkafka 2.0.2) over SASL_SSL with %s",
     async (mechanism) => {
