@@ -86,6 +86,23 @@ export const ClientQuotaRecord = struct({
   remove: field(bool)
 })
 
+/** One ACL (Kafka's AccessControlEntryRecord): resource pattern, principal, host, operation, ALLOW/DENY. */
+export const AccessControlEntryRecord = struct({
+  id: field(uuid),
+  resourceType: field(int8),
+  resourceName: field(string),
+  patternType: field(int8),
+  principal: field(string),
+  host: field(string),
+  operation: field(int8),
+  permissionType: field(int8)
+})
+
+/** Removes the ACL with this id. */
+export const RemoveAccessControlEntryRecord = struct({
+  id: field(uuid)
+})
+
 export const FeatureLevelRecord = struct({
   name: field(string),
   /** 0 removes the feature. */
@@ -101,7 +118,9 @@ export const RecordType = {
   RemoveTopic: 9,
   FeatureLevel: 12,
   ClientQuota: 14,
-  ProducerIds: 15
+  ProducerIds: 15,
+  AccessControlEntry: 18,
+  RemoveAccessControlEntry: 19
 } as const
 
 /** The newest version of each record type that we can read. */
@@ -113,7 +132,9 @@ const MAX_VERSION = {
   RemoveTopic: 0,
   FeatureLevel: 0,
   ClientQuota: 0,
-  ProducerIds: 0
+  ProducerIds: 0,
+  AccessControlEntry: 0,
+  RemoveAccessControlEntry: 0
 } as const
 
 export const FRAME_VERSION = 1
@@ -138,6 +159,8 @@ export type FeatureLevelRecord = TypeOf<typeof FeatureLevelRecord>
 export type ConfigRecord = TypeOf<typeof ConfigRecord>
 export type ProducerIdsRecord = TypeOf<typeof ProducerIdsRecord>
 export type ClientQuotaRecord = TypeOf<typeof ClientQuotaRecord>
+export type AccessControlEntryRecord = TypeOf<typeof AccessControlEntryRecord>
+export type RemoveAccessControlEntryRecord = TypeOf<typeof RemoveAccessControlEntryRecord>
 
 type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
 type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
@@ -151,6 +174,8 @@ export type MetadataRecord =
   | Decoded<"Config", ConfigRecord>
   | Decoded<"ProducerIds", ProducerIdsRecord>
   | Decoded<"ClientQuota", ClientQuotaRecord>
+  | Decoded<"AccessControlEntry", AccessControlEntryRecord>
+  | Decoded<"RemoveAccessControlEntry", RemoveAccessControlEntryRecord>
   | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
 
 /** A record to encode; `version` defaults to the lowest version that holds every field given. */
@@ -163,6 +188,8 @@ export type NewMetadataRecord =
   | Encodable<"Config", ConfigRecord>
   | Encodable<"ProducerIds", ProducerIdsRecord>
   | Encodable<"ClientQuota", ClientQuotaRecord>
+  | Encodable<"AccessControlEntry", AccessControlEntryRecord>
+  | Encodable<"RemoveAccessControlEntry", RemoveAccessControlEntryRecord>
 
 /**
  * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
@@ -204,6 +231,12 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
     case RecordType.ClientQuota:
       if (version > MAX_VERSION.ClientQuota) break
       return { type: "ClientQuota", version, ...body(ClientQuotaRecord) }
+    case RecordType.AccessControlEntry:
+      if (version > MAX_VERSION.AccessControlEntry) break
+      return { type: "AccessControlEntry", version, ...body(AccessControlEntryRecord) }
+    case RecordType.RemoveAccessControlEntry:
+      if (version > MAX_VERSION.RemoveAccessControlEntry) break
+      return { type: "RemoveAccessControlEntry", version, ...body(RemoveAccessControlEntryRecord) }
   }
   return { type: "Unknown", recordType, version }
 }
@@ -258,6 +291,12 @@ export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
       break
     case "ClientQuota":
       codec(ClientQuotaRecord, version, true).write(w, record)
+      break
+    case "AccessControlEntry":
+      codec(AccessControlEntryRecord, version, true).write(w, record)
+      break
+    case "RemoveAccessControlEntry":
+      codec(RemoveAccessControlEntryRecord, version, true).write(w, record)
       break
   }
   return w.toBytes()

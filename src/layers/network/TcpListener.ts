@@ -25,7 +25,8 @@ export const make = Effect.gen(function*() {
         id: ++connections,
         localHost: Option.match(conn, { onNone: () => host, onSome: (c) => c.localAddress ?? host }),
         localPort: Option.match(conn, { onNone: () => bound, onSome: (c) => c.localPort ?? bound }),
-        remote: Option.match(conn, { onNone: () => "unknown", onSome: (c) => `${c.remoteAddress}:${c.remotePort}` })
+        remote: Option.match(conn, { onNone: () => "unknown", onSome: (c) => `${c.remoteAddress}:${c.remotePort}` }),
+        principal: "User:ANONYMOUS"
       }, budget)
     })
   ).pipe(Effect.forkScoped)

@@ -10,6 +10,8 @@ export interface ConnectionInfo {
   readonly localHost: string
   readonly localPort: number
   readonly remote: string
+  /** Who the client authenticated as ("User:ANONYMOUS" on a connection without authentication). */
+  readonly principal: string
 }
 
 export interface RequestContext {

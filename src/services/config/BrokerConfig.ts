@@ -2,6 +2,7 @@
 // (the properties file plus KAFKA_* environment overrides in production, a plain record in tests). Keys and
 // defaults are Apache Kafka's; unknown keys are ignored, a bad value fails with one line naming the key.
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema } from "effect"
+import { parseSuperUsers } from "../auth/Authorizer.ts"
 
 /** A configuration value the broker cannot start with; the message names the key. */
 export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
@@ -96,9 +97,18 @@ export interface BrokerConfigShape {
   readonly quotaWindowNum: number
   /** ...of this many seconds each (`quota.window.size.seconds`). */
   readonly quotaWindowSizeSeconds: number
+  /** ACLs are enforced (`authorizer.class.name` names Kafka's StandardAuthorizer). */
+  readonly authorizerEnabled: boolean
+  /** `super.users`: principals every check allows. */
+  readonly superUsers: ReadonlySet<string>
+  /** `allow.everyone.if.no.acl.found`: a resource no ACL names is open to all. */
+  readonly allowEveryoneIfNoAclFound: boolean
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
 }
+
+/** The one `authorizer.class.name` served. */
+export const STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 /** Every key the broker reads; the rest of a server.properties is accepted and ignored. */
 export const HONOURED_KEYS = [
@@ -157,7 +167,10 @@ export const HONOURED_KEYS = [
   "offsets.topic.segment.bytes",
   "transaction.state.log.segment.bytes",
   "quota.window.num",
-  "quota.window.size.seconds"
+  "quota.window.size.seconds",
+  "authorizer.class.name",
+  "super.users",
+  "allow.everyone.if.no.acl.found"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -308,6 +321,13 @@ const load = Effect.gen(function*() {
     return value
   })
 
+  const authorizerClass = (yield* Config.String("authorizer.class.name").pipe(Config.withDefault(""))).trim()
+  if (authorizerClass !== "" && authorizerClass !== STANDARD_AUTHORIZER) {
+    return yield* new InvalidConfig({
+      message: `authorizer.class.name: only ${STANDARD_AUTHORIZER} is supported, got ${authorizerClass}`
+    })
+  }
+
   return BrokerConfig.of({
     nodeId,
     logDir,
@@ -353,6 +373,9 @@ const load = Effect.gen(function*() {
     transactionStateLogSegmentBytes: yield* positive("transaction.state.log.segment.bytes", 100 * 1024 * 1024),
     quotaWindowNum: yield* positive("quota.window.num", 11),
     quotaWindowSizeSeconds: yield* positive("quota.window.size.seconds", 1),
+    authorizerEnabled: authorizerClass !== "",
+    superUsers: parseSuperUsers(yield* Config.String("super.users").pipe(Config.withDefault(""))),
+    allowEveryoneIfNoAclFound: yield* bool("allow.everyone.if.no.acl.found", false),
     explicit
   })
 }).pipe(

@@ -6,6 +6,7 @@
 // unknown records) must still give a usable image. `imageRecords` goes the other way: the records a snapshot
 // holds to rebuild the image.
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import type { StoredAcl } from "../auth/Authorizer.ts"
 import {
   DEFAULT_METADATA_VERSION,
   METADATA_VERSION_FEATURE,
@@ -44,6 +45,8 @@ export interface MetadataImage {
   readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   /** Client quotas by entity (`quotaEntityKey`), from ClientQuotaRecords. */
   readonly clientQuotas: ReadonlyMap<string, ClientQuota>
+  /** ACLs by id, from AccessControlEntryRecords (a new map whenever one changes). */
+  readonly acls: ReadonlyMap<string, StoredAcl>
 }
 
 /** One part of a client quota entity: its type (`user`, `client-id`, `ip`) and name, null for the default entity. */
@@ -74,7 +77,8 @@ export const emptyImage: MetadataImage = {
   features: new Map(),
   nextProducerId: 0,
   brokerConfigs: new Map(),
-  clientQuotas: new Map()
+  clientQuotas: new Map(),
+  acls: new Map()
 }
 
 /** Resource types of ConfigRecords. */
@@ -94,6 +98,7 @@ interface Draft {
   nextProducerId: number
   brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   readonly clientQuotas: Map<string, ClientQuota>
+  acls: ReadonlyMap<string, StoredAcl>
   /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
   readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
@@ -105,6 +110,7 @@ const draftOf = (image: MetadataImage): Draft => ({
   nextProducerId: image.nextProducerId,
   brokerConfigs: image.brokerConfigs,
   clientQuotas: new Map(image.clientQuotas),
+  acls: image.acls,
   ownArrays: new WeakSet()
 })
 
@@ -222,6 +228,28 @@ const apply = (d: Draft, record: AnyRecord): void => {
       else d.clientQuotas.set(key, { entity: sortedEntity(record.entity), values })
       return
     }
+    case "AccessControlEntry": {
+      const acls = new Map(d.acls)
+      acls.set(record.id, {
+        id: record.id,
+        resourceType: record.resourceType,
+        resourceName: record.resourceName,
+        patternType: record.patternType,
+        principal: record.principal,
+        host: record.host,
+        operation: record.operation,
+        permissionType: record.permissionType
+      })
+      d.acls = acls
+      return
+    }
+    case "RemoveAccessControlEntry": {
+      if (!d.acls.has(record.id)) return
+      const acls = new Map(d.acls)
+      acls.delete(record.id)
+      d.acls = acls
+      return
+    }
     case "Unknown":
       return
   }
@@ -252,7 +280,7 @@ export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>
 /**
  * The records that rebuild `image` when replayed onto an empty one, in the order of Kafka's image writer:
  * metadata.version first (it decides how later records are read), the other features, each topic followed by
- * its partitions, the topic configs, the client quotas, the next producer id. Partitions are written at the
+ * its partitions, the topic configs, the client quotas, the ACLs, the next producer id. Partitions are written at the
  * record version of the image's metadata.version, with what the image keeps of them (no reassignment in flight,
  * directories unassigned, as `partitionRecords` writes them).
  */
@@ -296,6 +324,7 @@ export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => 
   for (const { entity, values } of image.clientQuotas.values()) {
     for (const [key, value] of values) out.push({ type: "ClientQuota", entity: [...entity], key, value, remove: false })
   }
+  for (const acl of image.acls.values()) out.push({ type: "AccessControlEntry", ...acl })
   if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
   return out
 }
