@@ -7,18 +7,20 @@ import { Context, Effect, Layer } from "effect"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { ConnectionInfo } from "../api/Handler.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
-import { type AclIndex, authorize, authorizeAny, type AuthorizerSettings, indexAcls, type StoredAcl } from "./Authorizer.ts"
+import { type AclIndex, authorize, CLUSTER_NAME, ResourceType, authorizeAny, type AuthorizerSettings, indexAcls, type StoredAcl } from "./Authorizer.ts"
 
 export interface Checker {
   /** Whether `connection`'s principal may do `operation` on the resource. */
   readonly can: (connection: ConnectionInfo, operation: number, resourceType: number, name: string) => boolean
   /** Whether it may do `operation` on some resource of the type (idempotent produce's WRITE on any topic). */
   readonly canAny: (connection: ConnectionInfo, operation: number, resourceType: number) => boolean
+  /** The opposite of `can`, false at once without an authorizer. */
+  readonly denied: (connection: ConnectionInfo, operation: number, resourceType: number, name: string) => boolean
   /** False when no authorizer is configured: every check allows. */
   readonly enabled: boolean
 }
 
-const allowAll: Checker = { can: () => true, canAny: () => true, enabled: false }
+const allowAll: Checker = { can: () => true, canAny: () => true, denied: () => false, enabled: false }
 
 /** The client's address without its port ("127.0.0.1:5000" → "127.0.0.1", "[::1]:5000" → "::1"). */
 export const hostOf = (remote: string): string => {
@@ -29,13 +31,34 @@ export const hostOf = (remote: string): string => {
 
 export const checkerOf = (acls: Iterable<StoredAcl>, settings: AuthorizerSettings): Checker => {
   const index: AclIndex = indexAcls(acls)
+  const can = (c: ConnectionInfo, operation: number, resourceType: number, name: string) =>
+    authorize(index, settings, c.principal, hostOf(c.remote), operation, resourceType, name)
   return {
     enabled: true,
-    can: (c, operation, resourceType, name) =>
-      authorize(index, settings, c.principal, hostOf(c.remote), operation, resourceType, name),
+    can,
+    denied: (c, operation, resourceType, name) => !can(c, operation, resourceType, name),
     canAny: (c, operation, resourceType) =>
       authorizeAny(index, settings, c.principal, hostOf(c.remote), operation, resourceType)
   }
+}
+
+/**
+ * The error a config resource answers when `operation` (DESCRIBE_CONFIGS, ALTER_CONFIGS) is denied on it, else 0:
+ * a topic (config resource type 2) is the TOPIC resource (29), a broker or broker logger (4, 8) the cluster (31).
+ */
+export const configResourceRefusal = (
+  check: Checker,
+  connection: ConnectionInfo,
+  operation: number,
+  configResourceType: number,
+  name: string
+): number => {
+  if (!check.enabled) return 0
+  if (configResourceType === 2) return check.can(connection, operation, ResourceType.TOPIC, name) ? 0 : 29
+  if (configResourceType === 4 || configResourceType === 8) {
+    return check.can(connection, operation, ResourceType.CLUSTER, CLUSTER_NAME) ? 0 : 31
+  }
+  return 0
 }
 
 export class Authorization extends Context.Service<Authorization, {
