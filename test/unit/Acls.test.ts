@@ -25,7 +25,12 @@ import * as ListOffsets from "../../src/services/api/ListOffsets.ts"
 import * as Metadata from "../../src/services/api/Metadata.ts"
 import * as OffsetCommit from "../../src/services/api/OffsetCommit.ts"
 import * as OffsetFetch from "../../src/services/api/OffsetFetch.ts"
+import * as DescribeTopicPartitions from "../../src/services/api/DescribeTopicPartitions.ts"
+import * as ListPartitionReassignments from "../../src/services/api/ListPartitionReassignments.ts"
+import * as OffsetDelete from "../../src/services/api/OffsetDelete.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
+import { imageRecords, replay } from "../../src/services/metadata/MetadataImage.ts"
+import { decodeMetadataRecord, encodeMetadataRecord } from "../../src/protocol/MetadataRecords.ts"
 import { AclOperation as Op, PatternType, PermissionType, ResourceType } from "../../src/services/auth/Authorizer.ts"
 import { type BrokerOptions, callResponse, layer } from "../support/TestLayers.ts"
 
@@ -149,6 +154,26 @@ describe("ACL APIs with the StandardAuthorizer", () => {
       const after = yield* describeAcls().pipe(Effect.provide(secured(fs)))
       assert.deepStrictEqual(after.resources.map((r) => [r.resourceName, r.patternType]), [["b", PatternType.PREFIXED]])
     }))
+
+  it("AccessControlEntryRecords round-trip through their codec and through a snapshot's records", () => {
+    const record = {
+      type: "AccessControlEntry" as const,
+      id: "5b0e2b0c-4a5e-4a86-9a3c-2f1d7b1c9e11",
+      resourceType: ResourceType.TOPIC,
+      resourceName: "orders-",
+      patternType: PatternType.PREFIXED,
+      principal: "User:bob",
+      host: "*",
+      operation: Op.READ,
+      permissionType: PermissionType.ALLOW
+    }
+    assert.deepStrictEqual(decodeMetadataRecord(encodeMetadataRecord(record)), { ...record, version: 0 })
+    const removal = { type: "RemoveAccessControlEntry" as const, id: record.id }
+    assert.deepStrictEqual(decodeMetadataRecord(encodeMetadataRecord(removal)), { ...removal, version: 0 })
+    const image = replay([record, { ...record, id: "6b0e2b0c-4a5e-4a86-9a3c-2f1d7b1c9e11", resourceName: "x" }, { type: "RemoveAccessControlEntry", id: "6b0e2b0c-4a5e-4a86-9a3c-2f1d7b1c9e11" }])
+    assert.deepStrictEqual([...image.acls.keys()], [record.id])
+    assert.deepStrictEqual(replay(imageRecords(image)).acls, image.acls)
+  })
 
   it.effect("without the authorizer the ACL APIs answer SECURITY_DISABLED (54)", () =>
     Effect.gen(function*() {
@@ -276,6 +301,13 @@ describe("Per-API authorization", () => {
       const ended = yield* callResponse(EndTxn.make, 3, { transactionalId: "tx", producerId: 1, producerEpoch: 0, committed: true }, BOB)
       assert.strictEqual(ended.errorCode, 53)
       assert.strictEqual(produceCode(yield* produce("orders-eu", BOB, "tx")), 53)
+      const partitions = yield* callResponse(DescribeTopicPartitions.make, 0, { topics: [], responsePartitionLimit: 2000, cursor: null }, BOB)
+      assert.deepStrictEqual(partitions.topics, [])
+      const namedPartitions = yield* callResponse(DescribeTopicPartitions.make, 0, { topics: [{ name: "payments" }], responsePartitionLimit: 2000, cursor: null }, BOB)
+      assert.deepStrictEqual(namedPartitions.topics.map((t) => t.errorCode), [29])
+      const offsetDelete = yield* callResponse(OffsetDelete.make, 0, { groupId: "g", topics: [{ name: "payments", partitions: [{ partitionIndex: 0 }] }] }, BOB)
+      assert.strictEqual(offsetDelete.errorCode, 30)
+      assert.strictEqual((yield* callResponse(ListPartitionReassignments.make, 0, { timeoutMs: 1000, topics: null }, BOB)).errorCode, 31)
       // Super users pass every check.
       assert.strictEqual(produceCode(yield* produce("orders-eu", ADMIN)), ErrorCode.NONE)
     }).pipe(Effect.provide(secured(MemoryFileSystem.make(), { topics }))))
