@@ -29,6 +29,18 @@ import * as DescribeTopicPartitions from "../../src/services/api/DescribeTopicPa
 import * as ListPartitionReassignments from "../../src/services/api/ListPartitionReassignments.ts"
 import * as OffsetDelete from "../../src/services/api/OffsetDelete.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
+import * as AddOffsetsToTxn from "../../src/services/api/AddOffsetsToTxn.ts"
+import * as AddPartitionsToTxn from "../../src/services/api/AddPartitionsToTxn.ts"
+import * as CreatePartitions from "../../src/services/api/CreatePartitions.ts"
+import * as DeleteRecords from "../../src/services/api/DeleteRecords.ts"
+import * as DescribeClientQuotas from "../../src/services/api/DescribeClientQuotas.ts"
+import * as DescribeLogDirs from "../../src/services/api/DescribeLogDirs.ts"
+import * as ElectLeaders from "../../src/services/api/ElectLeaders.ts"
+import * as Heartbeat from "../../src/services/api/Heartbeat.ts"
+import * as IncrementalAlterConfigs from "../../src/services/api/IncrementalAlterConfigs.ts"
+import * as LeaveGroup from "../../src/services/api/LeaveGroup.ts"
+import * as SyncGroup from "../../src/services/api/SyncGroup.ts"
+import * as TxnOffsetCommit from "../../src/services/api/TxnOffsetCommit.ts"
 import { imageRecords, replay } from "../../src/services/metadata/MetadataImage.ts"
 import { decodeMetadataRecord, encodeMetadataRecord } from "../../src/protocol/MetadataRecords.ts"
 import { AclOperation as Op, PatternType, PermissionType, ResourceType } from "../../src/services/auth/Authorizer.ts"
@@ -310,6 +322,54 @@ describe("Per-API authorization", () => {
       assert.strictEqual((yield* callResponse(ListPartitionReassignments.make, 0, { timeoutMs: 1000, topics: null }, BOB)).errorCode, 31)
       // Super users pass every check.
       assert.strictEqual(produceCode(yield* produce("orders-eu", ADMIN)), ErrorCode.NONE)
+    }).pipe(Effect.provide(secured(MemoryFileSystem.make(), { topics }))))
+
+  it.effect("group, transaction and admin APIs refuse with their codes", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* callResponse(SyncGroup.make, 3, { groupId: "g", generationId: 1, memberId: "m", groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] }, BOB)).errorCode, 30)
+      assert.strictEqual((yield* callResponse(Heartbeat.make, 3, { groupId: "g", generationId: 1, memberId: "m", groupInstanceId: null }, BOB)).errorCode, 30)
+      assert.strictEqual((yield* callResponse(LeaveGroup.make, 3, { groupId: "g", memberId: "", members: [{ memberId: "m", groupInstanceId: null, reason: null }] }, BOB)).errorCode, 30)
+      const added = yield* callResponse(AddPartitionsToTxn.make, 3, {
+        transactions: [],
+        v3AndBelowTransactionalId: "tx",
+        v3AndBelowProducerId: 1,
+        v3AndBelowProducerEpoch: 0,
+        v3AndBelowTopics: [{ name: "payments", partitions: [0] }]
+      }, BOB)
+      assert.strictEqual(added.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode, 53)
+      assert.strictEqual((yield* callResponse(AddOffsetsToTxn.make, 3, { transactionalId: "tx", producerId: 1, producerEpoch: 0, groupId: "g" }, BOB)).errorCode, 53)
+      const txnCommit = yield* callResponse(TxnOffsetCommit.make, 3, {
+        transactionalId: "tx",
+        groupId: "g",
+        producerId: 1,
+        producerEpoch: 0,
+        generationId: -1,
+        memberId: "",
+        groupInstanceId: null,
+        topics: [{ name: "payments", partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }]
+      }, BOB)
+      assert.strictEqual(txnCommit.topics[0]!.partitions[0]!.errorCode, 53)
+      const deletedRecords = yield* callResponse(DeleteRecords.make, 2, { topics: [{ name: "payments", partitions: [{ partitionIndex: 0, offset: 0 }] }], timeoutMs: 1000 }, BOB)
+      assert.strictEqual(deletedRecords.topics[0]!.partitions[0]!.errorCode, 29)
+      const partitions = yield* callResponse(CreatePartitions.make, 3, { topics: [{ name: "payments", count: 2, assignments: null }], timeoutMs: 1000, validateOnly: true }, BOB)
+      assert.strictEqual(partitions.results[0]!.errorCode, 29)
+      const altered = yield* callResponse(IncrementalAlterConfigs.make, 1, {
+        resources: [
+          { resourceType: 2, resourceName: "payments", configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }] },
+          { resourceType: 4, resourceName: "", configs: [{ name: "log.retention.ms", configOperation: 0, value: "1000" }] }
+        ],
+        validateOnly: true
+      }, BOB)
+      assert.deepStrictEqual(altered.responses.map((r) => r.errorCode), [29, 31])
+      assert.strictEqual((yield* callResponse(DescribeLogDirs.make, 4, { topics: null }, BOB)).errorCode, 31)
+      assert.strictEqual((yield* callResponse(DescribeClientQuotas.make, 1, { components: [], strict: false }, BOB)).errorCode, 31)
+      assert.strictEqual((yield* callResponse(ElectLeaders.make, 2, { electionType: 0, topicPartitions: null, timeoutMs: 1000 }, BOB)).errorCode, 31)
+      // A super user gets past every one of these checks.
+      const adminAltered = yield* callResponse(IncrementalAlterConfigs.make, 1, {
+        resources: [{ resourceType: 2, resourceName: "payments", configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }] }],
+        validateOnly: true
+      }, ADMIN)
+      assert.deepStrictEqual(adminAltered.responses.map((r) => r.errorCode), [0])
     }).pipe(Effect.provide(secured(MemoryFileSystem.make(), { topics }))))
 
   it.effect("granted prefixed WRITE and READ it works; revoked, it is refused again", () =>
