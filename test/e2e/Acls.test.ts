@@ -1,4 +1,4 @@
-// ACLs end to end with kafkajs 2.2.4, in process, data on disk. A first broker with the StandardAuthorizer and
+// ACLs end to end with kafkajs 2.2.4 (and @platformatic/kafka's admin), in process, data on disk. A first broker with the StandardAuthorizer and
 // super.users=User:ANONYMOUS (this listener has no authentication, so every client is User:ANONYMOUS): kafkajs's
 // admin creates topics, ACLs, describes and deletes them; records are produced. The same log dir then serves a
 // second broker where ANONYMOUS is no super user and holds only the ACLs made before (prefixed READ on "shared-"
@@ -8,6 +8,7 @@ import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLeve
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Admin } from "@platformatic/kafka"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 
@@ -95,6 +96,38 @@ describe("ACLs with kafkajs", () => {
       await producer.disconnect()
     } finally {
       await admin.disconnect()
+    }
+  }, 30_000)
+
+  test("@platformatic/kafka's admin creates, describes and deletes ACLs too", async () => {
+    const admin = new Admin({ clientId: "acl-e2e-platformatic", bootstrapBrokers: [broker.bootstrap], retries: 0 })
+    try {
+      const acl = {
+        resourceType: AclResourceTypes.GROUP,
+        resourceName: "platformatic-",
+        resourcePatternType: ResourcePatternTypes.PREFIXED,
+        principal: "User:carol",
+        host: "*",
+        operation: AclOperationTypes.DELETE,
+        permissionType: AclPermissionTypes.DENY
+      } as const
+      await admin.createAcls({ creations: [acl] })
+      const filter = {
+        resourceType: AclResourceTypes.GROUP,
+        resourceName: null,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal: "User:carol",
+        host: null,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY
+      } as const
+      const described = await admin.describeAcls({ filter })
+      expect(described.map((r) => [r.resourceName, r.acls.map((a) => a.operation)])).toEqual([["platformatic-", [AclOperationTypes.DELETE]]])
+      const deleted = await admin.deleteAcls({ filters: [filter] })
+      expect(deleted.map((a) => a.resourceName)).toEqual(["platformatic-"])
+      expect(await admin.describeAcls({ filter })).toEqual([])
+    } finally {
+      await admin.close()
     }
   }, 30_000)
 
