@@ -4,7 +4,7 @@
 // and an empty list none. From v10 topics may be named by id. An unknown topic is created with `num.partitions`
 // when `auto.create.topics.enable` is on and the request allows it (v4+), and answered at once.
 // With an authorizer, as Kafka: a topic without DESCRIBE is left out of a list-all answer, answered 29 when named
-// (100 when named by id), and auto-creation needs CREATE on the cluster or the topic (else 29); the authorized
+// (by id too, without its name), and auto-creation needs CREATE on the cluster or the topic (else 29); the authorized
 // operations asked for are the ones the principal holds.
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
@@ -107,7 +107,11 @@ export const make = handler(Metadata, "0-12", (request, context) =>
         if (t.name === null) {
           const byId = image.topicsById.get(t.topicId)
           // The response's topic name is nullable only from v12; v10-11 answer an unknown id with "".
-          return Effect.succeed(byId === undefined || !canDescribe(byId.name)
+          // Topic ids are not secret (as Kafka): an undescribable one answers 29 with the id, without the name.
+          if (byId !== undefined && !canDescribe(byId.name)) {
+            return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, version >= 12 ? null : "", t.topicId))
+          }
+          return Effect.succeed(byId === undefined
             ? failed(ErrorCode.UNKNOWN_TOPIC_ID, version >= 12 ? null : "", t.topicId)
             : describe(byId))
         }
