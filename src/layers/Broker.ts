@@ -5,6 +5,7 @@
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
 import { ScramCredentials } from "../services/security/ScramCredentials.ts"
+import { Authorization } from "../services/auth/Authorization.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
 import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
@@ -16,6 +17,7 @@ import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
 export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
   TransactionCoordinator.layer.pipe(
+    Layer.provideMerge(Authorization.layer),
     Layer.provideMerge(GroupCoordinator.layer),
     Layer.provideMerge(FileLogStore.layer),
     Layer.provideMerge(ProducerIds.layer),

@@ -101,6 +101,23 @@ export const RemoveUserScramCredentialRecord = struct({
   mechanism: field(int8)
 })
 
+/** One ACL (Kafka's AccessControlEntryRecord): resource pattern, principal, host, operation, ALLOW/DENY. */
+export const AccessControlEntryRecord = struct({
+  id: field(uuid),
+  resourceType: field(int8),
+  resourceName: field(string),
+  patternType: field(int8),
+  principal: field(string),
+  host: field(string),
+  operation: field(int8),
+  permissionType: field(int8)
+})
+
+/** Removes the ACL with this id. */
+export const RemoveAccessControlEntryRecord = struct({
+  id: field(uuid)
+})
+
 export const FeatureLevelRecord = struct({
   name: field(string),
   /** 0 removes the feature. */
@@ -118,7 +135,9 @@ export const RecordType = {
   UserScramCredential: 11,
   ClientQuota: 14,
   ProducerIds: 15,
-  RemoveUserScramCredential: 22
+  RemoveUserScramCredential: 22,
+  AccessControlEntry: 18,
+  RemoveAccessControlEntry: 19
 } as const
 
 /** The newest version of each record type that we can read. */
@@ -132,7 +151,9 @@ const MAX_VERSION = {
   ClientQuota: 0,
   ProducerIds: 0,
   UserScramCredential: 0,
-  RemoveUserScramCredential: 0
+  RemoveUserScramCredential: 0,
+  AccessControlEntry: 0,
+  RemoveAccessControlEntry: 0
 } as const
 
 export const FRAME_VERSION = 1
@@ -159,6 +180,8 @@ export type ProducerIdsRecord = TypeOf<typeof ProducerIdsRecord>
 export type ClientQuotaRecord = TypeOf<typeof ClientQuotaRecord>
 export type UserScramCredentialRecord = TypeOf<typeof UserScramCredentialRecord>
 export type RemoveUserScramCredentialRecord = TypeOf<typeof RemoveUserScramCredentialRecord>
+export type AccessControlEntryRecord = TypeOf<typeof AccessControlEntryRecord>
+export type RemoveAccessControlEntryRecord = TypeOf<typeof RemoveAccessControlEntryRecord>
 
 type Decoded<T extends string, B> = { readonly type: T; readonly version: number } & Readonly<B>
 type Encodable<T extends string, B> = { readonly type: T; readonly version?: number } & Readonly<B>
@@ -174,6 +197,8 @@ export type MetadataRecord =
   | Decoded<"ClientQuota", ClientQuotaRecord>
   | Decoded<"UserScramCredential", UserScramCredentialRecord>
   | Decoded<"RemoveUserScramCredential", RemoveUserScramCredentialRecord>
+  | Decoded<"AccessControlEntry", AccessControlEntryRecord>
+  | Decoded<"RemoveAccessControlEntry", RemoveAccessControlEntryRecord>
   | { readonly type: "Unknown"; readonly recordType: number; readonly version: number }
 
 /** A record to encode; `version` defaults to the lowest version that holds every field given. */
@@ -188,6 +213,8 @@ export type NewMetadataRecord =
   | Encodable<"ClientQuota", ClientQuotaRecord>
   | Encodable<"UserScramCredential", UserScramCredentialRecord>
   | Encodable<"RemoveUserScramCredential", RemoveUserScramCredentialRecord>
+  | Encodable<"AccessControlEntry", AccessControlEntryRecord>
+  | Encodable<"RemoveAccessControlEntry", RemoveAccessControlEntryRecord>
 
 /**
  * Decodes one framed record value. Unknown types and versions come back as `Unknown`; a known record whose
@@ -235,6 +262,12 @@ export const decodeMetadataRecord = (value: Uint8Array): MetadataRecord => {
     case RecordType.RemoveUserScramCredential:
       if (version > MAX_VERSION.RemoveUserScramCredential) break
       return { type: "RemoveUserScramCredential", version, ...body(RemoveUserScramCredentialRecord) }
+    case RecordType.AccessControlEntry:
+      if (version > MAX_VERSION.AccessControlEntry) break
+      return { type: "AccessControlEntry", version, ...body(AccessControlEntryRecord) }
+    case RecordType.RemoveAccessControlEntry:
+      if (version > MAX_VERSION.RemoveAccessControlEntry) break
+      return { type: "RemoveAccessControlEntry", version, ...body(RemoveAccessControlEntryRecord) }
   }
   return { type: "Unknown", recordType, version }
 }
@@ -295,6 +328,12 @@ export const encodeMetadataRecord = (record: NewMetadataRecord): Uint8Array => {
       break
     case "RemoveUserScramCredential":
       codec(RemoveUserScramCredentialRecord, version, true).write(w, record)
+      break
+    case "AccessControlEntry":
+      codec(AccessControlEntryRecord, version, true).write(w, record)
+      break
+    case "RemoveAccessControlEntry":
+      codec(RemoveAccessControlEntryRecord, version, true).write(w, record)
       break
   }
   return w.toBytes()

@@ -137,7 +137,8 @@ export const connection: ConnectionInfo = {
   id: 1,
   localHost: "127.0.0.1",
   localPort: 9092,
-  remote: "127.0.0.1:54321"
+  remote: "127.0.0.1:54321",
+  principal: "User:ANONYMOUS"
 }
 
 /** A request context for calling a handler directly. */

@@ -379,7 +379,7 @@ const serveOnce = (chunks: ReadonlyArray<Uint8Array>) =>
         writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array))))
       })
     })
-    const connection = yield* Effect.forkChild(serveConnection(socket, { id: 7, localHost: "127.0.0.1", localPort: 9092, remote: "test:7" }))
+    const connection = yield* Effect.forkChild(serveConnection(socket, { id: 7, localHost: "127.0.0.1", localPort: 9092, remote: "test:7", principal: "User:ANONYMOUS" }))
     for (let i = 0; i < 20; i++) yield* Effect.yieldNow
     return { written, connection }
   })

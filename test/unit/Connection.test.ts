@@ -48,7 +48,7 @@ const frames = (written: ReadonlyArray<Uint8Array>): Array<Uint8Array> =>
     return w.subarray(4)
   })
 
-const connection = { id: 1, localHost: "127.0.0.1", localPort: 9092, remote: "test:1" }
+const connection = { id: 1, localHost: "127.0.0.1", localPort: 9092, remote: "test:1", principal: "User:ANONYMOUS" }
 const versionsRequest = { clientSoftwareName: "t", clientSoftwareVersion: "1" }
 const metadataAll = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
 

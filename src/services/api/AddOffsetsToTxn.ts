@@ -7,9 +7,18 @@ import { AddOffsetsToTxn } from "../../protocol/messages/AddOffsetsToTxn.ts"
 import { OFFSETS_PARTITION } from "../group/GroupCoordinator.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 export const make = handler(AddOffsetsToTxn, "0-4", (request, context) =>
   Effect.gen(function*() {
+    const check = yield* Authorization.current
+    if (check.denied(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED }
+    }
+    if (check.denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
+    }
     if (request.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID }
     const coordinator = yield* TransactionCoordinator
     const producer = { producerId: request.producerId, producerEpoch: request.producerEpoch }

@@ -11,6 +11,8 @@ import type { TopicPartition } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type Response = ResponseOf<typeof AddPartitionsToTxn>
 type TopicResult = Response["resultsByTopicV3AndBelow"][number]
@@ -35,8 +37,18 @@ export const make = handler(AddPartitionsToTxn, "0-5", (request, context) =>
         resultsByPartition: topic.partitions.map((partition) => ({ partitionIndex: partition, partitionErrorCode: code({ topic: topic.name, partition }) }))
       }))
 
+    // As Kafka: WRITE on the transactional id (else 53 everywhere), WRITE on each topic (else 29 for it, the
+    // others not attempted).
+    const check = yield* Authorization.current
     const handle = (t: Transaction) =>
       Effect.gen(function*() {
+        if (check.denied(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)) {
+          return results(t, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        }
+        const deniedTopic = (name: string) => check.denied(context.connection, AclOperation.WRITE, ResourceType.TOPIC, name)
+        if (t.topics.some((topic) => deniedTopic(topic.name))) {
+          return results(t, (tp) => (deniedTopic(tp.topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED))
+        }
         const partitions = t.topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.name, partition })))
         const known = (tp: TopicPartition) => image.topics.get(tp.topic)?.partitions[tp.partition] !== undefined
         if (!partitions.every(known)) {

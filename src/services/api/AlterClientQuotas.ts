@@ -10,11 +10,19 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { alterQuotas } from "../quota/QuotaEntities.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type Response = ResponseOf<typeof AlterClientQuotas>
 
-export const make = handler(AlterClientQuotas, "0-1", (request) =>
+export const make = handler(AlterClientQuotas, "0-1", (request, context) =>
   Effect.gen(function*() {
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.ALTER_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        entries: request.entries.map((entry) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", entity: entry.entity }))
+      } satisfies Response
+    }
     const metadata = yield* ClusterMetadata
     const alterations = request.entries.map((e) => ({ entity: e.entity, ops: e.ops }))
     const results = yield* metadata.update((image) => {

@@ -10,6 +10,8 @@ import { AlterPartitionReassignments } from "../../protocol/messages/AlterPartit
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import type { MetadataImage } from "../metadata/MetadataImage.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
 interface Outcome {
@@ -63,6 +65,15 @@ export const make = handler(AlterPartitionReassignments, "0-1", (request, contex
     const { nodeId } = yield* BrokerConfig
     const image = yield* (yield* ClusterMetadata).image
     const allowReplicationFactorChange = context.apiVersion < 1 || request.allowReplicationFactorChange
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        allowReplicationFactorChange,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed." as string | null,
+        responses: []
+      }
+    }
     return {
       throttleTimeMs: 0,
       allowReplicationFactorChange,

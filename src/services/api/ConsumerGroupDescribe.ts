@@ -7,13 +7,17 @@ import { ConsumerGroupDescribe } from "../../protocol/messages/ConsumerGroupDesc
 import type { Assignment } from "../group/ConsumerGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
 /** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
 const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)
 
-export const make = handler(ConsumerGroupDescribe, "0-1", (request) =>
+export const make = handler(ConsumerGroupDescribe, "0-1", (request, context) =>
   Effect.gen(function*() {
+    // DESCRIBE on the group, else 30 for it.
+    const check = yield* Authorization.current
     const coordinator = yield* GroupCoordinator
     const image = yield* (yield* ClusterMetadata).image
     const named = (a: Assignment) => ({
@@ -24,8 +28,23 @@ export const make = handler(ConsumerGroupDescribe, "0-1", (request) =>
       }))
     })
     const groups = yield* Effect.forEach(request.groupIds, (groupId) =>
-      Effect.map(coordinator.consumerDescribe(groupId), (d) =>
-        d === undefined
+      Effect.map(
+        check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)
+          ? Effect.succeed<"denied" | Effect.Success<ReturnType<typeof coordinator.consumerDescribe>>>("denied")
+          : coordinator.consumerDescribe(groupId), (d) =>
+        d === "denied"
+          ? {
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED as number,
+            errorMessage: "Group authorization failed." as string | null,
+            groupId,
+            groupState: "",
+            groupEpoch: -1,
+            assignmentEpoch: -1,
+            assignorName: "",
+            members: [],
+            authorizedOperations: -2147483648
+          }
+          : d === undefined
           ? {
             errorCode: ErrorCode.GROUP_ID_NOT_FOUND as number,
             errorMessage: `Group ${groupId} not found.`,

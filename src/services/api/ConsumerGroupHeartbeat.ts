@@ -9,10 +9,26 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ConsumerGroupHeartbeat } from "../../protocol/messages/ConsumerGroupHeartbeat.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 export const make = handler(ConsumerGroupHeartbeat, "0-1", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
+    // As Kafka: READ on the group (else 30), DESCRIBE on every subscribed topic name (else 29).
+    const check = yield* Authorization.current
+    const refuse = (errorCode: number, errorMessage: string) => ({
+      throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null
+    })
+    if (check.denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.")
+    }
+    const deniedTopics = (request.subscribedTopicNames ?? []).filter((t) =>
+      check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, t)
+    )
+    if (deniedTopics.length > 0) {
+      return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Topic authorization failed for topics [${deniedTopics.join(", ")}]`)
+    }
     return yield* coordinator.consumerHeartbeat({
       ...request,
       clientId: context.clientId ?? "",

@@ -6,10 +6,14 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { CreatePartitions } from "../../protocol/messages/CreatePartitions.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { createPartitions, excessiveRequest, MAX_RECORDS_PER_REQUEST } from "../metadata/Topics.ts"
 
-export const make = handler(CreatePartitions, "0-3", (request) =>
+export const make = handler(CreatePartitions, "0-3", (request, context) =>
   Effect.gen(function*() {
+    // ALTER on each topic, else 29.
+    const check = yield* Authorization.current
     const image = yield* (yield* ClusterMetadata).image
     let records = 0
     for (const t of request.topics) {
@@ -21,7 +25,9 @@ export const make = handler(CreatePartitions, "0-3", (request) =>
       return { throttleTimeMs: 0, results: request.topics.map((t) => ({ name: t.name, errorCode: e.code, errorMessage: e.message as string | null })) }
     }
     const results = yield* Effect.forEach(request.topics, (t) =>
-      createPartitions(t.name, t.count, t.assignments?.map((a) => a.brokerIds) ?? null, request.validateOnly).pipe(
+      check.denied(context.connection, AclOperation.ALTER, ResourceType.TOPIC, t.name)
+      ? Effect.succeed({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED as number, errorMessage: "Authorization failed." as string | null })
+      : createPartitions(t.name, t.count, t.assignments?.map((a) => a.brokerIds) ?? null, request.validateOnly).pipe(
         Effect.as({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }),
         Effect.catch((e) => Effect.succeed({ name: t.name, errorCode: e.code, errorMessage: e.message as string | null }))
       ))

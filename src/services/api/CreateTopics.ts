@@ -14,13 +14,20 @@ import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { dynamicOf, effectiveConfig } from "../config/DynamicConfigs.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { describeTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { createTopic, excessiveRequest, MAX_RECORDS_PER_REQUEST, topicNameProblem } from "../metadata/Topics.ts"
 
 type TopicResult = ResponseOf<typeof CreateTopics>["topics"][number]
 
-export const make = handler(CreateTopics, "0-7", (request) =>
+export const make = handler(CreateTopics, "0-7", (request, context) =>
   Effect.gen(function*() {
+    // CREATE on the cluster, else on each topic (29 for those without it).
+    const check = yield* Authorization.current
+    const clusterCreate = !check.denied(context.connection, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME)
+    const createDenied = (name: string) =>
+      !clusterCreate && check.denied(context.connection, AclOperation.CREATE, ResourceType.TOPIC, name)
     const config = yield* BrokerConfig
     const image = yield* (yield* ClusterMetadata).image
     const live = effectiveConfig(config, image)
@@ -56,6 +63,9 @@ export const make = handler(CreateTopics, "0-7", (request) =>
 
     const topics = yield* Effect.forEach(request.topics, (t) => {
       if (counts.get(t.name)! > 1) return Effect.succeed<TopicResult>(duplicate(t.name))
+      if (createDenied(t.name)) {
+        return Effect.succeed<TopicResult>(failed(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."))
+      }
       return createTopic({
         name: t.name,
         partitions: t.numPartitions,

@@ -5,12 +5,17 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DeleteGroups } from "../../protocol/messages/DeleteGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(DeleteGroups, "0-2", (request) =>
+export const make = handler(DeleteGroups, "0-2", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
+    const check = yield* Authorization.current
     const results = yield* Effect.forEach(request.groupsNames, (groupId) =>
-      coordinator.delete(groupId).pipe(
+      (check.denied(context.connection, AclOperation.DELETE, ResourceType.GROUP, groupId)
+        ? Effect.succeed({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED as number })
+        : coordinator.delete(groupId).pipe(
         Effect.as(ErrorCode.NONE as number),
         Effect.catch((e) =>
           e._tag === "GroupIdNotFound" || e._tag === "NonEmptyGroup"
@@ -18,6 +23,6 @@ export const make = handler(DeleteGroups, "0-2", (request) =>
             : Effect.as(Effect.logError(`deleting group ${groupId} failed: ${e.message}`), e.code)
         ),
         Effect.map((errorCode) => ({ groupId, errorCode }))
-      ))
+      )))
     return { throttleTimeMs: 0, results }
   }))

@@ -8,15 +8,21 @@ import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
 import { LogStore } from "../log/LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(DeleteRecords, "0-2", (request) =>
+export const make = handler(DeleteRecords, "0-2", (request, context) =>
   Effect.gen(function*() {
+    // DELETE on each topic, else 29 for its partitions.
+    const check = yield* Authorization.current
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
     const topics = yield* Effect.forEach(request.topics, (topic) =>
       Effect.map(
         Effect.forEach(topic.partitions, (p) =>
-          lookupPartition(image, topic.name, p.partitionIndex).pipe(
+          check.denied(context.connection, AclOperation.DELETE, ResourceType.TOPIC, topic.name)
+          ? Effect.succeed({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED as number })
+          : lookupPartition(image, topic.name, p.partitionIndex).pipe(
             Effect.andThen(store.deleteRecords({ topic: topic.name, partition: p.partitionIndex }, p.offset)),
             Effect.map((lowWatermark) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE })),
             Effect.catch((e) => Effect.succeed({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: e.code as number }))

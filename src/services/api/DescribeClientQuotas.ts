@@ -9,11 +9,16 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { describeQuotas } from "../quota/QuotaEntities.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type Response = ResponseOf<typeof DescribeClientQuotas>
 
-export const make = handler(DescribeClientQuotas, "0-1", (request) =>
+export const make = handler(DescribeClientQuotas, "0-1", (request, context) =>
   Effect.gen(function*() {
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.DESCRIBE_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", entries: null } satisfies Response
+    }
     const image = yield* (yield* ClusterMetadata).image
     const found = describeQuotas(image, request.components, request.strict)
     if (!Array.isArray(found)) {

@@ -16,6 +16,8 @@ import { dynamicOf, effectiveConfig } from "../config/DynamicConfigs.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { ConfigResource } from "../metadata/MetadataImage.ts"
 import { InvalidRequest, InvalidTopic, UnknownTopicOrPartition } from "../Errors.ts"
+import { Authorization, configResourceRefusal } from "../auth/Authorization.ts"
+import { AclOperation } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { describeBrokerConfigs } from "../config/BrokerConfigs.ts"
 import { type ConfigEntry, ConfigSource, ConfigType } from "../config/ConfigEntries.ts"
@@ -25,8 +27,10 @@ import { topicNameProblem } from "../metadata/Topics.ts"
 type Result = ResponseOf<typeof DescribeConfigs>["results"][number]
 type ConfigResult = Result["configs"][number]
 
-export const make = handler(DescribeConfigs, "0-4", (request) =>
+export const make = handler(DescribeConfigs, "0-4", (request, context) =>
   Effect.gen(function*() {
+    // DESCRIBE_CONFIGS on the topic (else 29) or the cluster for a broker (else 31).
+    const check = yield* Authorization.current
     const metadata = yield* ClusterMetadata
     const image = yield* metadata.image
     const config = effectiveConfig(yield* BrokerConfig, image)
@@ -80,6 +84,16 @@ export const make = handler(DescribeConfigs, "0-4", (request) =>
     const results = yield* Effect.forEach(request.resources, (resource) => {
       const keys = resource.configurationKeys
       const wanted = keys === null || keys.length === 0 ? undefined : new Set(keys)
+      const refused = configResourceRefusal(check, context.connection, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName)
+      if (refused !== 0) {
+        return Effect.succeed<Result>({
+          errorCode: refused,
+          errorMessage: refused === ErrorCode.TOPIC_AUTHORIZATION_FAILED ? "Topic authorization failed." : "Cluster authorization failed.",
+          resourceType: resource.resourceType,
+          resourceName: resource.resourceName,
+          configs: []
+        })
+      }
       return configsOf(resource.resourceType, resource.resourceName).pipe(
         Effect.map((entries): Result => ({
           errorCode: ErrorCode.NONE,

@@ -12,9 +12,15 @@ import { LogStore, type TopicPartition } from "../log/LogStore.ts"
 import { INTERNAL_LOGS } from "../log/Partition.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(DescribeLogDirs, "1-4", (request) =>
+export const make = handler(DescribeLogDirs, "1-4", (request, context) =>
   Effect.gen(function*() {
+    // DESCRIBE on the cluster, else 31 (v3+ at the top; before, no log dirs at all), as Kafka.
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] }
+    }
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
     const dir = yield* store.describeLogDir

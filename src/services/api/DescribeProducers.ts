@@ -6,16 +6,23 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeProducers } from "../../protocol/messages/DescribeProducers.ts"
 import { LogStore } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(DescribeProducers, "0", (request) =>
+export const make = handler(DescribeProducers, "0", (request, context) =>
   Effect.gen(function*() {
+    // READ on each topic, else 29 for its partitions.
+    const check = yield* Authorization.current
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
     const topics = yield* Effect.forEach(request.topics, (t) =>
       Effect.map(
         Effect.forEach(t.partitionIndexes, (partitionIndex) => {
           const failed = (errorCode: number, errorMessage: string | null) => ({ partitionIndex, errorCode, errorMessage, activeProducers: [] })
+          if (check.denied(context.connection, AclOperation.READ, ResourceType.TOPIC, t.name)) {
+            return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null))
+          }
           if (image.topics.get(t.name)?.partitions[partitionIndex] === undefined) {
             return Effect.succeed(failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null))
           }

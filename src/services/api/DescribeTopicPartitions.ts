@@ -9,6 +9,8 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics } from "../metadata/MetadataImage.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 
@@ -16,12 +18,15 @@ type TopicResponse = ResponseOf<typeof DescribeTopicPartitions>["topics"][number
 
 const MAX_PARTITIONS = 2000
 
-export const make = handler(DescribeTopicPartitions, "0-0", (request) =>
+export const make = handler(DescribeTopicPartitions, "0-0", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const image = yield* (yield* ClusterMetadata).image
+    // DESCRIBE on each topic: without it a topic is left out of a list of all, answered 29 when named.
+    const check = yield* Authorization.current
+    const denied = (name: string) => check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
     const names = request.topics.length === 0
-      ? sortedTopics(image).map((t) => t.name)
+      ? sortedTopics(image).map((t) => t.name).filter((name) => !denied(name))
       : [...new Set(request.topics.map((t) => t.name))].sort()
     const cursor = request.cursor
     let budget = Math.max(1, Math.min(request.responsePartitionLimit, MAX_PARTITIONS))
@@ -30,10 +35,10 @@ export const make = handler(DescribeTopicPartitions, "0-0", (request) =>
 
     for (const name of names) {
       if (cursor !== null && name < cursor.topicName) continue
-      const topic = image.topics.get(name)
+      const topic = denied(name) ? undefined : image.topics.get(name)
       if (topic === undefined) {
         topics.push({
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: denied(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           name,
           topicId: ZERO_UUID,
           isInternal: false,

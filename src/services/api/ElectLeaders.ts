@@ -9,6 +9,8 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ElectLeaders } from "../../protocol/messages/ElectLeaders.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 /** Kafka's ElectionType: PREFERRED (0), UNCLEAN (1). */
 const ELECTION_TYPES: ReadonlySet<number> = new Set([0, 1])
@@ -19,6 +21,20 @@ const NOT_NEEDED = "Leader election not needed for topic partition."
 export const make = handler(ElectLeaders, "0-2", (request, context) =>
   Effect.gen(function*() {
     const image = yield* (yield* ClusterMetadata).image
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        replicaElectionResults: (request.topicPartitions ?? []).map((t) => ({
+          topic: t.topic,
+          partitionResult: t.partitions.map((partitionId) => ({
+            partitionId,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED as number,
+            errorMessage: "Cluster authorization failed." as string | null
+          }))
+        }))
+      }
+    }
     const electionType = context.apiVersion === 0 ? 0 : request.electionType
     if (!ELECTION_TYPES.has(electionType)) {
       const errorMessage = `Unknown election type ${electionType}`

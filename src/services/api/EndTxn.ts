@@ -10,9 +10,14 @@ import { EndTxn } from "../../protocol/messages/EndTxn.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from "../txn/Transactions.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 export const make = handler(EndTxn, "0-5", (request, context) =>
   Effect.gen(function*() {
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH }
+    }
     const coordinator = yield* TransactionCoordinator
     const producer = { producerId: request.producerId, producerEpoch: request.producerEpoch }
     return yield* coordinator.endTransaction(request.transactionalId, producer, request.committed, context.apiVersion >= 5 ? 2 : 0).pipe(

@@ -20,12 +20,25 @@ import { UnknownTopicId, UnknownTopicOrPartition } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { LogStore, type ReadResult, type SeenEnd } from "../log/LogStore.ts"
 import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type Request = RequestOf<typeof Fetch>
 type Response = ResponseOf<typeof Fetch>
 type PartitionResponse = Response["responses"][number]["partitions"][number]
 
 const READ_COMMITTED = 1
+
+const refusedPartition = (partitionIndex: number): PartitionResponse => ({
+  partitionIndex,
+  errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+  highWatermark: -1,
+  lastStableOffset: -1,
+  logStartOffset: -1,
+  abortedTransactions: null,
+  preferredReadReplica: -1,
+  records: new Uint8Array(0)
+})
 
 type ReadError = Effect.Error<ReturnType<LogStore["Service"]["read"]>>
 
@@ -56,6 +69,8 @@ export const make = handler(Fetch, "4-17", (request, context) =>
     const maxBytes = Math.min(request.maxBytes, Math.floor(yield* quotas.maxBytesInWindow("fetch", client)))
     const minBytes = Math.min(request.minBytes, maxBytes)
     const readCommitted = request.isolationLevel === READ_COMMITTED
+    // Each topic needs READ (else 29 for its partitions); an unknown topic id stays 100.
+    const check = yield* Authorization.current
 
     /** Reads every requested partition once, within the byte budgets. */
     const pass = (image: MetadataImage): Effect.Effect<Pass> =>
@@ -69,7 +84,15 @@ export const make = handler(Fetch, "4-17", (request, context) =>
         for (const topic of request.topics) {
           const info: TopicInfo | undefined = byId ? image.topicsById.get(topic.topicId) : image.topics.get(topic.topic)
           const out: Array<PartitionResponse> = []
+          const name = info?.name ?? topic.topic
+          const refused = check.enabled && !(byId && info === undefined) &&
+            !check.can(context.connection, AclOperation.READ, ResourceType.TOPIC, name)
           for (const p of topic.partitions) {
+            if (refused) {
+              failed = true
+              out.push(refusedPartition(p.partition))
+              continue
+            }
             const result = yield* readPartition(info, topic, p, budget, bytes === 0)
             if (result.errorCode !== ErrorCode.NONE) failed = true
             else seen.push({ topic: info!.name, partition: p.partition, logEndOffset: result.highWatermark })

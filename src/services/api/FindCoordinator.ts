@@ -7,6 +7,8 @@ import { FindCoordinator } from "../../protocol/messages/FindCoordinator.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { handler } from "./Handler.ts"
 import { advertisedEndpoint } from "./Metadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 const GROUP = 0
 const TRANSACTION = 1
@@ -15,12 +17,17 @@ export const make = handler(FindCoordinator, "0-6", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const { host, port } = advertisedEndpoint(config, context.connection)
+    const check = yield* Authorization.current
     const failed = (key: string, errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage })
     const answer = (key: string) =>
       request.keyType !== GROUP && request.keyType !== TRANSACTION
         ? failed(key, ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${request.keyType}`)
         : request.keyType === GROUP && key === ""
         ? failed(key, ErrorCode.INVALID_GROUP_ID, "the group id is empty")
+        : request.keyType === GROUP && check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.GROUP, key)
+        ? failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.")
+        : request.keyType === TRANSACTION && check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)
+        ? failed(key, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.")
         : { key, nodeId: config.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
     if (context.apiVersion >= 4) {
       return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: 0, host: "", port: 0, coordinators: request.coordinatorKeys.map(answer) }

@@ -5,9 +5,14 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Heartbeat } from "../../protocol/messages/Heartbeat.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(Heartbeat, "0-4", (request) =>
+export const make = handler(Heartbeat, "0-4", (request, context) =>
   Effect.gen(function*() {
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
+    }
     const coordinator = yield* GroupCoordinator
     const errorCode = yield* coordinator.heartbeat(request.groupId, request.generationId, request).pipe(
       Effect.as(ErrorCode.NONE as number),

@@ -14,11 +14,27 @@ import { ProducerIds } from "../metadata/ProducerIds.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from "../txn/Transactions.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type Response = ResponseOf<typeof InitProducerId>
 
 export const make = handler(InitProducerId, "0-5", (request, context) =>
   Effect.gen(function*() {
+    // As Kafka: WRITE on the transactional id (else 53); without one, IDEMPOTENT_WRITE on the cluster or WRITE
+    // on some topic (else 31).
+    const check = yield* Authorization.current
+    const refused = !check.enabled
+      ? 0
+      : request.transactionalId !== null
+      ? check.can(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+        ? 0
+        : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : check.can(context.connection, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME) ||
+          check.canAny(context.connection, AclOperation.WRITE, ResourceType.TOPIC)
+      ? 0
+      : ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+    if (refused !== 0) return { throttleTimeMs: 0, errorCode: refused, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH }
     const init = Effect.gen(function*() {
       const noId = request.producerId === NO_PRODUCER_ID
       if (noId !== (request.producerEpoch === NO_PRODUCER_EPOCH)) {

@@ -6,12 +6,15 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { JoinGroup } from "../../protocol/messages/JoinGroup.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 export const make = handler(JoinGroup, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const v = context.apiVersion
-    const joined = yield* coordinator.join({
+    const refused = (yield* Authorization.current).denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)
+    const joined = refused ? Result.fail({ code: ErrorCode.GROUP_AUTHORIZATION_FAILED as number }) : yield* coordinator.join({
       groupId: request.groupId,
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,

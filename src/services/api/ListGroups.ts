@@ -5,10 +5,16 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListGroups } from "../../protocol/messages/ListGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(ListGroups, "0-5", (request) =>
+export const make = handler(ListGroups, "0-5", (request, context) =>
   Effect.gen(function*() {
-    const groups = yield* (yield* GroupCoordinator).list
+    // DESCRIBE on the cluster lists every group; else only the groups the principal may DESCRIBE.
+    const check = yield* Authorization.current
+    const everything = !check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
+    const all = yield* (yield* GroupCoordinator).list
+    const groups = everything ? all : all.filter((g) => check.can(context.connection, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
     const states = new Set(request.statesFilter.map((s) => s.toLowerCase()))
     const types = new Set(request.typesFilter.map((t) => t.toLowerCase()))
     return {

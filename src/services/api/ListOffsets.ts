@@ -14,6 +14,8 @@ import { InvalidRequest } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { LogStore, type TimestampLookup } from "../log/LogStore.ts"
 import { lookupPartition } from "./lookup.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type PartitionResponse = ResponseOf<typeof ListOffsets>["topics"][number]["partitions"][number]
 
@@ -31,6 +33,7 @@ export const make = handler(ListOffsets, "0-10", (request, context) =>
     const image = yield* (yield* ClusterMetadata).image
     const version = context.apiVersion
     const readCommitted = version >= 2 && request.isolationLevel === 1
+    const check = yield* Authorization.current
 
     const lookup = Effect.fn("ListOffsets.partition")(function*(topic: string, partition: number, timestamp: number) {
       const tp = { topic, partition }
@@ -79,6 +82,9 @@ export const make = handler(ListOffsets, "0-10", (request, context) =>
             offset: -1,
             leaderEpoch: -1
           })
+          if (check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name)) {
+            return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+          }
           if (epochError !== undefined) return Effect.succeed(failed(epochError))
           return lookup(topic.name, p.partitionIndex, p.timestamp).pipe(
             Effect.map((found) => ({

@@ -5,11 +5,15 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListTransactions } from "../../protocol/messages/ListTransactions.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(ListTransactions, "0-2", (request) =>
+export const make = handler(ListTransactions, "0-2", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* TransactionCoordinator
+    // Only the transactional ids the principal may DESCRIBE are listed.
+    const check = yield* Authorization.current
     return yield* coordinator.list({
       states: request.stateFilters,
       producerIds: request.producerIdFilters,
@@ -20,7 +24,9 @@ export const make = handler(ListTransactions, "0-2", (request) =>
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         unknownStateFilters: [...r.unknownStates],
-        transactionStates: r.transactions.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state }))
+        transactionStates: r.transactions.filter((t) =>
+          !check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)
+        ).map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state }))
       })),
       Effect.catch((e) => Effect.succeed({ throttleTimeMs: 0, errorCode: e.code as number, unknownStateFilters: [], transactionStates: [] }))
     )

@@ -3,6 +3,9 @@
 // address this client connected to. Topic lists: in v0 an empty list means all topics; from v1 null means all
 // and an empty list none. From v10 topics may be named by id. An unknown topic is created with `num.partitions`
 // when `auto.create.topics.enable` is on and the request allows it (v4+), and answered at once.
+// With an authorizer, as Kafka: a topic without DESCRIBE is left out of a list-all answer, answered 29 when named
+// (by id too, without its name), and auto-creation needs CREATE on the cluster or the topic (else 29); the authorized
+// operations asked for are the ones the principal holds.
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
@@ -15,6 +18,8 @@ import { handler, type ConnectionInfo } from "./Handler.ts"
 import * as Topics from "../metadata/Topics.ts"
 import { createTopic, topicNameProblem } from "../metadata/Topics.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
 
@@ -43,7 +48,19 @@ export const make = handler(Metadata, "0-12", (request, context) =>
     const metadata = yield* ClusterMetadata
     const image = yield* metadata.image
     const version = context.apiVersion
-    const operations = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED
+    const check = yield* Authorization.current
+    const canDescribe = (name: string) =>
+      !check.enabled || check.can(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
+    const operationsOf = (bits: number, resourceType: number, name: string): number => {
+      if (!check.enabled) return bits
+      let out = 0
+      for (let op = 0; op < 31; op++) {
+        if ((bits & (1 << op)) !== 0 && check.can(context.connection, op, resourceType, name)) out |= 1 << op
+      }
+      return out
+    }
+    const topicOperations = (name: string) =>
+      request.includeTopicAuthorizedOperations ? operationsOf(TOPIC_OPERATIONS, ResourceType.TOPIC, name) : OPERATIONS_NOT_REQUESTED
 
     const describe = (topic: TopicInfo): TopicResponse => ({
       errorCode: ErrorCode.NONE,
@@ -51,7 +68,7 @@ export const make = handler(Metadata, "0-12", (request, context) =>
       topicId: topic.id,
       isInternal: false,
       partitions: topic.partitions.map((p) => describePartition(p, config.nodeId)),
-      topicAuthorizedOperations: operations
+      topicAuthorizedOperations: topicOperations(topic.name)
     })
 
     const failed = (errorCode: number, name: string | null, topicId = ZERO_UUID): TopicResponse => ({
@@ -70,6 +87,10 @@ export const make = handler(Metadata, "0-12", (request, context) =>
     const unknownName = (name: string): Effect.Effect<TopicResponse, never, Topics.Services> => {
       if (topicNameProblem(name) !== undefined) return Effect.succeed(failed(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
       if (!autoCreate) return Effect.succeed(failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name))
+      if (
+        check.enabled && !check.can(context.connection, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+        !check.can(context.connection, AclOperation.CREATE, ResourceType.TOPIC, name)
+      ) return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name))
       return createTopic({ name, partitions: -1, replicationFactor: -1 }).pipe(
         Effect.map(describe),
         // Another connection created it first: describe that one.
@@ -84,15 +105,20 @@ export const make = handler(Metadata, "0-12", (request, context) =>
 
     const all = request.topics === null || (version === 0 && request.topics.length === 0)
     const topics = all
-      ? sortedTopics(image).map(describe)
+      ? sortedTopics(image).filter((t) => canDescribe(t.name)).map(describe)
       : yield* Effect.forEach(request.topics!, (t) => {
         if (t.name === null) {
           const byId = image.topicsById.get(t.topicId)
           // The response's topic name is nullable only from v12; v10-11 answer an unknown id with "".
+          // Topic ids are not secret (as Kafka): an undescribable one answers 29 with the id, without the name.
+          if (byId !== undefined && !canDescribe(byId.name)) {
+            return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, version >= 12 ? null : "", t.topicId))
+          }
           return Effect.succeed(byId === undefined
             ? failed(ErrorCode.UNKNOWN_TOPIC_ID, version >= 12 ? null : "", t.topicId)
             : describe(byId))
         }
+        if (!canDescribe(t.name)) return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, t.name))
         const byName = image.topics.get(t.name)
         return byName !== undefined ? Effect.succeed(describe(byName)) : unknownName(t.name)
       })
@@ -104,6 +130,8 @@ export const make = handler(Metadata, "0-12", (request, context) =>
       clusterId: metadata.clusterId,
       controllerId: config.nodeId,
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+        ? operationsOf(CLUSTER_OPERATIONS, ResourceType.CLUSTER, CLUSTER_NAME)
+        : OPERATIONS_NOT_REQUESTED
     }
   }))

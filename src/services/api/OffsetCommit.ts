@@ -6,11 +6,25 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { OffsetCommit } from "../../protocol/messages/OffsetCommit.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 export const make = handler(OffsetCommit, "0-9", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
-    const offsets = request.topics.flatMap((t) =>
+    // As Kafka: READ on the group (else 30 for every partition), READ on each topic (else 29 for its partitions).
+    const check = yield* Authorization.current
+    if (check.denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED as number }))
+        }))
+      }
+    }
+    const topicDenied = (name: string) => check.denied(context.connection, AclOperation.READ, ResourceType.TOPIC, name)
+    const offsets = request.topics.filter((t) => !topicDenied(t.name)).flatMap((t) =>
       t.partitions.map((p) => ({
         topic: t.name,
         partition: p.partitionIndex,
@@ -37,7 +51,10 @@ export const make = handler(OffsetCommit, "0-9", (request, context) =>
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: result[i++]! }))
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: topicDenied(t.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : result[i++]!
+        }))
       }))
     }
   }))

@@ -9,13 +9,22 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { OffsetDelete } from "../../protocol/messages/OffsetDelete.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(OffsetDelete, "0", (request) =>
+export const make = handler(OffsetDelete, "0", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     const image = yield* (yield* ClusterMetadata).image
-    const known = (topic: string, partition: number) => image.topics.get(topic)?.partitions[partition] !== undefined
+    // As Kafka: DELETE on the group (else 30), READ on each topic (else 29 for its partitions).
+    const check = yield* Authorization.current
+    if (check.denied(context.connection, AclOperation.DELETE, ResourceType.GROUP, request.groupId)) {
+      return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] }
+    }
+    const topicDenied = (topic: string) => check.denied(context.connection, AclOperation.READ, ResourceType.TOPIC, topic)
+    const known = (topic: string, partition: number) =>
+      !topicDenied(topic) && image.topics.get(topic)?.partitions[partition] !== undefined
     const asked = request.topics.flatMap((t) =>
       t.partitions.filter((p) => known(t.name, p.partitionIndex)).map((p) => ({ topic: t.name, partition: p.partitionIndex }))
     )
@@ -37,7 +46,11 @@ export const make = handler(OffsetDelete, "0", (request) =>
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: known(t.name, p.partitionIndex) ? outcome.codes[i++]! : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          errorCode: known(t.name, p.partitionIndex)
+            ? outcome.codes[i++]!
+            : topicDenied(t.name)
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         }))
       }))
     }

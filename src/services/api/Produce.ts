@@ -45,6 +45,8 @@ import {
   UnsupportedForMessageFormat
 } from "../Errors.ts"
 import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler, NoResponse } from "./Handler.ts"
 import { type AppendResult, LogStore } from "../log/LogStore.ts"
@@ -124,6 +126,10 @@ const validate = (
   return { header: verdict.header, leaderEpoch: partition.leaderEpoch, logAppendTime: verdict.logAppendTime }
 }
 
+/** Whether the batch carries a producer id (idempotent or transactional): producerId, an int64 at byte 43, is >= 0. */
+const hasProducerId = (records: Uint8Array | null): boolean =>
+  records !== null && records.length >= 51 && records[16] === 2 && (records[43]! & 0x80) === 0
+
 const failed = (
   index: number,
   errorCode: number,
@@ -149,6 +155,24 @@ export const make = handler(Produce, "0-11", (request, context) =>
     const effective = effectiveConfig(config, image)
     const now = yield* Clock.currentTimeMillis
     const validAcks = request.acks === -1 || request.acks === 0 || request.acks === 1
+    // Authorization, as Kafka's: a transactional id needs WRITE on it (else 53 everywhere); an idempotent
+    // producer without one needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (else 31 everywhere);
+    // each topic needs WRITE (else 29 for its partitions).
+    const check = yield* Authorization.current
+    let refused = 0
+    if (check.enabled) {
+      if (request.transactionalId !== null) {
+        if (!check.can(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+          refused = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        }
+      } else if (
+        request.topicData.some((t) => t.partitionData.some((p) => hasProducerId(p.records))) &&
+        !check.can(context.connection, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+        !check.canAny(context.connection, AclOperation.WRITE, ResourceType.TOPIC)
+      ) {
+        refused = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+      }
+    }
     let records = 0
     let errors = 0
     /** Record batch bytes sent, whatever became of them: what `producer_byte_rate` counts. */
@@ -159,10 +183,20 @@ export const make = handler(Produce, "0-11", (request, context) =>
     for (const topic of request.topicData) {
       const partitionResponses: Array<PartitionResponse> = []
       responses.push({ name: topic.name, partitionResponses })
+      const topicRefused = refused !== 0
+        ? refused
+        : check.enabled && !check.can(context.connection, AclOperation.WRITE, ResourceType.TOPIC, topic.name)
+        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        : 0
       for (const p of topic.partitionData) {
         bytes += p.records?.length ?? 0
         if (!validAcks) {
           partitionResponses.push(failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks}`))
+          errors++
+          continue
+        }
+        if (topicRefused !== 0) {
+          partitionResponses.push(failed(p.index, topicRefused, null))
           errors++
           continue
         }

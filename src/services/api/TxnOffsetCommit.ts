@@ -10,13 +10,32 @@ import { TxnOffsetCommit } from "../../protocol/messages/TxnOffsetCommit.ts"
 import { GroupCoordinator, OFFSETS_PARTITION } from "../group/GroupCoordinator.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler } from "./Handler.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
-export const make = handler(TxnOffsetCommit, "0-5", (request) =>
+export const make = handler(TxnOffsetCommit, "0-5", (request, context) =>
   Effect.gen(function*() {
+    // As Kafka: WRITE on the transactional id (else 53), READ on the group (else 30), READ on each topic (else 29).
+    const check = yield* Authorization.current
+    const whole = check.denied(context.connection, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : check.denied(context.connection, AclOperation.READ, ResourceType.GROUP, request.groupId)
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : 0
+    if (whole !== 0) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: whole as number }))
+        }))
+      }
+    }
+    const topicDenied = (name: string) => check.denied(context.connection, AclOperation.READ, ResourceType.TOPIC, name)
     const groups = yield* GroupCoordinator
     const transactions = yield* TransactionCoordinator
     const producer = { producerId: request.producerId, producerEpoch: request.producerEpoch }
-    const offsets = request.topics.flatMap((t) =>
+    const offsets = request.topics.filter((t) => !topicDenied(t.name)).flatMap((t) =>
       t.partitions.map((p) => ({
         topic: t.name,
         partition: p.partitionIndex,
@@ -49,7 +68,10 @@ export const make = handler(TxnOffsetCommit, "0-5", (request) =>
       throttleTimeMs: 0,
       topics: request.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: result[i++]! }))
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: topicDenied(t.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : result[i++]!
+        }))
       }))
     }
   }))

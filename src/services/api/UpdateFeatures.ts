@@ -13,6 +13,8 @@ import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { InvalidUpdateVersion } from "../Errors.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { updateFeatures, UpgradeType } from "../metadata/Features.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
 type Response = ResponseOf<typeof UpdateFeatures>
@@ -21,6 +23,14 @@ export const make = handler(UpdateFeatures, "0-2", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed.",
+        results: []
+      } satisfies Response
+    }
     const updates = request.featureUpdates.map((u) => ({
       feature: u.feature,
       level: u.maxVersionLevel,

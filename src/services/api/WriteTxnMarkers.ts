@@ -8,10 +8,24 @@ import { WriteTxnMarkers } from "../../protocol/messages/WriteTxnMarkers.ts"
 import { GroupCoordinator, OFFSETS_PARTITION } from "../group/GroupCoordinator.ts"
 import { LogStore } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(WriteTxnMarkers, "1", (request) =>
+export const make = handler(WriteTxnMarkers, "1", (request, context) =>
   Effect.gen(function*() {
+    // Brokers only: CLUSTER_ACTION on the cluster, else 31 for every partition.
+    if ((yield* Authorization.current).denied(context.connection, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        markers: request.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED as number }))
+          }))
+        }))
+      }
+    }
     const store = yield* LogStore
     const groups = yield* GroupCoordinator
     const image = yield* (yield* ClusterMetadata).image

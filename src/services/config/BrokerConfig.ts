@@ -3,6 +3,7 @@
 // defaults are Apache Kafka's; unknown keys are ignored, a bad value fails with one line naming the key.
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema } from "effect"
 import { parseJaas, plainUsers as plainUsers_ } from "../security/Jaas.ts"
+import { parseSuperUsers } from "../auth/Authorizer.ts"
 
 /** A configuration value the broker cannot start with; the message names the key. */
 export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
@@ -116,6 +117,12 @@ export interface BrokerConfigShape {
   readonly quotaWindowNum: number
   /** ...of this many seconds each (`quota.window.size.seconds`). */
   readonly quotaWindowSizeSeconds: number
+  /** ACLs are enforced (`authorizer.class.name` names Kafka's StandardAuthorizer). */
+  readonly authorizerEnabled: boolean
+  /** `super.users`: principals every check allows. */
+  readonly superUsers: ReadonlySet<string>
+  /** `allow.everyone.if.no.acl.found`: a resource no ACL names is open to all. */
+  readonly allowEveryoneIfNoAclFound: boolean
   /** The honoured keys the configuration sets explicitly, with their values (DescribeConfigs tells them apart). */
   readonly explicit: ReadonlyMap<string, string>
   /** The listener security keys the configuration sets (`ssl.*`, `sasl.*`, per listener too), for DescribeConfigs. */
@@ -125,6 +132,9 @@ export interface BrokerConfigShape {
 /** Keys whose values are secrets: DescribeConfigs answers them as null, marked sensitive, and nothing logs them. */
 export const isSensitiveKey = (key: string): boolean =>
   key.endsWith(".password") || key.endsWith("sasl.jaas.config") || key.endsWith("ssl.keystore.key")
+
+/** The one `authorizer.class.name` served. */
+export const STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 /** Every key the broker reads; the rest of a server.properties is accepted and ignored. */
 export const HONOURED_KEYS = [
@@ -183,7 +193,10 @@ export const HONOURED_KEYS = [
   "offsets.topic.segment.bytes",
   "transaction.state.log.segment.bytes",
   "quota.window.num",
-  "quota.window.size.seconds"
+  "quota.window.size.seconds",
+  "authorizer.class.name",
+  "super.users",
+  "allow.everyone.if.no.acl.found"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -446,6 +459,13 @@ const load = Effect.gen(function*() {
     return value
   })
 
+  const authorizerClass = (yield* Config.String("authorizer.class.name").pipe(Config.withDefault(""))).trim()
+  if (authorizerClass !== "" && authorizerClass !== STANDARD_AUTHORIZER) {
+    return yield* new InvalidConfig({
+      message: `authorizer.class.name: only ${STANDARD_AUTHORIZER} is supported, got ${authorizerClass}`
+    })
+  }
+
   return BrokerConfig.of({
     nodeId,
     logDir,
@@ -492,6 +512,9 @@ const load = Effect.gen(function*() {
     transactionStateLogSegmentBytes: yield* positive("transaction.state.log.segment.bytes", 100 * 1024 * 1024),
     quotaWindowNum: yield* positive("quota.window.num", 11),
     quotaWindowSizeSeconds: yield* positive("quota.window.size.seconds", 1),
+    authorizerEnabled: authorizerClass !== "",
+    superUsers: parseSuperUsers(yield* Config.String("super.users").pipe(Config.withDefault(""))),
+    allowEveryoneIfNoAclFound: yield* bool("allow.everyone.if.no.acl.found", false),
     explicit,
     securityExplicit
   })

@@ -5,7 +5,7 @@ import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
 import { DYNAMIC_KEYS } from "./DynamicConfigs.ts"
 
-const { BOOLEAN, STRING, INT, LONG, DOUBLE } = ConfigType
+const { BOOLEAN, STRING, INT, LONG, DOUBLE, LIST } = ConfigType
 
 type HonouredKey = (typeof HONOURED_KEYS)[number]
 
@@ -137,7 +137,10 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "offsets.topic.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.offsetsTopicSegmentBytes), doc: "Segment size of __consumer_offsets (compacted)." },
   "transaction.state.log.segment.bytes": { type: INT, kafkaDefault: "104857600", value: (c) => String(c.transactionStateLogSegmentBytes), doc: "Segment size of __transaction_state (compacted)." },
   "quota.window.num": { type: INT, kafkaDefault: "11", value: (c) => String(c.quotaWindowNum), doc: "The number of samples to retain in memory for client quotas." },
-  "quota.window.size.seconds": { type: INT, kafkaDefault: "1", value: (c) => String(c.quotaWindowSizeSeconds), doc: "The time span of each sample for client quotas." }
+  "quota.window.size.seconds": { type: INT, kafkaDefault: "1", value: (c) => String(c.quotaWindowSizeSeconds), doc: "The time span of each sample for client quotas." },
+  "authorizer.class.name": { type: STRING, kafkaDefault: "", value: orDefault(""), doc: "The authorizer: org.apache.kafka.metadata.authorizer.StandardAuthorizer, or empty for none." },
+  "super.users": { type: LIST, kafkaDefault: null, value: asSet, doc: "Principals every authorization check allows, separated by semicolons." },
+  "allow.everyone.if.no.acl.found": { type: BOOLEAN, kafkaDefault: "false", value: (c) => String(c.allowEveryoneIfNoAclFound), doc: "A resource no ACL names is open to every principal." }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */

@@ -6,6 +6,7 @@
 // unknown records) must still give a usable image. `imageRecords` goes the other way: the records a snapshot
 // holds to rebuild the image.
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
+import type { StoredAcl } from "../auth/Authorizer.ts"
 import {
   DEFAULT_METADATA_VERSION,
   METADATA_VERSION_FEATURE,
@@ -46,6 +47,8 @@ export interface MetadataImage {
   readonly clientQuotas: ReadonlyMap<string, ClientQuota>
   /** SCRAM credentials by user, then mechanism (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), from UserScramCredentialRecords. */
   readonly scramCredentials: ReadonlyMap<string, ReadonlyMap<number, StoredScramCredential>>
+  /** ACLs by id, from AccessControlEntryRecords (a new map whenever one changes). */
+  readonly acls: ReadonlyMap<string, StoredAcl>
 }
 
 export interface StoredScramCredential {
@@ -84,7 +87,8 @@ export const emptyImage: MetadataImage = {
   nextProducerId: 0,
   brokerConfigs: new Map(),
   clientQuotas: new Map(),
-  scramCredentials: new Map()
+  scramCredentials: new Map(),
+  acls: new Map()
 }
 
 /** Resource types of ConfigRecords. */
@@ -105,6 +109,7 @@ interface Draft {
   brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>
   readonly clientQuotas: Map<string, ClientQuota>
   readonly scramCredentials: Map<string, ReadonlyMap<number, StoredScramCredential>>
+  acls: ReadonlyMap<string, StoredAcl>
   /** Partition arrays made by this draft: changed in place, so a topic's 20,000 PartitionRecords cost one copy. */
   readonly ownArrays: WeakSet<ReadonlyArray<PartitionInfo>>
 }
@@ -117,6 +122,7 @@ const draftOf = (image: MetadataImage): Draft => ({
   brokerConfigs: image.brokerConfigs,
   clientQuotas: new Map(image.clientQuotas),
   scramCredentials: new Map(image.scramCredentials),
+  acls: image.acls,
   ownArrays: new WeakSet()
 })
 
@@ -247,6 +253,28 @@ const apply = (d: Draft, record: AnyRecord): void => {
       else d.scramCredentials.set(record.name, m)
       return
     }
+    case "AccessControlEntry": {
+      const acls = new Map(d.acls)
+      acls.set(record.id, {
+        id: record.id,
+        resourceType: record.resourceType,
+        resourceName: record.resourceName,
+        patternType: record.patternType,
+        principal: record.principal,
+        host: record.host,
+        operation: record.operation,
+        permissionType: record.permissionType
+      })
+      d.acls = acls
+      return
+    }
+    case "RemoveAccessControlEntry": {
+      if (!d.acls.has(record.id)) return
+      const acls = new Map(d.acls)
+      acls.delete(record.id)
+      d.acls = acls
+      return
+    }
     case "Unknown":
       return
   }
@@ -277,7 +305,7 @@ export const sortedTopics = (image: MetadataImage): Array<TopicInfo> =>
 /**
  * The records that rebuild `image` when replayed onto an empty one, in the order of Kafka's image writer:
  * metadata.version first (it decides how later records are read), the other features, each topic followed by
- * its partitions, the topic configs, the client quotas, the next producer id. Partitions are written at the
+ * its partitions, the topic configs, the client quotas, the ACLs, the next producer id. Partitions are written at the
  * record version of the image's metadata.version, with what the image keeps of them (no reassignment in flight,
  * directories unassigned, as `partitionRecords` writes them).
  */
@@ -324,6 +352,7 @@ export const imageRecords = (image: MetadataImage): Array<NewMetadataRecord> => 
   for (const [name, byMechanism] of image.scramCredentials) {
     for (const [mechanism, c] of byMechanism) out.push({ type: "UserScramCredential", name, mechanism, ...c })
   }
+  for (const acl of image.acls.values()) out.push({ type: "AccessControlEntry", ...acl })
   if (image.nextProducerId > 0) out.push({ type: "ProducerIds", brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId })
   return out
 }
