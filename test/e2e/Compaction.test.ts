@@ -13,6 +13,7 @@ import { RawClient } from "../../src/client/RawClient.ts"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import { OffsetCommit } from "../../src/protocol/messages/OffsetCommit.ts"
 import { OffsetFetch } from "../../src/protocol/messages/OffsetFetch.ts"
+import { until } from "../support/Until.ts"
 
 const TOPIC = "table"
 const KEYS = 100
@@ -86,13 +87,6 @@ const cleanedUpTo = (name: string): number => {
   })()
   const line = text.split("\n").find((l) => l.startsWith(`${name.replace(/-(\d+)$/, " $1")} `))
   return line === undefined ? -1 : Number(line.split(" ")[2])
-}
-const until = async (what: string, ok: () => boolean, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 interface Produced {

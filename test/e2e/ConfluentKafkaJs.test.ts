@@ -23,6 +23,7 @@ import { COMPRESSION_MASK } from "../../src/protocol/RecordBatch.ts"
 import { startApiRecorder, type ApiRecorder } from "../support/ApiRecorder.ts"
 import { requireClient } from "../support/Installed.ts"
 import { batchesOnDisk } from "../support/PythonClients.ts"
+import { until } from "../support/Until.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // The package, loaded from its own folder, and the part of its types used here
@@ -276,13 +277,6 @@ const within = <A>(ms: number, what: string, promise: Promise<A>): Promise<A> =>
 }
 
 /** Polls `check` until it holds. */
-const eventually = async (what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 const withAdmin = async <A>(f: (admin: KjsAdmin) => Promise<A>): Promise<A> => {
   const admin = kafka.admin()
@@ -360,7 +354,7 @@ const readAll = async (topic: string, count: number): Promise<Array<Consumed>> =
   const reader = member(`${topic}-reader`)
   await reader.start(topic)
   try {
-    await eventually(`${count} records of ${topic}`, () => reader.got.length >= count)
+    await until(`${count} records of ${topic}`, () => reader.got.length >= count)
     return [...reader.got].sort(byPosition)
   } finally {
     await reader.consumer.disconnect()
@@ -452,7 +446,7 @@ describe("@confluentinc/kafka-javascript", () => {
 
       await withAdmin(async (admin) => {
         await admin.deleteTopics({ topics: [topic] })
-        await eventually("the topic gone from listTopics", async () => !(await admin.listTopics()).includes(topic))
+        await until("the topic gone from listTopics", async () => !(await admin.listTopics()).includes(topic))
       })
     })
 
@@ -542,13 +536,13 @@ describe("@confluentinc/kafka-javascript", () => {
 
       try {
         await a.start(topic)
-        await eventually("a alone has all four partitions", () => a.partitions().length === PARTITIONS)
+        await until("a alone has all four partitions", () => a.partitions().length === PARTITIONS)
         expect(a.consumer.rebalanceProtocol()).toBe("COOPERATIVE")
         await b.start(topic)
         // Cooperative: a gives up two partitions, keeping the others throughout (an eager rebalance would take all
         // four away first), and b gets them.
         let fewest = PARTITIONS
-        await eventually("a and b have two partitions each", () => {
+        await until("a and b have two partitions each", () => {
           fewest = Math.min(fewest, a.partitions().length)
           return a.partitions().length === 2 && b.partitions().length === 2
         })
@@ -569,7 +563,7 @@ describe("@confluentinc/kafka-javascript", () => {
         })
 
         await produce(0, 200)
-        await eventually("200 records consumed", () => a.got.length + b.got.length >= 200)
+        await until("200 records consumed", () => a.got.length + b.got.length >= 200)
         // Every record once, each by the member holding its partition.
         expect(keys([...a.got, ...b.got])).toEqual(range(0, 200))
         for (const r of a.got) expect(a.partitions()).toContain(r.partition)
@@ -581,10 +575,10 @@ describe("@confluentinc/kafka-javascript", () => {
 
         // b leaves (LeaveGroup); a takes its partitions over at b's committed offsets, not from the beginning.
         await b.consumer.disconnect()
-        await eventually("a has all four partitions again", () => a.partitions().length === PARTITIONS)
+        await until("a has all four partitions again", () => a.partitions().length === PARTITIONS)
         const before = a.got.length
         await produce(200, 40)
-        await eventually("40 more records consumed by a", () => a.got.length >= before + 40)
+        await until("40 more records consumed by a", () => a.got.length >= before + 40)
         await new Promise((resolve) => setTimeout(resolve, 500))
         expect(keys(a.got.slice(before))).toEqual(range(200, 40))
         await a.consumer.commitOffsets()
@@ -651,7 +645,7 @@ describe("@confluentinc/kafka-javascript", () => {
             producer.produce(topic, i % 2, Buffer.from(`value-${i}`), `key-${i}`, Date.now(), i, headers)
           }
           await call((cb) => producer.flush(10_000, cb))
-          await eventually("every delivery report", () => reports.length + failures.length === COUNT, 10_000)
+          await until("every delivery report", () => reports.length + failures.length === COUNT, 10_000)
         } finally {
           await call((cb) => producer.disconnect(cb))
         }
@@ -685,7 +679,7 @@ describe("@confluentinc/kafka-javascript", () => {
           })())
           // commit(), not commitSync(): a synchronous call blocks this thread, where the broker runs too.
           consumer.commit()
-          await eventually("the group's offsets committed", async () => {
+          await until("the group's offsets committed", async () => {
             const offsets = await committedOffsets("ckjs-rdkafka-group", topic)
             return offsets[0] === COUNT / 2 && offsets[1] === COUNT / 2
           })
@@ -711,7 +705,7 @@ describe("@confluentinc/kafka-javascript", () => {
         )
 
         await call((cb) => admin.deleteTopic(topic, 10_000, cb))
-        await eventually("the topic gone from listTopics", async () =>
+        await until("the topic gone from listTopics", async () =>
           !(await call<Array<string>>((cb) => admin.listTopics({ timeout: 10_000 }, cb))).includes(topic))
       } finally {
         admin.disconnect()

@@ -14,6 +14,10 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import { requireClient } from "../support/Installed.ts"
+import { until as untilWithin } from "../support/Until.ts"
+
+/** Waits as long as a change of this kind may take here. */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) => untilWithin(what, check, timeoutMs)
 
 interface KjsConsumedMessage {
   readonly key: Buffer | null
@@ -125,13 +129,6 @@ afterAll(async () => {
   if (logDir !== undefined) rmSync(logDir, { recursive: true, force: true })
 })
 
-const eventually = async (what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 const withAdmin = async <A>(f: (admin: KjsAdmin) => Promise<A>): Promise<A> => {
   const admin = kafka.admin()
@@ -219,15 +216,15 @@ describe("the consumer group protocol (KIP-848)", () => {
     try {
       await produce(topic, 0, 100)
       await a.start([topic])
-      await eventually("a alone has every partition", () => a.partitions().length === PARTITIONS)
-      await eventually("a read the first 100", () => a.got.length >= 100)
+      await until("a alone has every partition", () => a.partitions().length === PARTITIONS)
+      await until("a read the first 100", () => a.got.length >= 100)
       await a.consumer.commitOffsets()
       expect(await committedOffsets(groupId, topic)).toEqual({ 0: 25, 1: 25, 2: 25, 3: 25 })
 
       // b joins: a revokes two partitions before b gets them; at no time do both hold one.
       await b.start([topic])
       let overlap = false
-      await eventually("a and b have two partitions each", () => {
+      await until("a and b have two partitions each", () => {
         const pa = a.partitions()
         if (b.partitions().some((p) => pa.includes(p))) overlap = true
         return pa.length === 2 && b.partitions().length === 2
@@ -236,7 +233,7 @@ describe("the consumer group protocol (KIP-848)", () => {
       expect([...a.partitions(), ...b.partitions()].sort()).toEqual([0, 1, 2, 3])
 
       await produce(topic, 100, 200)
-      await eventually("300 records consumed", () => a.got.length + b.got.length >= 300)
+      await until("300 records consumed", () => a.got.length + b.got.length >= 300)
       await new Promise((resolve) => setTimeout(resolve, 500))
       // Every record once.
       expect(keys([...a.got, ...b.got])).toEqual(range(0, 300))
@@ -255,10 +252,10 @@ describe("the consumer group protocol (KIP-848)", () => {
 
       // b leaves (epoch -1): a owns everything again and reads on from b's committed offsets.
       await b.consumer.disconnect()
-      await eventually("a has every partition again", () => a.partitions().length === PARTITIONS)
+      await until("a has every partition again", () => a.partitions().length === PARTITIONS)
       const before = a.got.length
       await produce(topic, 300, 40)
-      await eventually("40 more records consumed by a", () => a.got.length >= before + 40)
+      await until("40 more records consumed by a", () => a.got.length >= before + 40)
       await new Promise((resolve) => setTimeout(resolve, 500))
       expect(keys(a.got.slice(before))).toEqual(range(300, 40))
       await a.consumer.commitOffsets()
@@ -269,7 +266,7 @@ describe("the consumer group protocol (KIP-848)", () => {
       await classicProducer.connect()
       await classicProducer.send({ topic: "kip848-classic", messages: [{ value: "c1" }, { value: "c2" }] })
       await classicProducer.disconnect()
-      await eventually("the classic group read its records", () => classicGot.length >= 2)
+      await until("the classic group read its records", () => classicGot.length >= 2)
       expect(classicGot.sort()).toEqual(["c1", "c2"])
     } finally {
       await a.consumer.disconnect().catch(() => undefined)
@@ -288,7 +285,7 @@ describe("the consumer group protocol (KIP-848)", () => {
     try {
       await produce(topic, 340, 8)
       await c.start([topic])
-      await eventually("c read the 8 new records", () => c.got.length >= 8)
+      await until("c read the 8 new records", () => c.got.length >= 8)
       await new Promise((resolve) => setTimeout(resolve, 500))
       // From the committed offsets: nothing read twice.
       expect(keys(c.got)).toEqual(range(340, 8))
@@ -306,16 +303,16 @@ describe("the consumer group protocol (KIP-848)", () => {
     let s2: ReturnType<typeof member> | undefined
     try {
       await s1.start([topic])
-      await eventually("s1 has every partition", () => s1.partitions().length === PARTITIONS)
+      await until("s1 has every partition", () => s1.partitions().length === PARTITIONS)
       await other.start([topic])
-      await eventually("two partitions each", () => s1.partitions().length === 2 && other.partitions().length === 2)
+      await until("two partitions each", () => s1.partitions().length === 2 && other.partitions().length === 2)
       const mine = s1.partitions()
       const theirs = other.partitions()
       await s1.consumer.disconnect()
       s2 = member(groupId, { "group.instance.id": "instance-1" })
       await s2.start([topic])
       let changed = false
-      await eventually("the restarted static member has its partitions again", () => {
+      await until("the restarted static member has its partitions again", () => {
         if (other.partitions().join() !== theirs.join()) changed = true
         return s2!.partitions().join() === mine.join()
       })
@@ -334,9 +331,9 @@ describe("the consumer group protocol (KIP-848)", () => {
     const m = member("kip848-regex")
     try {
       await m.start([/^rx-.*/])
-      await eventually("the member has rx-one", () => m.consumer.assignment().some((tp) => tp.topic === "rx-one"))
+      await until("the member has rx-one", () => m.consumer.assignment().some((tp) => tp.topic === "rx-one"))
       await withAdmin((admin) => admin.createTopics({ topics: [{ topic: "rx-two", numPartitions: 2 }] }))
-      await eventually("the member has rx-two's partitions too", () => m.consumer.assignment().length === 3)
+      await until("the member has rx-two's partitions too", () => m.consumer.assignment().length === 3)
     } finally {
       await m.consumer.disconnect().catch(() => undefined)
     }

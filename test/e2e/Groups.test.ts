@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startBroker, type RunningBroker } from "../../src/index.ts"
 import * as BrokerProcess from "../support/BrokerProcess.ts"
 import { kcat, kcatInstalled } from "../support/Kcat.ts"
+import { until as untilWithin } from "../support/Until.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const PARTITIONS = 4
@@ -24,6 +25,10 @@ const SESSION_TIMEOUT_MS = 6_000
 const HEARTBEAT_INTERVAL_MS = 500
 /** How long any group change may take before a test gives up: generous, never a timing assertion. */
 const PATIENCE_MS = SESSION_TIMEOUT_MS + 20_000
+
+/** Waits as long as a change of this kind may take here. */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS) => untilWithin(what, check, timeoutMs)
+
 /** Per test: several group changes, each allowed PATIENCE_MS (vitest's default here is 30 s). */
 const TEST_TIMEOUT_MS = 60_000
 
@@ -44,15 +49,6 @@ const restoreWarnings = () => {
   for (const listener of warningListeners) process.on("warning", listener)
 }
 
-/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = PATIENCE_MS) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 interface Consumed {
   readonly by: string
