@@ -11,6 +11,7 @@ import { BrokerConfig } from "./services/config/BrokerConfig.ts"
 import { type AddScram, parseAddScram } from "./services/security/AddScram.ts"
 import { makeCredential } from "./services/security/Scram.ts"
 import { ScramCredentials } from "./services/security/ScramCredentials.ts"
+import { Hashing } from "./services/security/Hashing.ts"
 import { FileSystem } from "effect"
 
 export const run = async (args: ReadonlyArray<string>, usage: string) => {
@@ -50,8 +51,9 @@ export const run = async (args: ReadonlyArray<string>, usage: string) => {
     // Building the broker's services (without its listener) creates meta.properties and the metadata log.
     yield* Effect.gen(function*() {
       const store = yield* ScramCredentials
+      const hashing = yield* Hashing
       for (const s of scram) {
-        yield* store.upsert(s.name, makeCredential(s.mechanism, s.password, s.iterations))
+        yield* store.upsert(s.name, makeCredential(hashing, s.mechanism, s.password, s.iterations))
         yield* Console.log(`added ${s.mechanism} credentials for ${s.name}`)
       }
     }).pipe(Effect.provide(Broker.services(Layer.succeed(BrokerConfig, yield* BrokerConfig).pipe(Layer.merge(Layer.succeed(FileSystem.FileSystem, fs))))))

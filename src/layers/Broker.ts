@@ -13,6 +13,7 @@ import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
 import * as ProducerIds from "./metadata/ProducerIds.ts"
 import * as ClientQuotas from "./quota/ClientQuotas.ts"
 import * as TcpListener from "./network/TcpListener.ts"
+import * as NodeHashing from "./security/NodeHashing.ts"
 import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
 export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
@@ -23,6 +24,7 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
     Layer.provideMerge(ProducerIds.layer),
     Layer.provideMerge(ClientQuotas.layer),
     Layer.provideMerge(ScramCredentials.layer),
+    Layer.provideMerge(NodeHashing.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
     Layer.provideMerge(config)

@@ -24,6 +24,7 @@ import { BufferPool } from "../../src/services/network/BufferPool.ts"
 import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
 import { ClientQuotas } from "../../src/services/quota/ClientQuotas.ts"
 import { ScramCredentials } from "../../src/services/security/ScramCredentials.ts"
+import type { Hashing } from "../../src/services/security/Hashing.ts"
 import { TransactionCoordinator } from "../../src/services/txn/TransactionCoordinator.ts"
 
 export const LOG_DIR = "/data"
@@ -43,6 +44,7 @@ export type BrokerServices =
   | ProducerIds
   | ClientQuotas
   | ScramCredentials
+  | Hashing
   | BufferPool
   | FileSystem.FileSystem
 

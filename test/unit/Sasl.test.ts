@@ -18,6 +18,7 @@ import { SaslHandshake } from "../../src/protocol/messages/SaslHandshake.ts"
 import type { ConnectionInfo } from "../../src/services/api/Handler.ts"
 import { serveConnection } from "../../src/services/network/Connection.ts"
 import { SaslSession } from "../../src/services/security/Sasl.ts"
+import { nodeHashing } from "../../src/layers/security/NodeHashing.ts"
 import { ScramCredentials } from "../../src/services/security/ScramCredentials.ts"
 import * as TestLayers from "../support/TestLayers.ts"
 
@@ -57,7 +58,7 @@ const saslConnection = (mechanisms: Array<string>) =>
     localHost: "127.0.0.1",
     localPort: 9092,
     remote: "test:1",
-    sasl: new SaslSession({ mechanisms, plainUsers: new Map([["alice", "alice-secret"]]), scram: scram.lookup, maxReauthMs: 60_000 })
+    sasl: new SaslSession({ mechanisms, plainUsers: new Map([["alice", "alice-secret"]]), scram: scram.lookup, maxReauthMs: 60_000, hashing: nodeHashing })
   }))
 
 /** Serves the requests on one SASL connection; the frames written back and the connection. */
@@ -188,7 +189,7 @@ describe("SASL on a connection", () => {
 
 describe("SaslSession re-authentication (KIP-368)", () => {
   const session = () =>
-    new SaslSession({ mechanisms: ["PLAIN"], plainUsers: new Map([["alice", "a"], ["bob", "b"]]), scram: () => undefined, maxReauthMs: 60_000 })
+    new SaslSession({ mechanisms: ["PLAIN"], plainUsers: new Map([["alice", "a"], ["bob", "b"]]), scram: () => undefined, maxReauthMs: 60_000, hashing: nodeHashing })
 
   it("a session expires after connections.max.reauth.ms; re-authenticating as the same user renews it", () => {
     const s = session()

@@ -1,14 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { parseJaas, plainUsers } from "../../src/services/security/Jaas.ts"
 import { mapPrincipal, parseRules, rfc2253 } from "../../src/services/security/PrincipalMapping.ts"
+import { nodeHashing } from "../../src/layers/security/NodeHashing.ts"
 import { makeCredential, parseClientFirst, scramServer, type ScramCredential } from "../../src/services/security/Scram.ts"
 
 describe("SCRAM", () => {
   // RFC 7677 section 3.
   it("SCRAM-SHA-256 RFC 7677 test vector", () => {
     const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64")
-    const cred = makeCredential("SCRAM-SHA-256", "pencil", 4096, salt)
-    const server = scramServer("SCRAM-SHA-256", (u) => (u === "user" ? cred : undefined), "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")
+    const cred = makeCredential(nodeHashing, "SCRAM-SHA-256", "pencil", 4096, salt)
+    const server = scramServer(nodeHashing, "SCRAM-SHA-256", (u) => (u === "user" ? cred : undefined), "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")
     const first = server("n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
     assert.strictEqual(first._tag, "Challenge")
     if (first._tag !== "Challenge") return
@@ -19,10 +20,10 @@ describe("SCRAM", () => {
 
   it("a wrong proof, an unknown user and a foreign nonce fail", () => {
     const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64")
-    const cred = makeCredential("SCRAM-SHA-256", "other", 4096, salt)
+    const cred = makeCredential(nodeHashing, "SCRAM-SHA-256", "other", 4096, salt)
     const lookup = (u: string): ScramCredential | undefined => (u === "user" ? cred : undefined)
     const run = (user: string, final: string) => {
-      const s = scramServer("SCRAM-SHA-256", lookup, "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")(`n,,n=${user},r=rOprNGfwEbeRWgbNEkqO`)
+      const s = scramServer(nodeHashing, "SCRAM-SHA-256", lookup, "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")(`n,,n=${user},r=rOprNGfwEbeRWgbNEkqO`)
       return s._tag === "Challenge" ? s.next(final)._tag : s._tag
     }
     const good = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
@@ -34,8 +35,8 @@ describe("SCRAM", () => {
   it("a full exchange with SCRAM-SHA-512, and librdkafka's repeated client nonce", async () => {
     const { createHmac, createHash, pbkdf2Sync } = await import("node:crypto")
     for (const repeat of [false, true]) {
-      const cred = makeCredential("SCRAM-SHA-512", "bob-secret", 4096)
-      const server = scramServer("SCRAM-SHA-512", (u) => (u === "bob" ? cred : undefined))
+      const cred = makeCredential(nodeHashing, "SCRAM-SHA-512", "bob-secret", 4096)
+      const server = scramServer(nodeHashing, "SCRAM-SHA-512", (u) => (u === "bob" ? cred : undefined))
       const cnonce = "abcdef"
       const first = server(`n,,n=bob,r=${cnonce}`)
       if (first._tag !== "Challenge") return assert.fail(first._tag)

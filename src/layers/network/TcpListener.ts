@@ -16,6 +16,7 @@ import { RequestBudget } from "../../services/network/RequestBudget.ts"
 import { mapPrincipal, parseRules, type PrincipalRule, rfc2253 } from "../../services/security/PrincipalMapping.ts"
 import { ANONYMOUS_PRINCIPAL, SaslSession } from "../../services/security/Sasl.ts"
 import { ScramCredentials } from "../../services/security/ScramCredentials.ts"
+import { Hashing } from "../../services/security/Hashing.ts"
 import { tlsSettings } from "./Tls.ts"
 
 /** TLS of one listener: its current options (replaced by a reload) and the server they are applied to. */
@@ -36,6 +37,7 @@ const loadTls = (l: ListenerConfig) =>
 export const make = Effect.gen(function*() {
   const config = yield* BrokerConfig
   const scram = yield* ScramCredentials
+  const hashing = yield* Hashing
   let connections = 0
   // One budget of request bytes for all connections (queued.max.request.bytes).
   const budget = new RequestBudget(config.queuedMaxRequestBytes)
@@ -109,7 +111,8 @@ export const make = Effect.gen(function*() {
                 mechanisms: l.saslMechanisms,
                 plainUsers: l.plainUsers,
                 scram: scram.lookup,
-                maxReauthMs: l.maxReauthMs
+                maxReauthMs: l.maxReauthMs,
+                hashing
               })
             }
             : {})

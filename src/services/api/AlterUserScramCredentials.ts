@@ -8,11 +8,13 @@ import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { AlterUserScramCredentials } from "../../protocol/messages/AlterUserScramCredentials.ts"
 import { credentialFromSaltedPassword, MAX_ITERATIONS, mechanismOfType, MIN_ITERATIONS } from "../security/Scram.ts"
 import { ScramCredentials } from "../security/ScramCredentials.ts"
+import { Hashing } from "../security/Hashing.ts"
 import { handler } from "./Handler.ts"
 
 export const make = handler(AlterUserScramCredentials, "0", (request) =>
   Effect.gen(function*() {
     const store = yield* ScramCredentials
+    const hashing = yield* Hashing
     const errors = new Map<string, { code: number; message: string }>()
     const seen = new Set<string>()
     const setError = (user: string, code: number, message: string) => {
@@ -49,7 +51,7 @@ export const make = handler(AlterUserScramCredentials, "0", (request) =>
     for (const u of request.upsertions) {
       const mech = mechanismOfType(u.mechanism)
       if (!errors.has(u.name) && mech !== undefined) {
-        yield* store.upsert(u.name, credentialFromSaltedPassword(mech, u.saltedPassword, u.salt, u.iterations))
+        yield* store.upsert(u.name, credentialFromSaltedPassword(hashing, mech, u.saltedPassword, u.salt, u.iterations))
       }
     }
     return {

@@ -5,7 +5,7 @@
 // and SaslAuthenticate may be sent. A failure answers 58 with a message naming no password, then closes.
 // With `connections.max.reauth.ms` a session lasts that long (KIP-368): the client re-authenticates over the
 // same connection with a new handshake, as the same principal; past its lifetime any other request closes it.
-import { createHash, timingSafeEqual } from "node:crypto"
+import type { HashingShape } from "./Hashing.ts"
 import { type ScramCredential, type ScramMechanism, type ScramServer, scramServer, SCRAM_MECHANISMS } from "./Scram.ts"
 
 export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS"
@@ -20,6 +20,7 @@ export interface SaslOptions {
   readonly plainUsers: ReadonlyMap<string, string>
   readonly scram: (mechanism: ScramMechanism, user: string) => ScramCredential | undefined
   readonly maxReauthMs: number
+  readonly hashing: HashingShape
 }
 
 /** Mechanisms this broker can run (GSSAPI and OAUTHBEARER are not). */
@@ -33,7 +34,7 @@ type Exchange = (token: Uint8Array) =>
 const utf8 = new TextDecoder("utf-8", { fatal: false })
 const encoder = new TextEncoder()
 
-const plainExchange = (users: ReadonlyMap<string, string>): Exchange => (token) => {
+const plainExchange = (users: ReadonlyMap<string, string>, h: HashingShape): Exchange => (token) => {
   // authzid NUL authcid NUL password
   const parts = utf8.decode(token).split("\u0000")
   if (parts.length !== 3) return { _tag: "Failed", message: "Invalid SASL/PLAIN response: expected 3 tokens" }
@@ -43,15 +44,15 @@ const plainExchange = (users: ReadonlyMap<string, string>): Exchange => (token) 
     return { _tag: "Failed", message: "Authentication failed: Client requested an authorization id that is different from username" }
   }
   const expected = users.get(user)
-  if (expected === undefined || !constantTimeEquals(expected, password)) {
+  if (expected === undefined || !constantTimeEquals(h, expected, password)) {
     return { _tag: "Failed", message: "Authentication failed: Invalid username or password" }
   }
   return { _tag: "Done", token: new Uint8Array(0), user }
 }
 
 /** Compares digests, so the time taken tells nothing about the password. */
-const constantTimeEquals = (a: string, b: string) =>
-  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
+const constantTimeEquals = (h: HashingShape, a: string, b: string) =>
+  h.timingSafeEqual(h.hash("sha256", a), h.hash("sha256", b))
 
 const scramExchange = (server: ScramServer): Exchange => (token) => {
   const step = server(utf8.decode(token))
@@ -100,8 +101,8 @@ export class SaslSession {
       return { errorCode: UNSUPPORTED_SASL_MECHANISM, mechanisms }
     }
     const exchange = mechanism === "PLAIN"
-      ? plainExchange(this.options.plainUsers)
-      : scramExchange(scramServer(mechanism as ScramMechanism, (u) => this.options.scram(mechanism as ScramMechanism, u)))
+      ? plainExchange(this.options.plainUsers, this.options.hashing)
+      : scramExchange(scramServer(this.options.hashing, mechanism as ScramMechanism, (u) => this.options.scram(mechanism as ScramMechanism, u)))
     this.state = { _tag: "Authenticating", exchange, raw: version === 0 }
     return { errorCode: 0, mechanisms }
   }

@@ -1,9 +1,9 @@
-// SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) on the server side, as a pure exchange over node:crypto:
+// SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) on the server side, as a pure exchange over the Hashing service:
 // the client's first message → the server's first (nonce, salt, iterations) → the client's final message with
 // its proof → the server's signature. Credentials are what Kafka stores (salt, iterations, StoredKey, ServerKey),
 // never the password. librdkafka before 2.6.1 repeats the client nonce in its final message; as Kafka 3.8.1+
 // does, the nonce is accepted when it starts with the client's part and ends with the server's.
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto"
+import type { HashingShape } from "./Hashing.ts"
 
 export type ScramMechanism = "SCRAM-SHA-256" | "SCRAM-SHA-512"
 
@@ -28,23 +28,22 @@ export interface ScramCredential {
 
 const hashOf = (m: ScramMechanism) => (m === "SCRAM-SHA-256" ? "sha256" : "sha512")
 const hashLength = (m: ScramMechanism) => (m === "SCRAM-SHA-256" ? 32 : 64)
-const hmac = (m: ScramMechanism, key: Uint8Array, data: string | Uint8Array) =>
-  new Uint8Array(createHmac(hashOf(m), key).update(data).digest())
-const hash = (m: ScramMechanism, data: Uint8Array) => new Uint8Array(createHash(hashOf(m)).update(data).digest())
 
 /** The credential a password gives with this salt and iteration count. */
 export const makeCredential = (
+  h: HashingShape,
   mechanism: ScramMechanism,
   password: string,
   iterations: number,
-  salt: Uint8Array = new Uint8Array(randomBytes(32))
+  salt: Uint8Array = h.randomBytes(32)
 ): ScramCredential => {
-  const salted = new Uint8Array(pbkdf2Sync(password.normalize("NFKC"), salt, iterations, hashLength(mechanism), hashOf(mechanism)))
-  return credentialFromSaltedPassword(mechanism, salted, salt, iterations)
+  const salted = h.pbkdf2(hashOf(mechanism), password.normalize("NFKC"), salt, iterations, hashLength(mechanism))
+  return credentialFromSaltedPassword(h, mechanism, salted, salt, iterations)
 }
 
 /** The credential from an already salted password (AlterUserScramCredentials sends that, not the password). */
 export const credentialFromSaltedPassword = (
+  h: HashingShape,
   mechanism: ScramMechanism,
   saltedPassword: Uint8Array,
   salt: Uint8Array,
@@ -53,8 +52,8 @@ export const credentialFromSaltedPassword = (
   mechanism,
   salt,
   iterations,
-  storedKey: hash(mechanism, hmac(mechanism, saltedPassword, "Client Key")),
-  serverKey: hmac(mechanism, saltedPassword, "Server Key")
+  storedKey: h.hash(hashOf(mechanism), h.hmac(hashOf(mechanism), saltedPassword, "Client Key")),
+  serverKey: h.hmac(hashOf(mechanism), saltedPassword, "Server Key")
 })
 
 /** SCRAM's saslname: `=2C` and `=3D` stand for `,` and `=`; any other `=` is an error. */
@@ -120,11 +119,13 @@ const fail = (reason: string): ScramStep => ({ _tag: "Failure", reason })
  * so that names cannot be probed). `serverNonce` is random unless given (tests).
  */
 export const scramServer = (
+  h: HashingShape,
   mechanism: ScramMechanism,
   lookup: (username: string) => ScramCredential | undefined,
-  serverNonce: string = randomBytes(18).toString("base64").replace(/[+/=]/g, "x")
+  serverNonce: string = b64(h.randomBytes(18)).replace(/[+/=]/g, "x")
 ): ScramServer =>
 (message) => {
+  const alg = hashOf(mechanism)
   const first = parseClientFirst(message)
   if (first === undefined) return fail("Invalid SCRAM client first message")
   if (first.authzid !== undefined && first.authzid !== "" && first.authzid !== first.username) {
@@ -133,7 +134,7 @@ export const scramServer = (
   if (first.extensions.get("tokenauth") === "true") return fail("Delegation tokens are not supported")
   const credential = lookup(first.username)
   const nonce = first.nonce + serverNonce
-  const salt = credential?.salt ?? new Uint8Array(randomBytes(32))
+  const salt = credential?.salt ?? h.randomBytes(32)
   const iterations = credential?.iterations ?? MIN_ITERATIONS
   const serverFirst = `r=${nonce},s=${b64(salt)},i=${iterations}`
   const final: ScramServer = (clientFinal) => {
@@ -148,16 +149,16 @@ export const scramServer = (
     if (!(r === nonce || (r.startsWith(first.nonce) && r.endsWith(serverNonce)))) return fail("Invalid nonce")
     if (credential === undefined) return fail("Authentication failed: invalid credentials")
     const authMessage = `${first.bare},${serverFirst},${withoutProof}`
-    const clientSignature = hmac(mechanism, credential.storedKey, authMessage)
+    const clientSignature = h.hmac(alg, credential.storedKey, authMessage)
     if (proof.length !== clientSignature.length) return fail("Authentication failed: invalid credentials")
     const clientKey = new Uint8Array(proof.length)
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ clientSignature[i]!
-    if (!timingSafeEqual(hash(mechanism, clientKey), credential.storedKey)) {
+    if (!h.timingSafeEqual(h.hash(alg, clientKey), credential.storedKey)) {
       return fail("Authentication failed: invalid credentials")
     }
     return {
       _tag: "Success",
-      message: `v=${b64(hmac(mechanism, credential.serverKey, authMessage))}`,
+      message: `v=${b64(h.hmac(alg, credential.serverKey, authMessage))}`,
       username: first.username
     }
   }
