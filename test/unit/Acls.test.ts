@@ -9,7 +9,11 @@ import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import { ErrorCode } from "../../src/protocol/ErrorCode.ts"
 import { encodeBatch } from "../../src/protocol/RecordBatch.ts"
+import * as AlterUserScramCredentials from "../../src/services/api/AlterUserScramCredentials.ts"
 import * as CreateAcls from "../../src/services/api/CreateAcls.ts"
+import * as DescribeCluster from "../../src/services/api/DescribeCluster.ts"
+import * as DescribeQuorum from "../../src/services/api/DescribeQuorum.ts"
+import * as DescribeUserScramCredentials from "../../src/services/api/DescribeUserScramCredentials.ts"
 import * as CreateTopics from "../../src/services/api/CreateTopics.ts"
 import * as DeleteAcls from "../../src/services/api/DeleteAcls.ts"
 import * as DeleteGroups from "../../src/services/api/DeleteGroups.ts"
@@ -370,6 +374,32 @@ describe("Per-API authorization", () => {
         validateOnly: true
       }, ADMIN)
       assert.deepStrictEqual(adminAltered.responses.map((r) => r.errorCode), [0])
+    }).pipe(Effect.provide(secured(MemoryFileSystem.make(), { topics }))))
+
+  it.effect("SCRAM credential APIs and DescribeQuorum need the cluster (31); authorized operations tell what ACLs allow", () =>
+    Effect.gen(function*() {
+      const upsertion = { name: "carol", mechanism: 1, iterations: 4096, salt: new Uint8Array(8), saltedPassword: new Uint8Array(32) }
+      const altered = yield* callResponse(AlterUserScramCredentials.make, 0, { deletions: [], upsertions: [upsertion] }, BOB)
+      assert.deepStrictEqual(altered.results.map((r) => [r.user, r.errorCode]), [["carol", 31]])
+      const described = yield* callResponse(DescribeUserScramCredentials.make, 0, { users: [{ name: "carol" }] }, BOB)
+      assert.deepStrictEqual([described.errorCode, described.results.map((r) => r.errorCode)], [31, [31]])
+      const quorum = yield* callResponse(DescribeQuorum.make, 2, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, BOB)
+      assert.deepStrictEqual([quorum.errorCode, quorum.topics], [31, []])
+      // The super user does all three.
+      assert.deepStrictEqual((yield* callResponse(AlterUserScramCredentials.make, 0, { deletions: [], upsertions: [upsertion] }, ADMIN)).results.map((r) => r.errorCode), [0])
+      assert.strictEqual((yield* callResponse(DescribeUserScramCredentials.make, 0, { users: [{ name: "carol" }] }, ADMIN)).results[0]!.errorCode, 0)
+      assert.strictEqual((yield* callResponse(DescribeQuorum.make, 2, { topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }] }, ADMIN)).errorCode, 0)
+
+      // Bob may DESCRIBE the cluster and READ topics starting "orders": that is all the operations fields tell him.
+      yield* create([binding(ResourceType.CLUSTER, "kafka-cluster", PatternType.LITERAL, Op.DESCRIBE), binding(ResourceType.TOPIC, "orders", PatternType.PREFIXED, Op.READ)])
+      const bit = (...ops: Array<number>) => ops.reduce((b, op) => b | (1 << op), 0)
+      const cluster = yield* callResponse(DescribeCluster.make, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 }, BOB)
+      assert.strictEqual(cluster.clusterAuthorizedOperations, bit(Op.DESCRIBE))
+      const meta = yield* callResponse(Metadata.make, 12, { topics: [{ topicId: ZERO_UUID, name: "orders-eu" }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: true }, BOB)
+      // READ implies DESCRIBE.
+      assert.strictEqual(meta.topics[0]!.topicAuthorizedOperations, bit(Op.READ, Op.DESCRIBE))
+      const everything = yield* callResponse(DescribeCluster.make, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 }, ADMIN)
+      assert.strictEqual(everything.clusterAuthorizedOperations, bit(Op.CREATE, Op.ALTER, Op.DESCRIBE, Op.CLUSTER_ACTION, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS, Op.IDEMPOTENT_WRITE))
     }).pipe(Effect.provide(secured(MemoryFileSystem.make(), { topics }))))
 
   it.effect("granted prefixed WRITE and READ it works; revoked, it is refused again", () =>

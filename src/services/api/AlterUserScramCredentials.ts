@@ -3,16 +3,27 @@
 // mechanism → UNSUPPORTED_SASL_MECHANISM (33); an empty name, or iterations outside 4096-16384 →
 // UNACCEPTABLE_CREDENTIAL (93); a user altered twice for one mechanism → DUPLICATE_RESOURCE (92); deleting a
 // credential that does not exist → RESOURCE_NOT_FOUND (91). A user with any error has none of its changes applied.
+// With an authorizer it needs ALTER on the cluster, else every user named answers CLUSTER_AUTHORIZATION_FAILED (31).
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { AlterUserScramCredentials } from "../../protocol/messages/AlterUserScramCredentials.ts"
 import { credentialFromSaltedPassword, MAX_ITERATIONS, mechanismOfType, MIN_ITERATIONS } from "../security/Scram.ts"
 import { ScramCredentials } from "../security/ScramCredentials.ts"
 import { Hashing } from "../security/Hashing.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 
-export const make = handler(AlterUserScramCredentials, "0", (request) =>
+export const make = handler(AlterUserScramCredentials, "0", (request, context) =>
   Effect.gen(function*() {
+    const authorization = yield* Authorization.current
+    if (authorization.denied(context.connection, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      const named = [...new Set([...request.deletions, ...request.upsertions].map((u) => u.name))].sort()
+      return {
+        throttleTimeMs: 0,
+        results: named.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed." }))
+      }
+    }
     const store = yield* ScramCredentials
     const hashing = yield* Hashing
     const errors = new Map<string, { code: number; message: string }>()

@@ -7,12 +7,10 @@ import { ConsumerGroupDescribe } from "../../protocol/messages/ConsumerGroupDesc
 import type { Assignment } from "../group/ConsumerGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
-import { Authorization } from "../auth/Authorization.ts"
+import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
+import { OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
-
-/** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
-const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)
 
 export const make = handler(ConsumerGroupDescribe, "0-1", (request, context) =>
   Effect.gen(function*() {
@@ -42,7 +40,7 @@ export const make = handler(ConsumerGroupDescribe, "0-1", (request, context) =>
             assignmentEpoch: -1,
             assignorName: "",
             members: [],
-            authorizedOperations: -2147483648
+            authorizedOperations: OPERATIONS_NOT_REQUESTED
           }
           : d === undefined
           ? {
@@ -54,7 +52,7 @@ export const make = handler(ConsumerGroupDescribe, "0-1", (request, context) =>
             assignmentEpoch: -1,
             assignorName: "",
             members: [],
-            authorizedOperations: -2147483648
+            authorizedOperations: OPERATIONS_NOT_REQUESTED
           }
           : {
             errorCode: ErrorCode.NONE as number,
@@ -77,7 +75,7 @@ export const make = handler(ConsumerGroupDescribe, "0-1", (request, context) =>
               targetAssignment: named(target),
               memberType: 1
             })),
-            authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648
+            authorizedOperations: authorizedOperations(check, context.connection, request.includeAuthorizedOperations, ResourceType.GROUP, groupId)
           }))
     return { throttleTimeMs: 0, groups }
   }))

@@ -2,13 +2,15 @@
 // Metadata gives (`advertised.listeners`, else the listener, a wildcard host answered with the address the
 // client connected to). v1 may ask for endpoint type 2 (controllers): like a Kafka broker, this answers
 // MISMATCHED_ENDPOINT_TYPE (114), and an endpoint type Kafka does not know UNSUPPORTED_ENDPOINT_TYPE (115);
-// v0 cannot name a type. Cluster authorized operations, when asked: everything (there are no ACLs).
+// v0 cannot name a type. Cluster authorized operations, when asked: those the principal's ACLs allow.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeCluster } from "../../protocol/messages/DescribeCluster.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
+import { CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 import { advertisedEndpoint } from "./Metadata.ts"
@@ -23,10 +25,6 @@ const EndpointType = { Brokers: 1, Controllers: 2 } as const
 const MISMATCHED_ENDPOINT_TYPE = 114
 /** An endpoint type Kafka does not know. */
 const UNSUPPORTED_ENDPOINT_TYPE = 115
-
-/** Kafka's operations on the cluster resource, all allowed without ACLs: CREATE, ALTER, DESCRIBE,
- * CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE. */
-const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0)
 
 export const make = handler(DescribeCluster, "0-1", (request, context) =>
   Effect.gen(function*() {
@@ -64,6 +62,12 @@ export const make = handler(DescribeCluster, "0-1", (request, context) =>
       clusterId: metadata.clusterId,
       controllerId: config.nodeId,
       brokers: [{ brokerId: config.nodeId, host, port, rack: null }],
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED
+      clusterAuthorizedOperations: authorizedOperations(
+        yield* Authorization.current,
+        context.connection,
+        request.includeClusterAuthorizedOperations,
+        ResourceType.CLUSTER,
+        CLUSTER_NAME
+      )
     } satisfies Response
   }))

@@ -6,23 +6,17 @@ import { DescribeGroups } from "../../protocol/messages/DescribeGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { handler } from "./Handler.ts"
-import { Authorization } from "../auth/Authorization.ts"
+import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
+import { OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type Member = ResponseOf<typeof DescribeGroups>["groups"][number]["members"][number]
-
-/** READ, DELETE, DESCRIBE on a group: no ACLs, everything allowed. */
-const GROUP_OPERATIONS = [3, 6, 8].reduce((bits, op) => bits | (1 << op), 0)
 
 export const make = handler(DescribeGroups, "0-5", (request, context) =>
   Effect.gen(function*() {
     const coordinator = yield* GroupCoordinator
     // DESCRIBE on the group, else 30 for it.
     const check = yield* Authorization.current
-    const operations = (groupId: string) =>
-      !check.enabled
-        ? GROUP_OPERATIONS
-        : [3, 6, 8].reduce((bits, op) => (check.can(context.connection, op, ResourceType.GROUP, groupId) ? bits | (1 << op) : bits), 0)
     const groups = yield* Effect.forEach(request.groups, (id) =>
       check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.GROUP, id)
         ? Effect.succeed({
@@ -32,7 +26,7 @@ export const make = handler(DescribeGroups, "0-5", (request, context) =>
           protocolType: "",
           protocolData: "",
           members: [] as Array<Member>,
-          authorizedOperations: -2147483648
+          authorizedOperations: OPERATIONS_NOT_REQUESTED
         })
         : Effect.map(coordinator.describe(id), (g) => ({
         errorCode: ErrorCode.NONE as number,
@@ -48,7 +42,7 @@ export const make = handler(DescribeGroups, "0-5", (request, context) =>
           memberMetadata: m.metadata,
           memberAssignment: m.assignment
         })),
-        authorizedOperations: request.includeAuthorizedOperations ? operations(g.groupId) : -2147483648
+        authorizedOperations: authorizedOperations(check, context.connection, request.includeAuthorizedOperations, ResourceType.GROUP, g.groupId)
       })))
     return { throttleTimeMs: 0, groups }
   }))

@@ -4,7 +4,8 @@
 // appends), its last fetch and caught-up times now (Kafka reports the leader so). v2 adds the voter's directory id
 // (unknown: the zero UUID, as for Kafka's static quorums) and its listener: the one clients reach this node on. A
 // request that does not name exactly `__cluster_metadata` partition 0 gets UNKNOWN_TOPIC_OR_PARTITION (3) for each
-// partition it names, as Kafka answers.
+// partition it names, as Kafka answers. With an authorizer it needs DESCRIBE on the cluster, else
+// CLUSTER_AUTHORIZATION_FAILED (31) at the top.
 import { Clock, Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
@@ -12,6 +13,8 @@ import { DescribeQuorum } from "../../protocol/messages/DescribeQuorum.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
+import { Authorization } from "../auth/Authorization.ts"
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { advertisedEndpoint } from "./Metadata.ts"
 
@@ -21,6 +24,15 @@ export const METADATA_TOPIC = "__cluster_metadata"
 
 export const make = handler(DescribeQuorum, "0-2", (request, context) =>
   Effect.gen(function*() {
+    const check = yield* Authorization.current
+    if (check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: "Cluster authorization failed.",
+        topics: [],
+        nodes: []
+      } satisfies Response
+    }
     const topic = request.topics.length === 1 ? request.topics[0]! : undefined
     if (topic?.topicName !== METADATA_TOPIC || topic.partitions.length !== 1 || topic.partitions[0]!.partitionIndex !== 0) {
       return {

@@ -1,6 +1,7 @@
 // DescribeTopicPartitions v0: topics sorted by name (all topics when the list is empty), paged by
 // `response_partition_limit` (capped at 2000 as Kafka's default `max.request.partition.size.limit`) and a
-// cursor naming the first topic and partition to describe. Unknown topics answer error 3 with the zero id.
+// cursor naming the first topic and partition to describe. Unknown topics answer error 3 with the zero id. Each
+// topic tells the operations the principal may do on it (Kafka fills the field without being asked).
 import { Effect } from "effect"
 import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
@@ -9,7 +10,7 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics } from "../metadata/MetadataImage.ts"
-import { Authorization } from "../auth/Authorization.ts"
+import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
@@ -60,7 +61,7 @@ export const make = handler(DescribeTopicPartitions, "0-0", (request, context) =
         topicId: topic.id,
         isInternal: false,
         partitions: partitions.map((p) => ({ ...describePartition(p, config.nodeId), eligibleLeaderReplicas: null, lastKnownElr: null })),
-        topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED
+        topicAuthorizedOperations: authorizedOperations(check, context.connection, true, ResourceType.TOPIC, name)
       })
       const next = first + partitions.length
       if (next < topic.partitions.length) {

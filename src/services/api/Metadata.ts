@@ -18,15 +18,10 @@ import { handler, type ConnectionInfo } from "./Handler.ts"
 import * as Topics from "../metadata/Topics.ts"
 import { createTopic, topicNameProblem } from "../metadata/Topics.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
-import { Authorization } from "../auth/Authorization.ts"
+import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
-
-/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: no ACLs, everything allowed. */
-const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0)
-/** CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER, DESCRIBE on the cluster. */
-const CLUSTER_OPERATIONS = [5, 9, 10, 11, 12, 7, 8].reduce((bits, op) => bits | (1 << op), 0)
 
 const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host === "::"
 
@@ -51,16 +46,8 @@ export const make = handler(Metadata, "0-12", (request, context) =>
     const check = yield* Authorization.current
     const canDescribe = (name: string) =>
       !check.enabled || check.can(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
-    const operationsOf = (bits: number, resourceType: number, name: string): number => {
-      if (!check.enabled) return bits
-      let out = 0
-      for (let op = 0; op < 31; op++) {
-        if ((bits & (1 << op)) !== 0 && check.can(context.connection, op, resourceType, name)) out |= 1 << op
-      }
-      return out
-    }
     const topicOperations = (name: string) =>
-      request.includeTopicAuthorizedOperations ? operationsOf(TOPIC_OPERATIONS, ResourceType.TOPIC, name) : OPERATIONS_NOT_REQUESTED
+      authorizedOperations(check, context.connection, request.includeTopicAuthorizedOperations, ResourceType.TOPIC, name)
 
     const describe = (topic: TopicInfo): TopicResponse => ({
       errorCode: ErrorCode.NONE,
@@ -130,8 +117,12 @@ export const make = handler(Metadata, "0-12", (request, context) =>
       clusterId: metadata.clusterId,
       controllerId: config.nodeId,
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? operationsOf(CLUSTER_OPERATIONS, ResourceType.CLUSTER, CLUSTER_NAME)
-        : OPERATIONS_NOT_REQUESTED
+      clusterAuthorizedOperations: authorizedOperations(
+        check,
+        context.connection,
+        request.includeClusterAuthorizedOperations,
+        ResourceType.CLUSTER,
+        CLUSTER_NAME
+      )
     }
   }))

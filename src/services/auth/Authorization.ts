@@ -6,6 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { ConnectionInfo } from "../api/Handler.ts"
+import { OPERATIONS_NOT_REQUESTED } from "../api/lookup.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { ANONYMOUS, type AclIndex, authorize, CLUSTER_NAME, ResourceType, authorizeAny, type AuthorizerSettings, indexAcls, type StoredAcl } from "./Authorizer.ts"
 
@@ -59,6 +60,33 @@ export const configResourceRefusal = (
     return check.can(connection, operation, ResourceType.CLUSTER, CLUSTER_NAME) ? 0 : 31
   }
   return 0
+}
+
+/** The operations Kafka reports in the authorizedOperations fields, by resource type (its AclEntry.supportedOperations). */
+const SUPPORTED_OPERATIONS: Readonly<Record<number, ReadonlyArray<number>>> = {
+  [ResourceType.TOPIC]: [3, 4, 5, 6, 7, 8, 10, 11], // READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
+  [ResourceType.GROUP]: [3, 6, 8], // READ DELETE DESCRIBE
+  [ResourceType.CLUSTER]: [5, 7, 8, 9, 10, 11, 12], // CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
+  [ResourceType.TRANSACTIONAL_ID]: [4, 8] // WRITE DESCRIBE
+}
+
+/**
+ * An authorizedOperations field: the bit set of the resource's operations the principal may do, or
+ * OPERATIONS_NOT_REQUESTED when the request did not ask for it.
+ */
+export const authorizedOperations = (
+  check: Checker,
+  connection: ConnectionInfo,
+  requested: boolean,
+  resourceType: number,
+  name: string
+): number => {
+  if (!requested) return OPERATIONS_NOT_REQUESTED
+  let bits = 0
+  for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) {
+    if (check.can(connection, op, resourceType, name)) bits |= 1 << op
+  }
+  return bits
 }
 
 export class Authorization extends Context.Service<Authorization, {
