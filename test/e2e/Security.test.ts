@@ -2,11 +2,12 @@
 // (client certificates required) listeners. Each listener advertises itself; SASL/PLAIN over TLS produces and
 // consumes; a wrong password is refused while the broker keeps serving everyone else; the SSL listener refuses a
 // client without a certificate and names one with a certificate by its subject; a plaintext client on a TLS
-// port is disconnected.
+// port is disconnected; AlterConfigs of a listener's keystore reloads it.
 import { assert, describe, it } from "@effect/vitest"
 import { createRequire } from "node:module"
 import { connect } from "node:net"
-import { afterAll, beforeAll } from "vitest"
+import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs"
+import { afterAll, beforeAll, expect } from "vitest"
 import { makeCertificates, type Certificates } from "../support/Certificates.ts"
 import { makeLogDir, startBroker, writeTopics, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
@@ -117,6 +118,34 @@ describe("security: listeners, TLS, SASL (kcat)", () => {
     assert.isTrue(broker!.alive())
     assert.match(await kcat(["-b", `127.0.0.1:${ports.plain}`, "-L"]), /topic "orders"/)
   })
+
+  it.runIf(kcatInstalled)("AlterConfigs of a listener's keystore reloads it; a keystore that does not load is refused", async () => {
+    const next = makeCertificates() // another CA: a client trusting only it reaches the listener once reloaded
+    const admin = new Kafka({ clientId: "tls-reload", brokers: [`127.0.0.1:${ports.plain}`], logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    const alter = (value: string) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.BROKER, name: "1", configEntries: [{ name: "listener.name.sasl_ssl.ssl.keystore.location", value }] }]
+      })
+    try {
+      await expect(alter("/nonexistent/keystore.pem")).rejects.toMatchObject({ type: "INVALID_CONFIG" })
+      await alter(next.serverPem)
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER, name: "1" }] })
+      const entry = described.resources[0]!.configEntries.find((e) => e.configName === "listener.name.sasl_ssl.ssl.keystore.location")
+      assert.deepInclude(entry, { configValue: next.serverPem, readOnly: false, configSource: 2 }) // DYNAMIC_BROKER_CONFIG
+    } finally {
+      await admin.disconnect()
+    }
+    assert.include(broker!.output(), "TLS certificates reloaded")
+    const trusting = (ca: string) => [...sasl("alice", "alice-secret").slice(0, -2), "-X", `ssl.ca.location=${ca}`]
+    assert.match(await kcat([...trusting(next.ca), "-L"]), /topic "orders"/)
+    const refused = await kcat([...trusting(certs.ca), "-L", "-m", "5"], "", 20_000).then(() => "", (e: Error) => e.message)
+    assert.notStrictEqual(refused, "")
+    // The SSL listener has no listener-prefixed keystore: it still uses the file's.
+    const tls = ["-b", `127.0.0.1:${ports.ssl}`, "-X", "security.protocol=SSL", "-X", `ssl.ca.location=${certs.ca}`]
+    assert.match(await kcat([...tls, "-X", `ssl.certificate.location=${certs.clientCert}`, "-X", `ssl.key.location=${certs.clientKey}`, "-L"]), /topic "orders"/)
+  }, 60_000)
 })
 
 describe("security: SCRAM over SASL_SSL (format --add-scram, kcat, kafkajs), across a restart", () => {

@@ -2,7 +2,7 @@
 // in-memory file system: topic configs set, deleted, appended to and subtracted from, checked as CreateTopics
 // checks them, the legacy form replacing the whole set; dynamic broker configs at the cluster default and for
 // this node, described with their dynamic sources, applied to the next request (message size, segment size)
-// and kept across a restart; every refusal with its error code and message; validate_only writing nothing.
+// and kept across a restart; a listener's SSL keys for this node only; every refusal with its error code and message; validate_only writing nothing.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
@@ -12,6 +12,7 @@ import * as DescribeConfigs from "../../src/services/api/DescribeConfigs.ts"
 import * as IncrementalAlterConfigs from "../../src/services/api/IncrementalAlterConfigs.ts"
 import * as Produce from "../../src/services/api/Produce.ts"
 import { ConfigSource } from "../../src/services/config/ConfigEntries.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { callResponse, layer, LOG_DIR } from "../support/TestLayers.ts"
 
 const TOPIC = 2
@@ -180,6 +181,23 @@ describe("dynamic broker configs", () => {
       assert.match(answers[1]![1]!, /log\.segment\.bytes/)
       assert.match(answers[2]![1]!, /log\.cleaner\.min\.cleanable\.ratio/)
       assert.strictEqual((yield* described(BROKER, "1")).get("log.segment.bytes")!.source, ConfigSource.DEFAULT_CONFIG)
+    })))
+
+  it.effect("listener SSL keys: this node's only, described as dynamic (passwords as null); set again, rewritten", () =>
+    run(Effect.gen(function*() {
+      const key = "listener.name.external.ssl.keystore.location"
+      const [[code, message]] = yield* incremental([[BROKER, "", [[key, SET, "/etc/kafka/new.pem"]]]])
+      assert.deepStrictEqual([code, message], [40, `Cannot update these configs at default cluster level, broker id must be specified: ${key}`])
+      assert.deepStrictEqual(yield* incremental([[BROKER, "1", [[key, SET, "/etc/kafka/new.pem"], ["ssl.keystore.password", SET, "pw-secret"]]]]), [ok])
+      const configs = yield* described(BROKER, "1")
+      assert.deepInclude(configs.get(key), { value: "/etc/kafka/new.pem", source: ConfigSource.DYNAMIC_BROKER_CONFIG, readOnly: false })
+      assert.deepInclude(configs.get("ssl.keystore.password"), { value: null, source: ConfigSource.DYNAMIC_BROKER_CONFIG })
+      assert.deepStrictEqual(yield* incremental([[BROKER, "1", [["ssl.client.auth", SET, "required"]]]]).pipe(Effect.map(([[c]]) => c)), 40)
+      // Kafka writes a broker key set to its own value again, so that a certificate rotated in place reloads.
+      const metadata = yield* ClusterMetadata
+      const before = (yield* metadata.log).endOffset
+      assert.deepStrictEqual(yield* incremental([[BROKER, "1", [[key, SET, "/etc/kafka/new.pem"]]]]), [ok])
+      assert.strictEqual((yield* metadata.log).endOffset, before + 1)
     })))
 
   it.effect("apply from the next request on and are kept across a restart", () =>

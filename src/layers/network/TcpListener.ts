@@ -3,13 +3,18 @@
 // reached (Metadata answers with it when the listener's host is a wildcard), sets up TLS on SSL and SASL_SSL
 // listeners (a TLS client certificate's subject, mapped by `ssl.principal.mapping.rules`, is the principal) and
 // gives SASL listeners' connections their SASL state. A client that fails the TLS handshake (a plaintext client
-// on a TLS port, no certificate where one is required) is disconnected. SIGHUP reloads the certificates.
+// on a TLS port, no certificate where one is required) is disconnected. SIGHUP reloads the certificates, and so
+// does an AlterConfigs of a listener's keystore or truststore keys (services/network/Certificates.ts): each
+// listener's TLS comes from the configuration in effect, the file's keys with this node's dynamic ones over them.
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Effect, Layer, Option } from "effect"
 import type * as Net from "node:net"
 import type * as Tls from "node:tls"
 import { BrokerConfig, InvalidConfig, type ListenerConfig } from "../../services/config/BrokerConfig.ts"
+import { effectiveConfig } from "../../services/config/DynamicConfigs.ts"
+import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+import { Certificates } from "../../services/network/Certificates.ts"
 import { serveConnection } from "../../services/network/Connection.ts"
 import { type BoundListener, Listener } from "../../services/network/Listener.ts"
 import { RequestBudget } from "../../services/network/RequestBudget.ts"
@@ -43,8 +48,25 @@ export const make = Effect.gen(function*() {
   const budget = new RequestBudget(config.queuedMaxRequestBytes)
   const bound: Array<BoundListener> = []
   const tlsStates: Array<[ListenerConfig, TlsState]> = []
+  const metadata = yield* ClusterMetadata
+  const live = Effect.map(metadata.image, (image) => effectiveConfig(config, image))
 
-  for (const l of config.listeners) {
+  const reloadTls = Effect.gen(function*() {
+    const { listeners } = yield* live
+    for (const [l, state] of tlsStates) {
+      const settings = yield* loadTls(listeners.find((n) => n.name === l.name) ?? l)
+      state.options = settings.options
+      state.version++
+      if (state.server !== undefined) {
+        state.server.setSecureContext(settings.options)
+        state.applied = state.version
+      }
+    }
+    yield* Effect.logInfo("TLS certificates reloaded")
+  })
+  const certificates = Certificates.of({ check: (l) => Effect.asVoid(loadTls(l)), reload: reloadTls })
+
+  for (const l of (yield* live).listeners) {
     const { host, port } = l
     const listen = { host: host === "" ? undefined : host, port }
     const tls = l.protocol === "SSL" || l.protocol === "SASL_SSL"
@@ -116,22 +138,12 @@ export const make = Effect.gen(function*() {
               })
             }
             : {})
-        }, budget))
+        }, budget).pipe(Effect.provideService(Certificates, certificates)))
       })
     ).pipe(Effect.forkScoped)
     yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${boundPort} (${l.name === l.protocol ? l.name : `${l.name}, ${l.protocol}`})`)
     bound.push({ name: l.name, protocol: l.protocol, host, port: boundPort })
   }
-
-  const reloadTls = Effect.forEach(tlsStates, ([l, state]) =>
-    Effect.map(loadTls(l), (settings) => {
-      state.options = settings.options
-      state.version++
-      if (state.server !== undefined) {
-        state.server.setSecureContext(settings.options)
-        state.applied = state.version
-      }
-    }), { discard: true }).pipe(Effect.andThen(Effect.logInfo("TLS certificates reloaded")))
 
   if (tlsStates.length > 0) {
     const onHup = () => {

@@ -3,7 +3,7 @@
 // Only the dynamic keys are writable.
 import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN_FILES, DEFAULT_QUEUED_BYTES, HONOURED_KEYS, isSensitiveKey } from "./BrokerConfig.ts"
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
-import { DYNAMIC_KEYS } from "./DynamicConfigs.ts"
+import { DYNAMIC_KEYS, isDynamicSslKey } from "./DynamicConfigs.ts"
 
 const { BOOLEAN, STRING, INT, LONG, DOUBLE, LIST } = ConfigType
 
@@ -177,17 +177,24 @@ export const dynamicSynonyms = (names: ReadonlyArray<string>, dynamic: DynamicVa
  */
 export const describeBrokerConfigs = (config: BrokerConfigShape, dynamic: DynamicValues = none): Array<ConfigEntry> => [
   ...honouredConfigs(config, dynamic),
-  // The listener security keys the file sets; secrets as null (DescribeConfigs marks them sensitive).
-  ...[...config.securityExplicit].map(([name, v]): ConfigEntry => {
+  // The listener security keys the file or this node's dynamic configs set; secrets as null (marked sensitive).
+  ...[...new Set([...config.securityExplicit.keys(), ...[...dynamic.node.keys()].filter(isDynamicSslKey)])].map((name): ConfigEntry => {
     const sensitive = isSensitiveKey(name)
+    const shown = (v: string) => (sensitive ? null : v)
+    const set = dynamic.node.get(name)
+    const file = config.securityExplicit.get(name)
+    const synonyms: Array<ConfigSynonym> = [
+      ...(set === undefined ? [] : [{ name, value: shown(set), source: ConfigSource.DYNAMIC_BROKER_CONFIG }]),
+      ...(file === undefined ? [] : [{ name, value: shown(file), source: ConfigSource.STATIC_BROKER_CONFIG }])
+    ]
     return {
       name,
-      value: sensitive ? null : v,
-      source: ConfigSource.STATIC_BROKER_CONFIG,
+      value: synonyms[0]!.value,
+      source: synonyms[0]!.source,
       isDefault: false,
-      readOnly: true,
+      readOnly: !isDynamicSslKey(name),
       type: sensitive ? ConfigType.PASSWORD : STRING,
-      synonyms: [{ name, value: sensitive ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG }],
+      synonyms,
       documentation: "Listener security (see README: Security)."
     }
   })

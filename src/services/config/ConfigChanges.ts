@@ -3,7 +3,9 @@
 // Topics: the result is checked as CreateTopics checks configs, and written as ConfigRecords (null values for
 // removed keys), applied from the next request on. The broker (resource name "" for the cluster-wide default,
 // or this node's id): only the dynamic keys (services/config/DynamicConfigs.ts), each value checked by parsing
-// the configuration it would give. `validate_only` checks and writes nothing.
+// the configuration it would give; a key set to the value it has is written again (Kafka's KAFKA-14136), so that
+// setting a keystore's path anew reloads a certificate rotated in place. SSL keys are a node's only, and the
+// listeners' certificates must load with them. `validate_only` checks and writes nothing.
 import { Effect } from "effect"
 import type { NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
 import { InvalidConfigChange, InvalidRequest, InvalidTopic, InvalidTopicConfig, StorageError, UnknownTopicOrPartition } from "../Errors.ts"
@@ -13,7 +15,8 @@ import { BY_NAME, validateTopicConfigs } from "../metadata/TopicConfigs.ts"
 import { topicNameProblem } from "../metadata/Topics.ts"
 import { BrokerConfig, type BrokerConfigShape } from "./BrokerConfig.ts"
 import { ConfigType } from "./ConfigEntries.ts"
-import { CLUSTER_DEFAULT, DYNAMIC_KEYS, withDynamic } from "./DynamicConfigs.ts"
+import { Certificates } from "../network/Certificates.ts"
+import { CLUSTER_DEFAULT, isDynamicKey, isDynamicSslKey, withDynamic } from "./DynamicConfigs.ts"
 
 /** IncrementalAlterConfigs' operations. */
 export const OpType = { Set: 0, Delete: 1, Append: 2, Subtract: 3 } as const
@@ -73,10 +76,18 @@ const applyOps = (
     return out
   })
 
-/** The records that take `current` to `next` for a resource. */
-const diff = (resourceType: number, resourceName: string, current: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>) => {
+/** The records that take `current` to `next` for a resource, and rewrite the keys in `again` even unchanged. */
+const diff = (
+  resourceType: number,
+  resourceName: string,
+  current: ReadonlyMap<string, string>,
+  next: ReadonlyMap<string, string>,
+  again: ReadonlySet<string> = new Set()
+) => {
   const records: Array<NewMetadataRecord> = []
-  for (const [name, value] of next) if (current.get(name) !== value) records.push({ type: "Config", resourceType, resourceName, name, value })
+  for (const [name, value] of next) {
+    if (current.get(name) !== value || again.has(name)) records.push({ type: "Config", resourceType, resourceName, name, value })
+  }
   for (const name of current.keys()) if (!next.has(name)) records.push({ type: "Config", resourceType, resourceName, name, value: null })
   return records
 }
@@ -110,19 +121,39 @@ const plan = (config: BrokerConfigShape, image: MetadataImage, change: ResourceC
         const key = own ? String(config.nodeId) : CLUSTER_DEFAULT
         const current = image.brokerConfigs.get(key) ?? noConfigs
         const next = yield* applyOps(change, current, () => "")
-        const fixed = [...next.keys()].filter((name) => !DYNAMIC_KEYS.has(name))
+        const fixed = [...next.keys()].filter((name) => !isDynamicKey(name))
         if (fixed.length > 0) return yield* new InvalidConfigChange({ detail: `Cannot update these configs dynamically: ${fixed.join(", ")}` })
+        const ssl = change.ops.some((o) => isDynamicSslKey(o.name))
+        if (!own && ssl) {
+          const keys = change.ops.map((o) => o.name).filter(isDynamicSslKey)
+          return yield* new InvalidConfigChange({
+            detail: `Cannot update these configs at default cluster level, broker id must be specified: ${keys.join(", ")}`
+          })
+        }
         const cluster = own ? image.brokerConfigs.get(CLUSTER_DEFAULT) ?? noConfigs : next
         const node = own ? next : image.brokerConfigs.get(String(config.nodeId)) ?? noConfigs
-        yield* withDynamic(config, cluster, node).pipe(Effect.mapError((e) => new InvalidConfigChange({ detail: e.message })))
-        return diff(resourceType, key, current, next)
+        const effective = yield* withDynamic(config, cluster, node).pipe(Effect.mapError((e) => new InvalidConfigChange({ detail: e.message })))
+        if (ssl) yield* checkCertificates(effective)
+        const set = change.ops.filter((o) => o.op === OpType.Set).map((o) => o.name)
+        return diff(resourceType, key, current, next, new Set(set))
       }
       default:
         return yield* new InvalidRequest({ detail: `unsupported resource type ${resourceType}` })
     }
   })
 
-/** Checks and, unless `validateOnly`, commits one resource's change. */
+/** The TLS listeners' certificates load with the configuration (where the listener serves requests). */
+const checkCertificates = (effective: BrokerConfigShape) =>
+  Effect.flatMap(Effect.serviceOption(Certificates), (certificates) =>
+    certificates._tag === "None"
+      ? Effect.void
+      : Effect.forEach(
+        effective.listeners.filter((l) => l.protocol === "SSL" || l.protocol === "SASL_SSL"),
+        (l) => certificates.value.check(l).pipe(Effect.mapError((e) => new InvalidConfigChange({ detail: `Invalid TLS settings: ${e.message}` }))),
+        { discard: true }
+      ))
+
+/** Checks and, unless `validateOnly`, commits one resource's change; one that sets SSL keys reloads the certificates. */
 export const changeConfigs = (change: ResourceChange, validateOnly: boolean) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
@@ -132,6 +163,12 @@ export const changeConfigs = (change: ResourceChange, validateOnly: boolean) =>
       return
     }
     yield* metadata.update((image) => Effect.map(plan(config, image, change), (records) => ({ records, result: undefined })))
+    if (change.resourceType === ConfigResource.Broker && change.ops.some((o) => isDynamicSslKey(o.name))) {
+      const certificates = yield* Effect.serviceOption(Certificates)
+      if (certificates._tag === "Some") {
+        yield* certificates.value.reload.pipe(Effect.catch((e) => Effect.logError(`TLS reload failed: ${e.message}`)))
+      }
+    }
   })
 
 /**

@@ -1,7 +1,8 @@
 // Dynamic broker configs, as Kafka's DynamicBrokerConfig: the keys that may change at run time (those of Kafka's
 // reconfigurable sets that this broker reads: the log defaults of topics, message size, the cleaner's), set
 // cluster-wide (resource name "") or for this node (its id) by AlterConfigs / IncrementalAlterConfigs and kept
-// as ConfigRecords in the metadata log. The configuration in effect is the static one with the dynamic values
+// as ConfigRecords in the metadata log. A listener's keystore and truststore keys (`ssl.…` or
+// `listener.name.<name>.ssl.…`) are dynamic for a node only, as Kafka's: the listener reloads its certificates. The configuration in effect is the static one with the dynamic values
 // over it, this node's over the cluster's: `effectiveConfig`, worked out once per change.
 import { Effect } from "effect"
 import type { MetadataImage } from "../metadata/MetadataImage.ts"
@@ -27,6 +28,29 @@ export const DYNAMIC_KEYS: ReadonlyMap<string, ReadonlyArray<keyof BrokerConfigS
   ["log.segment.delete.delay.ms", ["logSegmentDeleteDelayMs"]]
 ])
 
+/** Kafka's reconfigurable SSL keys (SslConfigs.RECONFIGURABLE_CONFIGS): a listener's certificates and stores. */
+export const DYNAMIC_SSL_KEYS: ReadonlySet<string> = new Set([
+  "ssl.keystore.type",
+  "ssl.keystore.location",
+  "ssl.keystore.password",
+  "ssl.key.password",
+  "ssl.keystore.certificate.chain",
+  "ssl.keystore.key",
+  "ssl.truststore.type",
+  "ssl.truststore.location",
+  "ssl.truststore.password",
+  "ssl.truststore.certificates"
+])
+
+/** A reconfigurable SSL key, bare or for one listener (`listener.name.<name>.ssl.…`). */
+export const isDynamicSslKey = (key: string): boolean => {
+  const m = /^listener\.name\.[^.]+\.(ssl\..+)$/.exec(key)
+  return DYNAMIC_SSL_KEYS.has(m === null ? key : m[1]!)
+}
+
+/** Whether AlterConfigs may set the key on a broker resource. */
+export const isDynamicKey = (key: string): boolean => DYNAMIC_KEYS.has(key) || isDynamicSslKey(key)
+
 /** The cluster-wide resource name of dynamic broker configs. */
 export const CLUSTER_DEFAULT = ""
 
@@ -51,11 +75,14 @@ export const withDynamic = (
     if (cluster.size === 0 && node.size === 0) return config
     const set = new Map([...cluster, ...node])
     for (const key of set.keys()) {
-      if (!DYNAMIC_KEYS.has(key)) return yield* new InvalidConfig({ message: `${key}: cannot be updated dynamically` })
+      if (!isDynamicKey(key)) return yield* new InvalidConfig({ message: `${key}: cannot be updated dynamically` })
     }
-    const parsed = yield* BrokerConfig.loadFrom(Object.fromEntries([...config.explicit, ...set]))
+    const parsed = yield* BrokerConfig.loadFrom(Object.fromEntries([...config.explicit, ...config.securityExplicit, ...set]))
     const out: Record<string, unknown> = { ...config }
-    for (const key of set.keys()) for (const field of DYNAMIC_KEYS.get(key)!) out[field] = parsed[field]
+    for (const key of set.keys()) {
+      // An SSL key changes the listeners' `ssl` settings; the rest name their fields.
+      for (const field of DYNAMIC_KEYS.get(key) ?? ["listeners"]) out[field] = parsed[field as keyof BrokerConfigShape]
+    }
     return out as unknown as BrokerConfigShape
   })
 
