@@ -6,6 +6,8 @@
 //        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create] \
 //        [--producer plain|idempotent|transactional] [--txn-batches 100]
 //   node bench/loadgen.ts fetch --port 9092 --topic t [--partition 0] [--max-bytes 33554432]
+//   either with [--tls] [--sasl-plain user:password]: a TLS connection (certificates not checked) and a
+//   SASL/PLAIN login (SaslHandshake v1, SaslAuthenticate v2) before the load, e.g. to a SASL_SSL listener
 //   node bench/loadgen.ts send-cost        # what each way of sending a prebuilt request costs here
 //
 // Sending: every request frame is encoded once per distinct request (RawClient's framing, the broker's own
@@ -37,6 +39,9 @@ import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
 import { AddPartitionsToTxn } from "../src/protocol/messages/AddPartitionsToTxn.ts"
 import { EndTxn } from "../src/protocol/messages/EndTxn.ts"
 import { InitProducerId } from "../src/protocol/messages/InitProducerId.ts"
+import { SaslAuthenticate } from "../src/protocol/messages/SaslAuthenticate.ts"
+import { SaslHandshake } from "../src/protocol/messages/SaslHandshake.ts"
+import { readResponse } from "../src/protocol/Frames.ts"
 import { computeCrc, encodeBatch, LOG_OVERHEAD, OFFSET_CRC, TRANSACTIONAL } from "../src/protocol/RecordBatch.ts"
 import { RawClient } from "../src/client/RawClient.ts"
 import { frameReader, type Parts, partsReader } from "./frames.ts"
@@ -254,6 +259,13 @@ export interface ProduceOptions {
   readonly onTick?: (totals: { readonly records: number; readonly payloadBytes: number; readonly elapsed: number }) => void
   /** Plain batches (the default), an idempotent producer per connection, or a transactional one. */
   readonly producer?: ProducerMode
+  readonly security?: Security
+}
+
+/** How the load connections reach the broker: over TLS (certificates not checked), logged in with SASL/PLAIN. */
+export interface Security {
+  readonly tls?: boolean
+  readonly plain?: { readonly username: string; readonly password: string }
 }
 
 export type ProducerMode =
@@ -347,23 +359,49 @@ export interface ProduceResult {
 
 const STALL_MS = 60_000
 
-/** With BENCH_TLS=1 the produce and fetch connections use TLS (certificates not checked): the cost of an SSL listener. */
-const useTls = process.env["BENCH_TLS"] === "1"
-
-const connect = (port: number, host: string): Promise<net.Socket> =>
+/** Writes one request and resolves with its response frame (after the size), before the load's own reader is on. */
+const roundTrip = (s: net.Socket, request: Uint8Array): Promise<Uint8Array> =>
   new Promise((resolve, reject) => {
-    const s: net.Socket = useTls
+    let got = Buffer.alloc(0)
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d])
+      if (got.length >= 4 && got.length >= 4 + got.readInt32BE(0)) {
+        s.off("data", onData)
+        s.off("close", onClose)
+        resolve(got.subarray(4, 4 + got.readInt32BE(0)))
+      }
+    }
+    const onClose = () => reject(new Error("connection closed during the SASL login"))
+    s.on("data", onData)
+    s.once("close", onClose)
+    s.write(request)
+  })
+
+const saslPlain = async (s: net.Socket, username: string, password: string) => {
+  const handshake = readResponse(SaslHandshake, 1, await roundTrip(s, RawClient.encode(SaslHandshake, 1, { mechanism: "PLAIN" }, 1, "bench")))
+  if (handshake.errorCode !== 0) throw new Error(`SaslHandshake PLAIN: error ${handshake.errorCode} (enabled: ${handshake.mechanisms.join(", ")})`)
+  const authBytes = new TextEncoder().encode(`\u0000${username}\u0000${password}`)
+  const auth = readResponse(SaslAuthenticate, 2, await roundTrip(s, RawClient.encode(SaslAuthenticate, 2, { authBytes }, 2, "bench")))
+  if (auth.errorCode !== 0) throw new Error(`SaslAuthenticate: error ${auth.errorCode} ${auth.errorMessage ?? ""}`)
+}
+
+const connect = async (port: number, host: string, security: Security = {}): Promise<net.Socket> => {
+  const s = await new Promise<net.Socket>((resolve, reject) => {
+    const s: net.Socket = security.tls === true
       ? tls.connect({ port, host, rejectUnauthorized: false }, () => {
         s.setNoDelay(true)
         s.off("error", reject)
         resolve(s)
       })
       : net.createConnection({ port, host, noDelay: true }, () => {
-      s.off("error", reject)
-      resolve(s)
-    })
+        s.off("error", reject)
+        resolve(s)
+      })
     s.once("error", reject)
   })
+  if (security.plain !== undefined) await saslPlain(s, security.plain.username, security.plain.password)
+  return s
+}
 
 export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   const host = o.host ?? "127.0.0.1"
@@ -384,7 +422,10 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   const gather = (o.send ?? "gather") === "gather"
   const byTotal = o.totalBytes !== undefined
   const samples = new Samples()
-  const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.port, host)))
+  if (o.security !== undefined && (o.producer ?? { kind: "plain" }).kind !== "plain") {
+    throw new Error("idempotent and transactional producers set up over a plaintext connection: use --producer plain with --tls or --sasl-plain")
+  }
+  const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.port, host, o.security)))
   const sessions = await Promise.all(sockets.map((_, c) => openSession(o, host, c)))
   const shared = templatesFor(null)
   const templatesOf = sessions.map((s) => (s?.transactionalId == null ? shared : templatesFor(s.transactionalId)))
@@ -612,6 +653,7 @@ export interface FetchOptions {
   readonly version?: number
   /** Read up to this offset; default: the high watermark of the first response. */
   readonly untilOffset?: number
+  readonly security?: Security
 }
 
 export interface FetchResult {
@@ -736,7 +778,7 @@ export const runFetch = async (o: FetchOptions): Promise<FetchResult> => {
   if (version < 4 || version > 12) throw new Error(`Fetch v${version}: the consumer reads v4-v12 (topic names)`)
   const maxBytes = o.maxBytes ?? 32 * 1024 * 1024
   const partition = o.partition ?? 0
-  const conn = new FrameConnection(await connect(o.port, o.host ?? "127.0.0.1"))
+  const conn = new FrameConnection(await connect(o.port, o.host ?? "127.0.0.1", o.security))
   let offset = 0
   let until = o.untilOffset ?? -1
   let bytes = 0
@@ -892,7 +934,9 @@ if (isMain) {
       "max-bytes": { type: "string", default: String(32 * 1024 * 1024) },
       producer: { type: "string", default: "plain" },
       "txn-batches": { type: "string", default: "100" },
-      create: { type: "boolean", default: false }
+      create: { type: "boolean", default: false },
+      tls: { type: "boolean", default: false },
+      "sasl-plain": { type: "string" }
     }
   })
   const mode = positionals[0] ?? "produce"
@@ -905,6 +949,11 @@ if (isMain) {
     if (values.port === undefined) throw new Error("--port is required")
     const port = num("port")
     const host = values.host
+    const plain = values["sasl-plain"]?.split(":")
+    const security: Security = {
+      tls: values.tls,
+      ...(plain === undefined ? {} : { plain: { username: plain[0]!, password: plain.slice(1).join(":") } })
+    }
     if (values.create) await createTopics(port, { [values.topic]: num("partitions") }, host)
     if (mode === "produce") {
       const r = await runProduce({
@@ -927,7 +976,8 @@ if (isMain) {
           ? { kind: "transactional", commitEvery: num("txn-batches") }
           : values.producer === "idempotent"
           ? { kind: "idempotent" }
-          : { kind: "plain" }
+          : { kind: "plain" },
+        security
       })
       console.log(
         `${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSec)} records/s, ${r.payloadMBps.toFixed(1)} MB/s payload (${r.wireMBps.toFixed(1)} MB/s on the wire), ` +
@@ -935,7 +985,7 @@ if (isMain) {
           (r.errors > 0 ? `, ${r.errors} partition errors (first: ${r.firstError})` : "")
       )
     } else if (mode === "fetch") {
-      const r = await runFetch({ host, port, topic: values.topic, partition: num("partition"), maxBytes: num("max-bytes"), version: values.version === undefined ? undefined : num("version") })
+      const r = await runFetch({ host, port, topic: values.topic, partition: num("partition"), maxBytes: num("max-bytes"), version: values.version === undefined ? undefined : num("version"), security })
       console.log(`${r.bytes} bytes (${r.records} records, ${r.batches} batches, offsets 0-${r.endOffset}) in ${r.seconds.toFixed(2)} s over ${r.requests} requests: ${r.MBps.toFixed(0)} MB/s`)
     } else {
       throw new Error(`unknown mode ${mode}: produce, fetch or send-cost`)

@@ -29,6 +29,9 @@
 //                 rewrites its first segment), against the same broker and logs with log.cleaner.enable=false:
 //                 broker only, the ratio is what the cleaner costs produce; the cleaner's busy share of the
 //                 measured time (from its log lines) is shown (no target: reported)
+//   8 tls         scenario 1 against a SASL_SSL listener (TLS with a self-signed PEM keystore made by openssl,
+//                 SASL/PLAIN login per connection) and against the same broker's PLAINTEXT listener: broker
+//                 only, the ratio is what TLS costs (no target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
 // Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
 import { execSync } from "node:child_process"
@@ -39,7 +42,7 @@ import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
 import { codecOf, type DirtyLog, writeDirtyLog } from "./cleaner.ts"
-import { apiVersions, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult } from "./loadgen.ts"
+import { apiVersions, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult, type Security } from "./loadgen.ts"
 import { summarizeProfile } from "./profile.ts"
 import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
 
@@ -70,7 +73,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 and 7 on request)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6, 7 and 8 on request)
   --seconds N         measured seconds per run of scenarios 1-3 (default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
@@ -230,16 +233,34 @@ const stopTarget = async (server: ServerProcess, dir: string) => {
   if (code !== 0) progress(`    ${server.kind} exited with code ${code}: ${server.output().trim().split("\n").slice(-3).join(" | ")}`)
 }
 
-const produceRun = async (target: Target, s: ProduceScenario, round: number, producer?: ProducerMode): Promise<RunResult> => {
+/** How one produce run differs from its scenario's: the producer, the broker's extra config, the listener loaded. */
+interface RunOptions {
+  readonly producer?: ProducerMode
+  readonly brokerExtra?: Readonly<Record<string, string>>
+  /** The listener to load (its name as the broker logs it), and how to connect to it; default: the first. */
+  readonly listener?: { readonly name: string; readonly security: Security }
+  readonly label?: string
+}
+
+/** The port of the broker's listener `name`, from its "listening on host:port (NAME" line. */
+const listenerPort = (server: ServerProcess, name: string) => {
+  const m = new RegExp(`listening on [^ ]*:(\\d+) \\(${name}[,)]`).exec(server.output())
+  if (m === null) throw new Error(`the broker has no ${name} listener`)
+  return Number(m[1])
+}
+
+const produceRun = async (target: Target, s: ProduceScenario, round: number, options: RunOptions = {}): Promise<RunResult> => {
   const dir = freshDir(target)
   let server: ServerProcess | undefined
   let profileDir: string | undefined
   let rss: ReturnType<typeof sampleRss> | undefined
+  const { producer, listener } = options
   try {
-    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}${producer === undefined ? "" : `-${producer.kind}`}`))
+    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}${options.label === undefined ? "" : `-${options.label}`}`, options.brokerExtra))
     rss = sampleRss(server.rss)
     const ticks = cpuTicks()
-    const result = await runProduce({ port: server.port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer })
+    const port = listener === undefined ? server.port : listenerPort(server, listener.name)
+    const result = await runProduce({ port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security })
     const steal = stealSince(ticks)
     const rssMax = rss.stop()
     await stopTarget(server, dir)
@@ -360,7 +381,7 @@ const runTransactionScenario = async () => {
   for (let round = 1; round <= rounds; round++) {
     const order: Array<keyof typeof modes> = round % 2 === 1 ? ["idempotent", "transactional"] : ["transactional", "idempotent"]
     for (const mode of order) {
-      const r = await produceRun("broker", { ...s1, id: 6 }, round, modes[mode])
+      const r = await produceRun("broker", { ...s1, id: 6 }, round, { producer: modes[mode], label: mode })
       runs[mode].push(r)
       progress(`  round ${round} ${mode.padEnd(13)} ${describeRun(r)}`)
     }
@@ -375,6 +396,59 @@ const runTransactionScenario = async () => {
   row("  p50/p99/p999 ms", `${msOf(idem.p50)}/${msOf(idem.p99)}/${msOf(idem.p999)}`, `${msOf(txn.p50)}/${msOf(txn.p99)}/${msOf(txn.p999)}`, ratioOf(txn.p99, idem.p99))
   row("  commits/s", "", fixed(commitsPerSec), "")
   row("  max RSS MB", mb(idem.rss), mb(txn.rss), ratioOf(txn.rss, idem.rss))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 8: TLS and SASL (broker only)
+
+/** A self-signed certificate for 127.0.0.1 and its key in one PEM file (Kafka's PEM keystore), made by openssl. */
+const selfSignedKeystore = (dir: string): string => {
+  execSync(
+    `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null && cat key.pem cert.pem > keystore.pem`,
+    { cwd: dir }
+  )
+  return join(dir, "keystore.pem")
+}
+
+const runTlsScenario = async () => {
+  const s1 = produceScenarios[0]!
+  const certDir = mkdtempSync(join(tmpdir(), "bench-tls-"))
+  const brokerExtra = {
+    "listeners": "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL",
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.location": selfSignedKeystore(certDir),
+    "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN",
+    "listener.name.sasl_ssl.plain.sasl.jaas.config":
+      `org.apache.kafka.common.security.plain.PlainLoginModule required user_bench="bench-secret";`
+  }
+  const modes = {
+    plaintext: { name: "PLAINTEXT", security: {} },
+    sasl_ssl: { name: "SASL_SSL", security: { tls: true, plain: { username: "bench", password: "bench-secret" } } }
+  } as const
+  const describe = `scenario 1 (${s1.describe}) against a SASL_SSL listener (TLS, SASL/PLAIN), against the same broker's PLAINTEXT listener`
+  progress(`scenario 8 tls: ${describe}`)
+  const runs: Record<keyof typeof modes, Array<RunResult>> = { plaintext: [], sasl_ssl: [] }
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const order: Array<keyof typeof modes> = round % 2 === 1 ? ["plaintext", "sasl_ssl"] : ["sasl_ssl", "plaintext"]
+      for (const mode of order) {
+        const r = await produceRun("broker", { ...s1, id: 8 }, round, { brokerExtra, listener: modes[mode], label: mode })
+        runs[mode].push(r)
+        progress(`  round ${round} ${mode.padEnd(10)} ${describeRun(r)}`)
+      }
+    }
+  } finally {
+    rmSync(certDir, { recursive: true, force: true })
+  }
+  const plain = figures(runs.plaintext)
+  const secured = figures(runs.sasl_ssl)
+  summary.push(`8 tls: ${describe}`)
+  summary.push(`  (columns: PLAINTEXT, SASL_SSL, SASL_SSL / PLAINTEXT)`)
+  row("  records/s", int(plain.recordsPerSec), int(secured.recordsPerSec), ratioOf(secured.recordsPerSec, plain.recordsPerSec), "reported", failures(secured) || "-")
+  row("  MB/s (payload)", fixed(plain.MBps), fixed(secured.MBps), ratioOf(secured.MBps, plain.MBps))
+  row("  p50/p99/p999 ms", `${msOf(plain.p50)}/${msOf(plain.p99)}/${msOf(plain.p999)}`, `${msOf(secured.p50)}/${msOf(secured.p99)}/${msOf(secured.p999)}`, ratioOf(secured.p99, plain.p99))
+  row("  max RSS MB", mb(plain.rss), mb(secured.rss), ratioOf(secured.rss, plain.rss))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -767,6 +841,7 @@ if (flags.soak) {
   if (selected.has(5)) await guarded("5 start-up", runStartupScenario)
   if (selected.has(6)) await guarded("6 transactions", runTransactionScenario)
   if (selected.has(7)) await guarded("7 cleaner", runCleanerScenario)
+  if (selected.has(8)) await guarded("8 tls", runTlsScenario)
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)
