@@ -76,7 +76,7 @@ export const spawnServer = async (
     }, timeoutMs)
     const check = (d: Buffer) => {
       output += d
-      const m = /listening on [^ ]*:(\d+)/.exec(output)
+      const m = /listening on [^ ]*:(\d+) \(/.exec(output)
       if (m !== null) {
         clearTimeout(timer)
         resolvePort(Number(m[1]))

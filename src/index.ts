@@ -6,6 +6,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Broker from "./layers/Broker.ts"
+import { ConsoleServer } from "./layers/console/HttpConsole.ts"
 import * as MemoryFileSystem from "./layers/fs/MemoryFileSystem.ts"
 import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
 import { BrokerConfig } from "./services/config/BrokerConfig.ts"
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   readonly config?: Readonly<Record<string, string>>
   /** The least severe log level printed; default "Warn", so tests stay quiet. */
   readonly logLevel?: LogLevel.LogLevel
+  /** Serve the web console and `/metrics` on a free port of `host` (`consoleUrl` says where); default false. */
+  readonly console?: boolean
 }
 
 export interface TopicOptions {
@@ -41,6 +44,8 @@ export interface RunningBroker {
   readonly port: number
   /** Where the data is ("/kafka" inside the in-memory file system for memory storage). */
   readonly logDir: string
+  /** The web console's address ("http://127.0.0.1:PORT") with `console: true`, else undefined. */
+  readonly consoleUrl: string | undefined
   readonly createTopic: (name: string, options?: TopicOptions) => Promise<void>
   readonly deleteTopic: (name: string) => Promise<void>
   /** Stops listening, finishes what is in flight, flushes and releases everything. */
@@ -68,7 +73,8 @@ const resolve = (options: BrokerOptions): Resolved => {
     // A test's consumer group should not wait Kafka's 3 s for more members before its first rebalance.
     "group.initial.rebalance.delay.ms": "0",
     ...options.config,
-    "listeners": `PLAINTEXT://${host}:${options.port ?? 0}`
+    "listeners": `PLAINTEXT://${host}:${options.port ?? 0}`,
+    ...(options.console === true ? { "console.listener": `http://${host.includes(":") ? `[${host}]` : host}:0` } : {})
   }
   return { storage, logDir, properties, logLevel: options.logLevel ?? "Warn" }
 }
@@ -84,7 +90,7 @@ const brokerLayer = ({ storage, properties, logLevel }: Resolved) =>
 
 /**
  * The broker as a Layer (it listens while the layer is alive), providing its services: `Listener` (the bound
- * address), `BrokerConfig`, `ClusterMetadata` and `LogStore`.
+ * address), `ConsoleServer` (the console's, with `console: true`), `BrokerConfig`, `ClusterMetadata` and `LogStore`.
  */
 export const layer = (options: BrokerOptions = {}) => brokerLayer(resolve(options))
 
@@ -93,6 +99,7 @@ export const startBroker = async (options: BrokerOptions = {}): Promise<RunningB
   const resolved = resolve(options)
   const runtime = ManagedRuntime.make(brokerLayer(resolved))
   const listener = await runtime.runPromise(Listener)
+  const consoleServer = await runtime.runPromise(ConsoleServer)
   // The runtime's context holds the broker's services, not the layer's logger: effects run here get them again,
   // so that `logLevel` also quiets what createTopic/deleteTopic log.
   const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof brokerLayer>>>) =>
@@ -102,6 +109,7 @@ export const startBroker = async (options: BrokerOptions = {}): Promise<RunningB
     host: listener.host,
     port: listener.port,
     logDir: resolved.logDir,
+    consoleUrl: consoleServer.url === "" ? undefined : consoleServer.url,
     createTopic: (name, topic = {}) =>
       run(createTopic({
         name,

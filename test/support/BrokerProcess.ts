@@ -70,7 +70,7 @@ export const startBroker = async (options: {
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start within 15 s:\n${output}`)), 15_000)
     const check = () => {
-      const m = /listening on [^ ]*:(\d+) /.exec(output)
+      const m = /listening on [^ ]*:(\d+) \(/.exec(output)
       if (m !== null) {
         clearTimeout(timer)
         resolvePort(Number(m[1]))

@@ -262,7 +262,7 @@ export const make = Effect.gen(function*() {
   }))
 
   yield* Effect.forkScoped(server.serve(router.asHttpEffect()))
-  yield* Effect.logInfo(`console listening on ${url}${sasl ? " (login: the broker's SASL users)" : ""}`)
+  yield* Effect.logInfo(`console listening on ${url}${sasl ? " — login with the broker's SASL users" : ""}`)
   return ConsoleServer.of({ url })
 })
 

@@ -135,8 +135,11 @@ export interface MessageQuery {
 /** Bytes read from a partition per step of the message browser. */
 const READ_BYTES = 1024 * 1024
 
-/** The records of a partition from `start`, up to `count` of them, control batches left out. */
-const readFrom = (topicName: string, partition: number, start: number, end: number, count: number) =>
+/**
+ * The records of a partition from `start`, up to `count` of them, control batches left out, and records before
+ * `minTimestamp` (a timestamp lookup lands on a compressed batch's first offset).
+ */
+const readFrom = (topicName: string, partition: number, start: number, end: number, count: number, minTimestamp = -Infinity) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const tp = { topic: topicName, partition }
@@ -159,7 +162,7 @@ const readFrom = (topicName: string, partition: number, start: number, end: numb
         const compression = codecName(header.attributes & COMPRESSION_MASK)
         const timestampType = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0 ? "LogAppendTime" : "CreateTime"
         for (const r of decodeRecords(bytes.subarray(position, position + header.size))) {
-          if (r.offset < offset || out.length >= count) continue
+          if (r.offset < offset || r.timestamp < minTimestamp || out.length >= count) continue
           out.push({
             partition,
             offset: r.offset,
@@ -196,7 +199,7 @@ export const messages = (name: string, q: MessageQuery) =>
           const found = yield* store.offsetForTimestamp({ topic: name, partition: p.partition }, q.timestamp ?? 0)
           start = found === undefined ? p.logEndOffset : found.offset
         }
-        return yield* readFrom(name, p.partition, start, p.logEndOffset, limit)
+        return yield* readFrom(name, p.partition, start, p.logEndOffset, limit, q.from === "timestamp" ? q.timestamp ?? 0 : -Infinity)
       }).pipe(Effect.catchTag("OffsetOutOfRange", () => Effect.succeed([] as Array<V.MessageView>))))
     const all = pages.flat()
     if (q.from === "newest") {
@@ -217,6 +220,7 @@ export const groups = Effect.gen(function*() {
       return {
         groupId: g.groupId,
         state: d.state,
+        groupType: g.groupType ?? "classic",
         protocolType: g.protocolType,
         protocol: d.protocolName,
         members: d.members.length,
@@ -255,6 +259,7 @@ export const group = (groupId: string, lagHistory: ReadonlyArray<{ readonly at: 
     return {
       groupId,
       state: consumer?.state ?? d.state,
+      groupType: listing.groupType ?? "classic",
       protocolType: listing.protocolType,
       protocol: consumer?.assignorName ?? d.protocolName,
       members,

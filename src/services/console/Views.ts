@@ -95,7 +95,9 @@ export interface MemberView {
 export interface GroupSummary {
   readonly groupId: string
   readonly state: string
-  /** "consumer" (classic), "consumer" with protocol "" for KIP-848 groups, or another protocol type. */
+  /** Which group protocol: "classic" (JoinGroup/SyncGroup) or "consumer" (KIP-848's ConsumerGroupHeartbeat). */
+  readonly groupType: "classic" | "consumer"
+  /** The classic protocol type ("consumer", "connect", ...); "consumer" for KIP-848 groups. */
   readonly protocolType: string
   readonly protocol: string
   readonly members: number
