@@ -16,6 +16,8 @@ export const timeChart = (options: {
   readonly label: string
   readonly series: ReadonlyArray<{ readonly label: string; readonly color: string }>
   readonly format: (n: number) => string
+  /** For the y axis' ticks, shorter than `format`. */
+  readonly axisFormat?: (n: number) => string
   readonly height?: number
 }): TimeChart => {
   const element = h("div", { class: "chart", role: "img", "aria-label": options.label })
@@ -35,7 +37,7 @@ export const timeChart = (options: {
         legend: { show: options.series.length > 1 },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [axis(), { ...axis(), size: 56, values: (_u, ticks) => ticks.map(options.format) }],
+        axes: [axis(), { ...axis(), size: 64, values: (_u, ticks) => ticks.map(options.axisFormat ?? options.format) }],
         series: [
           {},
           ...options.series.map((s) => ({

@@ -5,7 +5,7 @@ const integer = new Intl.NumberFormat("en-US")
 export const count = (n: number): string => integer.format(n)
 
 export const bytes = (n: number): string => {
-  if (n < 1024) return `${n} B`
+  if (n < 1024) return `${Math.round(n)} B`
   const units = ["KiB", "MiB", "GiB", "TiB"]
   let value = n / 1024
   let unit = 0

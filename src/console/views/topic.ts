@@ -80,7 +80,7 @@ export const topicPage = (main: HTMLElement, view: View, name: string): void => 
   )
   const offsetInput = h("input", { name: "offset", type: "number", min: 0, value: "0" })
   const timeInput = h("input", { name: "timestamp", type: "datetime-local", step: 1 })
-  const limitSelect = h("select", { name: "limit" }, [20, 50, 100, 500].map((n) => h("option", { value: n, selected: n === 50 }, String(n))))
+  const limitSelect = h("select", { name: "limit" }, [20, 50, 100, 500].map((n) => h("option", { value: n, selected: n === 20 }, String(n))))
   const search = h("input", { type: "search", name: "search", placeholder: "key, value, header…", autocomplete: "off" })
   const offsetField = field("Offset", offsetInput)
   const timeField = field("Time", timeInput)
@@ -250,7 +250,7 @@ export const topicPage = (main: HTMLElement, view: View, name: string): void => 
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/topics" }, "Topics"), " / "),
     h("div", { class: "title-row" }, h("h1", null, name), deleteButton),
     status,
-    partitions,
+    h("div", { class: "columns" }, partitions, produceForm),
     h(
       "section",
       { class: "card", "aria-labelledby": "messages-title" },
@@ -259,7 +259,6 @@ export const topicPage = (main: HTMLElement, view: View, name: string): void => 
       counter,
       results
     ),
-    produceForm,
     h(
       "section",
       { class: "card", "aria-labelledby": "configs-title" },
