@@ -19,6 +19,10 @@ export const timeChart = (options: {
   /** For the y axis' ticks, shorter than `format`. */
   readonly axisFormat?: (n: number) => string
   readonly height?: number
+  /** The y axis reaches at least this high, so an idle chart reads 0 against a sensible scale. */
+  readonly minTop?: number
+  /** The x axis spans at least this many seconds (ending at the last sample). */
+  readonly minSpan?: number
 }): TimeChart => {
   const element = h("div", { class: "chart", role: "img", "aria-label": options.label })
   const axis = (): uPlot.Axis => ({
@@ -36,7 +40,10 @@ export const timeChart = (options: {
         height: options.height ?? 140,
         legend: { show: options.series.length > 1 },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: {
+          x: { time: true, range: (_u, min, max) => [Math.min(min, max - (options.minSpan ?? 60)), max] },
+          y: { range: (_u, _min, max) => [0, Math.max(options.minTop ?? 1, max * 1.1)] }
+        },
         axes: [axis(), { ...axis(), size: 64, values: (_u, ticks) => ticks.map(options.axisFormat ?? options.format) }],
         series: [
           {},

@@ -55,7 +55,7 @@ export const groupPage = (main: HTMLElement, view: View, id: string): void => {
   const head = h("section", { class: "card", "aria-label": "Group" }, h("p", { class: "loading" }, "Loading…"))
   const membersBox = h("div", null)
   const offsetsBox = h("div", null)
-  const chart = timeChart({ label: "Total lag over the last minutes", series: [{ label: "Lag", color: "--series-1" }], format: (n) => count(Math.round(n)) })
+  const chart = timeChart({ label: "Total lag over the last minutes", series: [{ label: "Lag", color: "--series-1" }], format: (n) => count(Math.round(n)), minTop: 10 })
   view.onLeave(chart.destroy)
 
   const topicSelect = h("select", { name: "topic" }, h("option", { value: "" }, "Every topic of the group"))

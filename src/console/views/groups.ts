@@ -7,8 +7,9 @@ import { renderIfChanged, type View } from "../view.ts"
 
 export const groupHref = (id: string): string => `#/groups/${encodeURIComponent(id)}`
 
+/** "consumer · range": the protocol type and, while the group has members, the chosen assignor or protocol. */
 export const protocolText = (g: Pick<GroupSummary, "protocolType" | "protocol">): string =>
-  g.protocolType === "consumer" && g.protocol === "" ? "consumer (KIP-848)" : [g.protocolType, g.protocol].filter((p) => p !== "").join(" · ") || "–"
+  [g.protocolType, g.protocol].filter((p) => p !== "").join(" · ") || "–"
 
 export const stateBadge = (state: string): HTMLElement => h("span", { class: `state state-${state.toLowerCase().replace(/[^a-z]/g, "")}` }, state)
 

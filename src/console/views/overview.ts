@@ -12,9 +12,9 @@ const stat = (label: string, value: string, href?: string) =>
   h("div", { class: "stat" }, h("dt", null, label), h("dd", null, href ? h("a", { href }, value) : value))
 
 const rateCharts = [
-  { key: "messagesIn", title: "Messages in", unit: "msg/s", color: "--series-1", format: rate, axis: rate },
-  { key: "bytesIn", title: "Bytes in", unit: "", color: "--series-2", format: bytesRate, axis: bytes },
-  { key: "bytesOut", title: "Bytes out (consumed)", unit: "", color: "--series-3", format: bytesRate, axis: bytes }
+  { key: "messagesIn", title: "Messages in", unit: "msg/s", color: "--series-1", format: rate, axis: rate, minTop: 10 },
+  { key: "bytesIn", title: "Bytes in", unit: "", color: "--series-2", format: bytesRate, axis: bytes, minTop: 1024 },
+  { key: "bytesOut", title: "Bytes out (consumed)", unit: "", color: "--series-3", format: bytesRate, axis: bytes, minTop: 1024 }
 ] as const
 
 export const overviewPage = (main: HTMLElement, view: View): void => {
@@ -23,7 +23,7 @@ export const overviewPage = (main: HTMLElement, view: View): void => {
   const topics = h("section", { class: "card", "aria-labelledby": "overview-topics-title" })
 
   const charts = rateCharts.map((c) => {
-    const chart = timeChart({ label: `${c.title} per second, last minutes`, series: [{ label: c.title, color: c.color }], format: c.format, axisFormat: c.axis })
+    const chart = timeChart({ label: `${c.title} per second, last minutes`, series: [{ label: c.title, color: c.color }], format: c.format, axisFormat: c.axis, minTop: c.minTop })
     const now = h("output", { class: "now", "data-rate": c.key, "aria-live": "off" }, "–")
     const box = h("figure", { class: "card rate", "data-chart": c.key }, h("figcaption", null, h("span", null, c.title), now), chart.element)
     view.onLeave(chart.destroy)
