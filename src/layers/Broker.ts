@@ -1,12 +1,15 @@
-// A whole broker as Layers. `services` is everything a broker runs on (buffer pool, KRaft metadata log, producer
-// ids, client quotas, file log store, group and transaction coordinators) over a configuration and a file system;
-// `layer` adds the TCP listener. Main runs it over Node's file system, the embedded broker over the in-memory one,
-// and the unit tests use `services` as it is: one stack, not a copy of it.
+// A whole broker as Layers. `services` is everything a broker runs on (buffer pool, counters, KRaft metadata
+// log, producer ids, client quotas, file log store, group and transaction coordinators) over a configuration and
+// a file system; `layer` adds the TCP listener and the console's HTTP listener (when `console.listener` is set).
+// Main runs it over Node's file system, the embedded broker over the in-memory one, and the unit tests use
+// `services` as it is: one stack, not a copy of it.
 import { type FileSystem, Layer } from "effect"
 import type { BrokerConfig } from "../services/config/BrokerConfig.ts"
 import { ScramCredentials } from "../services/security/ScramCredentials.ts"
 import { Authorization } from "../services/auth/Authorization.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
+import { BrokerMetrics } from "../services/metrics/BrokerStats.ts"
+import * as HttpConsole from "./console/HttpConsole.ts"
 import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
 import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
@@ -27,8 +30,9 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
     Layer.provideMerge(NodeHashing.layer),
     Layer.provideMerge(KRaftMetadata.layer),
     Layer.provideMerge(BufferPool.layer),
+    Layer.provideMerge(BrokerMetrics.layer),
     Layer.provideMerge(config)
   )
 
 export const layer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
-  TcpListener.layer.pipe(Layer.provideMerge(services(config)))
+  Layer.mergeAll(TcpListener.layer, HttpConsole.layer).pipe(Layer.provideMerge(services(config)))

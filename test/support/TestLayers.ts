@@ -25,6 +25,7 @@ import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
 import { ClientQuotas } from "../../src/services/quota/ClientQuotas.ts"
 import { ScramCredentials } from "../../src/services/security/ScramCredentials.ts"
 import type { Hashing } from "../../src/services/security/Hashing.ts"
+import type { BrokerMetrics } from "../../src/services/metrics/BrokerStats.ts"
 import { TransactionCoordinator } from "../../src/services/txn/TransactionCoordinator.ts"
 
 export const LOG_DIR = "/data"
@@ -44,6 +45,7 @@ export type BrokerServices =
   | ProducerIds
   | ClientQuotas
   | ScramCredentials
+  | BrokerMetrics
   | Hashing
   | BufferPool
   | FileSystem.FileSystem

@@ -21,6 +21,7 @@ import { handler } from "./Handler.ts"
 import { LogStore, type ReadResult, type SeenEnd } from "../log/LogStore.ts"
 import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
 import { Authorization } from "../auth/Authorization.ts"
+import { BrokerMetrics } from "../metrics/BrokerStats.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type Request = RequestOf<typeof Fetch>
@@ -53,6 +54,7 @@ interface Pass {
 export const make = handler(Fetch, "4-17", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
+    const stats = yield* BrokerMetrics
     const metadata = yield* ClusterMetadata
 
     // Epoch -1 (no session) and 0 (open one) are full fetches, served without a session; any other epoch
@@ -161,7 +163,8 @@ export const make = handler(Fetch, "4-17", (request, context) =>
 
     const deadline = (yield* Clock.currentTimeMillis) + Math.max(0, request.maxWaitMs)
     for (;;) {
-      const result = yield* pass(yield* metadata.image)
+      const image = yield* metadata.image
+      const result = yield* pass(image)
       const now = yield* Clock.currentTimeMillis
       if (
         result.bytes >= minBytes || result.failed || result.seen.length === 0 || now >= deadline
@@ -169,7 +172,16 @@ export const make = handler(Fetch, "4-17", (request, context) =>
         // Above its quota, the client gets no records, only the time to back off, and the connection is muted that
         // long (Connection.ts); the bytes it did not get do not count.
         const throttleTimeMs = yield* quotas.record("fetch", client, result.bytes)
-        if (throttleTimeMs === 0) return result.response
+        if (throttleTimeMs === 0) {
+          for (const t of result.response.responses) {
+            const name = t.topic !== "" ? t.topic : image.topicsById.get(t.topicId)?.name
+            if (name === undefined) continue
+            let bytes = 0
+            for (const p of t.partitions) bytes += p.records === null ? 0 : p.records.length
+            stats.fetched(name, bytes)
+          }
+          return result.response
+        }
         yield* quotas.unrecord("fetch", client, result.bytes)
         return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] }
       }

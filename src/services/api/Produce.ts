@@ -31,6 +31,7 @@ import type { ResponseOf } from "../../protocol/Message.ts"
 import { type BatchHeader, isProblem, setPartitionLeaderEpoch, TRANSACTIONAL, validateProduced } from "../../protocol/RecordBatch.ts"
 import { type RecordRules, validateRecords } from "../../protocol/RecordValidation.ts"
 import { effectiveConfig } from "../config/DynamicConfigs.ts"
+import { BrokerMetrics } from "../metrics/BrokerStats.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { type MetadataImage } from "../metadata/MetadataImage.ts"
@@ -149,6 +150,7 @@ export const make = handler(Produce, "0-11", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const store = yield* LogStore
+    const stats = yield* BrokerMetrics
     const transactions = yield* TransactionCoordinator
     const image = yield* (yield* ClusterMetadata).image
     // Dynamic broker configs (message.max.bytes) apply from the next request on.
@@ -220,6 +222,7 @@ export const make = handler(Produce, "0-11", (request, context) =>
           const r = result.success
           const { header, logAppendTime } = checked as Checked
           records += header.recordCount
+          if (!r.duplicate) stats.produced(topic.name, header.recordCount, p.records!.byteLength)
           if (r.duplicate) {
             yield* Effect.logDebug(
               `Produce to ${topic.name}-${p.index}: producer ${header.producerId} sequence ${header.baseSequence} is a retry of the batch at offset ${r.baseOffset}; not written again`

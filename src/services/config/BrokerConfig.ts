@@ -127,6 +127,8 @@ export interface BrokerConfigShape {
   readonly explicit: ReadonlyMap<string, string>
   /** The listener security keys the configuration sets (`ssl.*`, `sasl.*`, per listener too), for DescribeConfigs. */
   readonly securityExplicit: ReadonlyMap<string, string>
+  /** `console.listener=http://HOST:PORT`: where the web console and `/metrics` are served (none when absent). */
+  readonly consoleListener: { readonly host: string; readonly port: number } | undefined
 }
 
 /** Keys whose values are secrets: DescribeConfigs answers them as null, marked sensitive, and nothing logs them. */
@@ -466,6 +468,15 @@ const load = Effect.gen(function*() {
     })
   }
 
+  const consoleSpec = (yield* Config.String("console.listener").pipe(Config.withDefault(""))).trim()
+  const consoleMatch = /^http:\/\/(\[[^\]]+\]|[^:/\[\]]*):(\d{1,5})\/?$/.exec(consoleSpec)
+  if (consoleSpec !== "" && (consoleMatch === null || Number(consoleMatch[2]) > 65535)) {
+    return yield* new InvalidConfig({ message: `console.listener: expected http://HOST:PORT, got ${consoleSpec}` })
+  }
+  const consoleListener = consoleMatch === null
+    ? undefined
+    : { host: consoleMatch[1]!.replace(/^\[|\]$/g, ""), port: Number(consoleMatch[2]) }
+
   return BrokerConfig.of({
     nodeId,
     logDir,
@@ -516,7 +527,8 @@ const load = Effect.gen(function*() {
     superUsers: parseSuperUsers(yield* Config.String("super.users").pipe(Config.withDefault(""))),
     allowEveryoneIfNoAclFound: yield* bool("allow.everyone.if.no.acl.found", false),
     explicit,
-    securityExplicit
+    securityExplicit,
+    consoleListener
   })
 }).pipe(
   Effect.catchTag("ConfigError", (e) => Effect.fail(new InvalidConfig({ message: e.message.replace(/\s*\n\s*/g, " ") })))

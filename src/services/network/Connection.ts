@@ -32,6 +32,7 @@ import { handlers, supportedApis, type HandlerServices } from "../api/Apis.ts"
 import { unsupportedVersion } from "../api/ApiVersions.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { NoResponse, type ConnectionInfo, type RequestContext } from "../api/Handler.ts"
+import { BrokerMetrics } from "../metrics/BrokerStats.ts"
 import { BufferPool, MIN_POOLED } from "./BufferPool.ts"
 import { type Framed, Framer, FrameTooLarge } from "./Framer.ts"
 import { RequestBudget } from "./RequestBudget.ts"
@@ -150,6 +151,10 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     const writer = yield* socket.writer
     const scope = yield* Effect.scope
     const pool = yield* BufferPool
+    const stats = yield* BrokerMetrics
+    const listenerName = connection.listener?.name ?? config.listener.name
+    stats.connected(listenerName, 1)
+    yield* Effect.addFinalizer(() => Effect.sync(() => stats.connected(listenerName, -1)))
     const requests = budget ?? new RequestBudget(config.queuedMaxRequestBytes)
     /** Large Produce requests spread over socket reads are gathered into pooled buffers, given back once handled. */
     const allocate = (size: number, first: Uint8Array) =>
@@ -231,11 +236,15 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         }
         const { clientId, body: request } = readRequestBody(api, apiVersion, r)
         const context: RequestContext = { apiVersion, correlationId, clientId, connection, mute }
+        // From the frame read to the answer encoded, waiting behind earlier requests included (Kafka's TotalTimeMs).
+        const readAt = performance.now()
         const run = h.handle(request, context).pipe(
           Effect.tap((response) => (response === NoResponse ? Effect.void : muteAfter(response))),
-          Effect.map((response): Encoded =>
-            response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)
-          ),
+          Effect.map((response): Encoded => {
+            const encoded = response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)
+            stats.request(api.name, performance.now() - readAt)
+            return encoded
+          }),
           Effect.withSpan(
             api.name,
             { attributes: { "kafka.api_version": apiVersion, "kafka.correlation_id": correlationId, "kafka.client_id": clientId ?? "" } },
