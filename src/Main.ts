@@ -1,5 +1,6 @@
 // Entry point: `node src/Main.ts [server.properties]`. Wires the live layers (Node's file system, the
-// properties file, the KRaft metadata log, the file log store, the TCP listener) and runs until SIGINT/SIGTERM.
+// properties file, the KRaft metadata log, the file log store, the TCP listener, the console) and runs until
+// SIGINT/SIGTERM.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Layer, Logger } from "effect"
 import { fileURLToPath } from "node:url"
@@ -15,6 +16,8 @@ which keeps its data in data/ under the project folder.
 The file is read in Apache Kafka's server.properties format; see README.md for the keys honoured.
 Environment variables override the file as in Kafka's container images: KAFKA_LOG_DIRS sets log.dirs.
 Set OTEL_EXPORTER_OTLP_ENDPOINT to export request spans to an OpenTelemetry collector.
+With console.listener=http://HOST:PORT (the bundled config: http://127.0.0.1:8080) the web console,
+its JSON API (/api/...) and Prometheus metrics (/metrics) are served there.
 
 Options:
   -h, --help   print this help and exit

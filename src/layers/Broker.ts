@@ -35,4 +35,4 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
   )
 
 export const layer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
-  Layer.mergeAll(TcpListener.layer, HttpConsole.layer).pipe(Layer.provideMerge(services(config)))
+  HttpConsole.layer.pipe(Layer.provideMerge(TcpListener.layer), Layer.provideMerge(services(config)))

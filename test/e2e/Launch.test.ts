@@ -14,11 +14,12 @@ const script = resolve(import.meta.dirname, "../../your_program.sh")
 describe("your_program.sh", () => {
   it("starts with the bundled config from any directory and answers ApiVersions", async () => {
     const logDir = makeLogDir()
-    // The bundled config listens on 9092; tests must not assume it is free, so the port comes from the environment.
+    // The bundled config listens on 9092 (its console on 8080); tests must not assume they are free, so the ports
+    // come from the environment.
     const child = spawn(script, [], {
       cwd: tmpdir(),
       detached: true,
-      env: { ...process.env, KAFKA_LISTENERS: "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0", KAFKA_LOG_DIRS: logDir },
+      env: { ...process.env, KAFKA_LISTENERS: "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0", KAFKA_CONSOLE_LISTENER: "http://127.0.0.1:0", KAFKA_LOG_DIRS: logDir },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
@@ -42,6 +43,11 @@ describe("your_program.sh", () => {
       assert.strictEqual(response.errorCode, 0)
       client.close()
       assert.include(output, `${logDir}/meta.properties`)
+      // The bundled config serves the console.
+      const consoleUrl = /console listening on (http:\/\/[^\s"]+)/.exec(output)?.[1]
+      assert.isDefined(consoleUrl, output)
+      const overview = await (await fetch(`${consoleUrl}/api/overview`)).json() as { brokers: ReadonlyArray<{ port: number }> }
+      assert.strictEqual(overview.brokers[0]!.port, port)
     } finally {
       const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
       process.kill(-child.pid!, "SIGTERM")

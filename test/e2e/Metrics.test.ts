@@ -93,8 +93,8 @@ describe("the console of a broker with SASL", () => {
         "console.listener": "http://127.0.0.1:0"
       }
     })
-    await until("the console line", () => /console listening on (http:\/\/\S+)/.test(secured!.output()), 10_000)
-    const url = /console listening on (http:\/\/\S+)/.exec(secured.output())![1]!
+    await until("the console line", () => /console listening on (http:\/\/[^\s"]+)/.test(secured!.output()), 10_000)
+    const url = /console listening on (http:\/\/[^\s"]+)/.exec(secured.output())![1]!
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` })
     const anonymous = await fetch(`${url}/api/topics`)
     expect(anonymous.status).toBe(401)

@@ -20,6 +20,7 @@ import { groupOffsets } from "../../services/console/Inspect.ts"
 import type { Rates } from "../../services/console/Views.ts"
 import { GroupCoordinator } from "../../services/group/GroupCoordinator.ts"
 import { BrokerMetrics } from "../../services/metrics/BrokerStats.ts"
+import { Listener } from "../../services/network/Listener.ts"
 import { scrape } from "../../services/metrics/Exposition.ts"
 import { Hashing } from "../../services/security/Hashing.ts"
 import { makeCredential, SCRAM_MECHANISMS } from "../../services/security/Scram.ts"
@@ -81,6 +82,7 @@ export const make = Effect.gen(function*() {
     BrokerConfig | BrokerMetrics | GroupCoordinator | ScramCredentials | Hashing | Layer.Success<never>
   >()
   const stats = yield* BrokerMetrics
+  const bound = (yield* Listener).listeners
   const scram = yield* ScramCredentials
   const hashing = yield* Hashing
   const plainUsers = new Map(config.listeners.flatMap((l) => [...l.plainUsers]))
@@ -204,8 +206,8 @@ export const make = Effect.gen(function*() {
       (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
     )
   }))
-  yield* get("/api/overview", (_, c) => Effect.map(Api.overview(c, VERSION), (v) => json(v)))
-  yield* get("/api/brokers", (_, c) => Effect.map(Api.brokers(c), (v) => json(v)))
+  yield* get("/api/overview", () => Effect.map(Api.overview(bound, VERSION), (v) => json(v)))
+  yield* get("/api/brokers", () => Effect.map(Api.brokers(bound), (v) => json(v)))
   yield* get("/api/topics", () => Effect.map(Api.topics, (v) => json(v)))
   yield* get("/api/rates", () => Effect.succeed(json({ samples: rates } satisfies Rates)))
   yield* get("/api/topics/:name", (_, c, p) => Effect.map(Api.topic(p["name"]!, c), (v) => json(v)))

@@ -21,6 +21,7 @@ import { GroupCoordinator } from "../group/GroupCoordinator.ts"
 import { LogStore } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics } from "../metadata/MetadataImage.ts"
+import type { BoundListener } from "../network/Listener.ts"
 import { groupOffsets, partitionsOf } from "./Inspect.ts"
 import { partitionForKey, render } from "./Render.ts"
 import type * as V from "./Views.ts"
@@ -60,13 +61,14 @@ const SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([
 // ---------------------------------------------------------------------------------------------------------
 // Reads
 
-export const brokers = (connection: ConnectionInfo) =>
-  Effect.map(BrokerConfig, (config): Array<V.BrokerView> => {
-    const listener = connection.listener ?? config.listeners[0]!
-    const advertised = listener.advertised ?? listener
-    const host = advertised.host === "" || advertised.host === "0.0.0.0" ? connection.localHost : advertised.host
-    return [{ nodeId: config.nodeId, host, port: advertised.port === 0 ? connection.localPort : advertised.port, listener: listener.name, controller: true }]
-  })
+/** This node on each listener: its advertised address, else the one bound (a wildcard host as loopback). */
+export const brokers = (bound: ReadonlyArray<BoundListener>) =>
+  Effect.map(BrokerConfig, (config): Array<V.BrokerView> =>
+    bound.map((b) => {
+      const advertised = config.listeners.find((l) => l.name === b.name)?.advertised
+      const host = advertised !== undefined && advertised.host !== "" ? advertised.host : b.host === "" || b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host
+      return { nodeId: config.nodeId, host, port: advertised?.port || b.port, listener: b.name, controller: true }
+    }))
 
 export const topics = Effect.gen(function*() {
   const image = yield* (yield* ClusterMetadata).image
@@ -80,13 +82,13 @@ export const topics = Effect.gen(function*() {
     })))
 })
 
-export const overview = (connection: ConnectionInfo, version: string) =>
+export const overview = (bound: ReadonlyArray<BoundListener>, version: string) =>
   Effect.gen(function*() {
     const metadata = yield* ClusterMetadata
     return {
       clusterId: metadata.clusterId,
       version,
-      brokers: yield* brokers(connection),
+      brokers: yield* brokers(bound),
       topics: yield* topics,
       groups: (yield* (yield* GroupCoordinator).list).length
     } satisfies V.Overview
