@@ -32,6 +32,10 @@
 //   8 tls         scenario 1 against a SASL_SSL listener (TLS with a self-signed PEM keystore made by openssl,
 //                 SASL/PLAIN login per connection) and against the same broker's PLAINTEXT listener: broker
 //                 only, the ratio is what TLS costs (no target: reported)
+//   9 console     scenario 1 with the console and /metrics on (console.listener), scraped as Prometheus and an
+//                 open console page would (GET /metrics, /api/rates, /api/overview, /api/topics/<t>: each once a
+//                 second), against the same broker without a console: broker only, the ratio is what the console
+//                 and metrics cost produce (no target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
 // Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
 import { execSync } from "node:child_process"
@@ -73,7 +77,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6, 7 and 8 on request)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 to 9 on request)
   --seconds N         measured seconds per run of scenarios 1-3 (default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
@@ -240,6 +244,8 @@ interface RunOptions {
   /** The listener to load (its name as the broker logs it), and how to connect to it; default: the first. */
   readonly listener?: { readonly name: string; readonly security: Security }
   readonly label?: string
+  /** Started once the broker is up, stopped after the load (returns its stopper). */
+  readonly alongside?: (server: ServerProcess) => () => Promise<void>
 }
 
 /** The port of the broker's listener `name`, from its "listening on host:port (NAME" line. */
@@ -260,7 +266,9 @@ const produceRun = async (target: Target, s: ProduceScenario, round: number, opt
     rss = sampleRss(server.rss)
     const ticks = cpuTicks()
     const port = listener === undefined ? server.port : listenerPort(server, listener.name)
+    const stopAlongside = options.alongside?.(server)
     const result = await runProduce({ port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security })
+    await stopAlongside?.()
     const steal = stealSince(ticks)
     const rssMax = rss.stop()
     await stopTarget(server, dir)
@@ -449,6 +457,59 @@ const runTlsScenario = async () => {
   row("  MB/s (payload)", fixed(plain.MBps), fixed(secured.MBps), ratioOf(secured.MBps, plain.MBps))
   row("  p50/p99/p999 ms", `${msOf(plain.p50)}/${msOf(plain.p99)}/${msOf(plain.p999)}`, `${msOf(secured.p50)}/${msOf(secured.p99)}/${msOf(secured.p999)}`, ratioOf(secured.p99, plain.p99))
   row("  max RSS MB", mb(plain.rss), mb(secured.rss), ratioOf(secured.rss, plain.rss))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 9: the console and /metrics on (broker only)
+
+/** Polls the console as Prometheus and an open page do, once a second each; counts the answers. */
+const watchConsole = (server: ServerProcess, topic: string, counts: { scrapes: number; failures: number }) => {
+  const m = /console listening on (http:\/\/[^\s"]+)/.exec(server.output())
+  if (m === null) throw new Error("the broker logged no console address")
+  const url = m[1]!
+  const paths = ["/metrics", "/api/rates", "/api/overview", `/api/topics/${topic}`]
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      const started = performance.now()
+      for (const path of paths) {
+        const ok = await fetch(url + path).then(async (r) => (await r.arrayBuffer(), r.ok), () => false)
+        if (ok) counts.scrapes++
+        else counts.failures++
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - started))))
+    }
+  })()
+  return async () => {
+    stopped = true
+    await loop
+  }
+}
+
+const runConsoleScenario = async () => {
+  const s1 = produceScenarios[0]!
+  const describe = `scenario 1 (${s1.describe}) with console.listener on, /metrics, /api/rates, /api/overview and a topic page fetched once a second each, against no console`
+  progress(`scenario 9 console: ${describe}`)
+  const runs: Record<"off" | "on", Array<RunResult>> = { off: [], on: [] }
+  const counts = { scrapes: 0, failures: 0 }
+  for (let round = 1; round <= rounds; round++) {
+    const order: Array<"off" | "on"> = round % 2 === 1 ? ["off", "on"] : ["on", "off"]
+    for (const mode of order) {
+      const r = await produceRun("broker", { ...s1, id: 9 }, round, mode === "off"
+        ? { label: "console-off" }
+        : { label: "console-on", brokerExtra: { "console.listener": "http://127.0.0.1:0" }, alongside: (server) => watchConsole(server, s1.topic, counts) })
+      runs[mode].push(r)
+      progress(`  round ${round} ${mode.padEnd(4)} ${describeRun(r)}`)
+    }
+  }
+  const off = figures(runs.off)
+  const on = figures(runs.on)
+  summary.push(`9 console: ${describe}`)
+  summary.push(`  (columns: console off, console on, on / off; ${counts.scrapes} console answers, ${counts.failures} failed)`)
+  row("  records/s", int(off.recordsPerSec), int(on.recordsPerSec), ratioOf(on.recordsPerSec, off.recordsPerSec), "reported", failures(on) || "-")
+  row("  MB/s (payload)", fixed(off.MBps), fixed(on.MBps), ratioOf(on.MBps, off.MBps))
+  row("  p50/p99/p999 ms", `${msOf(off.p50)}/${msOf(off.p99)}/${msOf(off.p999)}`, `${msOf(on.p50)}/${msOf(on.p99)}/${msOf(on.p999)}`, ratioOf(on.p99, off.p99))
+  row("  max RSS MB", mb(off.rss), mb(on.rss), ratioOf(on.rss, off.rss))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -842,6 +903,7 @@ if (flags.soak) {
   if (selected.has(6)) await guarded("6 transactions", runTransactionScenario)
   if (selected.has(7)) await guarded("7 cleaner", runCleanerScenario)
   if (selected.has(8)) await guarded("8 tls", runTlsScenario)
+  if (selected.has(9)) await guarded("9 console", runConsoleScenario)
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)
