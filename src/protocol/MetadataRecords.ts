@@ -492,34 +492,41 @@ export const topicRecords = (
   name: string,
   topicId: string,
   partitionCount: number,
-  nodeId: number,
+  nodes: Placement,
   options: TopicRecordsOptions = {}
-): Array<NewMetadataRecord> => [{ type: "Topic", name, topicId }, ...partitionRecords(topicId, 0, partitionCount, nodeId, options)]
+): Array<NewMetadataRecord> => [{ type: "Topic", name, topicId }, ...partitionRecords(topicId, 0, partitionCount, nodes, options)]
 
-/** PartitionRecords for partitions `from` up to (not including) `to` of a topic, each led by `nodeId`. */
+/**
+ * Where partitions go: one node for all (its only replica and leader), or each partition's replicas with their
+ * leader (a replica, in sync).
+ */
+export type Placement = number | ((partitionId: number) => { readonly replicas: ReadonlyArray<number>; readonly leader: number })
+
+/** PartitionRecords for partitions `from` up to (not including) `to` of a topic, placed by `nodes`. */
 export const partitionRecords = (
   topicId: string,
   from: number,
   to: number,
-  nodeId: number,
+  nodes: Placement,
   options: TopicRecordsOptions = {}
 ): Array<NewMetadataRecord> => {
   const version = partitionRecordVersion(options.metadataVersion ?? DEFAULT_METADATA_VERSION)
   const out: Array<NewMetadataRecord> = []
   for (let partitionId = from; partitionId < to; partitionId++) {
+    const { replicas, leader } = typeof nodes === "number" ? { replicas: [nodes], leader: nodes } : nodes(partitionId)
     out.push({
       type: "Partition",
       version,
       partitionId,
       topicId,
-      replicas: [nodeId],
-      isr: [nodeId],
+      replicas: [...replicas],
+      isr: [...replicas],
       removingReplicas: [],
       addingReplicas: [],
-      leader: nodeId,
+      leader,
       leaderEpoch: 0,
       partitionEpoch: 0,
-      directories: version >= 1 ? [ZERO_UUID] : []
+      directories: version >= 1 ? replicas.map(() => ZERO_UUID) : []
     })
   }
   return out

@@ -14,6 +14,18 @@ export class UnknownTopicOrPartition extends Schema.TaggedError<UnknownTopicOrPa
   }
 }
 
+/** A partition request sent to a node of the cluster that does not lead the partition. */
+export class NotLeaderOrFollower extends Schema.TaggedError<NotLeaderOrFollower>()("NotLeaderOrFollower", {
+  topic: Schema.String,
+  partition: Schema.Number,
+  node: Schema.Number
+}) {
+  readonly code = ErrorCode.NOT_LEADER_OR_FOLLOWER
+  override get message() {
+    return `broker ${this.node} is not the leader of ${this.topic}-${this.partition}`
+  }
+}
+
 export class UnknownTopicId extends Schema.TaggedError<UnknownTopicId>()("UnknownTopicId", {
   topicId: Schema.String
 }) {
@@ -181,11 +193,14 @@ export class InvalidPartitions extends Schema.TaggedError<InvalidPartitions>()("
 }
 
 export class InvalidReplicationFactor extends Schema.TaggedError<InvalidReplicationFactor>()("InvalidReplicationFactor", {
-  replicationFactor: Schema.Number
+  replicationFactor: Schema.Number,
+  brokers: Schema.Number
 }) {
   readonly code = ErrorCode.INVALID_REPLICATION_FACTOR
   override get message() {
-    return `replication factor ${this.replicationFactor}: this broker is the only replica (use 1 or -1)`
+    return this.replicationFactor > this.brokers
+      ? `Replication factor: ${this.replicationFactor} larger than available brokers: ${this.brokers}.`
+      : `Replication factor must be larger than 0, or -1 to use the default value.`
   }
 }
 

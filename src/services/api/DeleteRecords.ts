@@ -7,7 +7,9 @@ import { DeleteRecords } from "../../protocol/messages/DeleteRecords.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
 import { LogStore } from "../log/LogStore.ts"
-import { lookupPartition } from "./lookup.ts"
+import { lookupLedPartition } from "./lookup.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster, nodeOf } from "../cluster/Cluster.ts"
 import { Authorization } from "../auth/Authorization.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
@@ -17,12 +19,14 @@ export const make = handler(DeleteRecords, "0-2", (request, context) =>
     const check = yield* Authorization.current
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
     const topics = yield* Effect.forEach(request.topics, (topic) =>
       Effect.map(
         Effect.forEach(topic.partitions, (p) =>
           check.denied(context.connection, AclOperation.DELETE, ResourceType.TOPIC, topic.name)
           ? Effect.succeed({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED as number })
-          : lookupPartition(image, topic.name, p.partitionIndex).pipe(
+          : lookupLedPartition(image, topic.name, p.partitionIndex, cluster, node).pipe(
             Effect.andThen(store.deleteRecords({ topic: topic.name, partition: p.partitionIndex }, p.offset)),
             Effect.map((lowWatermark) => ({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE })),
             Effect.catch((e) => Effect.succeed({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: e.code as number }))

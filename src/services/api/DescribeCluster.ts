@@ -7,13 +7,12 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeCluster } from "../../protocol/messages/DescribeCluster.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
 import { CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
 import { OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
-import { advertisedEndpoint } from "./Metadata.ts"
+import { Cluster, controllerOf } from "../cluster/Cluster.ts"
 
 type Response = ResponseOf<typeof DescribeCluster>
 
@@ -28,7 +27,6 @@ const UNSUPPORTED_ENDPOINT_TYPE = 115
 
 export const make = handler(DescribeCluster, "0-1", (request, context) =>
   Effect.gen(function*() {
-    const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata
 
     if (request.endpointType !== EndpointType.Brokers) {
@@ -53,15 +51,18 @@ export const make = handler(DescribeCluster, "0-1", (request, context) =>
       } satisfies Response
     }
 
-    const { host, port } = advertisedEndpoint(config, context.connection)
+    const cluster = yield* Cluster.current
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       endpointType: EndpointType.Brokers,
       clusterId: metadata.clusterId,
-      controllerId: config.nodeId,
-      brokers: [{ brokerId: config.nodeId, host, port, rack: null }],
+      controllerId: controllerOf(cluster),
+      brokers: cluster.live().flatMap((brokerId) => {
+        const e = cluster.endpoint(brokerId, context.connection)
+        return e === undefined ? [] : [{ brokerId, host: e.host, port: e.port, rack: null }]
+      }),
       clusterAuthorizedOperations: authorizedOperations(
         yield* Authorization.current,
         context.connection,

@@ -16,7 +16,7 @@ import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { Authorization } from "../auth/Authorization.ts"
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { handler } from "./Handler.ts"
-import { advertisedEndpoint } from "./Metadata.ts"
+import { advertisedEndpoint } from "../cluster/Cluster.ts"
 
 type Response = ResponseOf<typeof DescribeQuorum>
 

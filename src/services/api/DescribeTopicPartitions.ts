@@ -7,7 +7,7 @@ import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { DescribeTopicPartitions } from "../../protocol/messages/DescribeTopicPartitions.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster } from "../cluster/Cluster.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics } from "../metadata/MetadataImage.ts"
 import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
@@ -21,7 +21,7 @@ const MAX_PARTITIONS = 2000
 
 export const make = handler(DescribeTopicPartitions, "0-0", (request, context) =>
   Effect.gen(function*() {
-    const config = yield* BrokerConfig
+    const cluster = yield* Cluster.current
     const image = yield* (yield* ClusterMetadata).image
     // DESCRIBE on each topic: without it a topic is left out of a list of all, answered 29 when named.
     const check = yield* Authorization.current
@@ -60,7 +60,7 @@ export const make = handler(DescribeTopicPartitions, "0-0", (request, context) =
         name,
         topicId: topic.id,
         isInternal: false,
-        partitions: partitions.map((p) => ({ ...describePartition(p, config.nodeId), eligibleLeaderReplicas: null, lastKnownElr: null })),
+        partitions: partitions.map((p) => ({ ...describePartition(p, cluster), eligibleLeaderReplicas: null, lastKnownElr: null })),
         topicAuthorizedOperations: authorizedOperations(check, context.connection, true, ResourceType.TOPIC, name)
       })
       const next = first + partitions.length

@@ -22,6 +22,9 @@ import { LogStore, type ReadResult, type SeenEnd } from "../log/LogStore.ts"
 import { ClientQuotas, quotaClient } from "../quota/ClientQuotas.ts"
 import { Authorization } from "../auth/Authorization.ts"
 import { BrokerMetrics } from "../metrics/BrokerStats.ts"
+import { Cluster, nodeOf } from "../cluster/Cluster.ts"
+import { notLeader } from "./lookup.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
 type Request = RequestOf<typeof Fetch>
@@ -56,6 +59,8 @@ export const make = handler(Fetch, "4-17", (request, context) =>
     const store = yield* LogStore
     const stats = yield* BrokerMetrics
     const metadata = yield* ClusterMetadata
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
 
     // Epoch -1 (no session) and 0 (open one) are full fetches, served without a session; any other epoch
     // continues a session this broker never created.
@@ -125,6 +130,7 @@ export const make = handler(Fetch, "4-17", (request, context) =>
         preferredReadReplica: -1,
         records: new Uint8Array(0)
       })
+      if (notLeader(cluster, node, info?.partitions[p.partition])) return Effect.succeed(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER))
       const read: Effect.Effect<ReadResult, ReadError | UnknownTopicId> = info === undefined || info.partitions[p.partition] === undefined
         ? Effect.fail(
           byId && info === undefined

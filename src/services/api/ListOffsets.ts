@@ -13,7 +13,9 @@ import { type PartitionInfo } from "../metadata/MetadataImage.ts"
 import { InvalidRequest } from "../Errors.ts"
 import { handler } from "./Handler.ts"
 import { LogStore, type TimestampLookup } from "../log/LogStore.ts"
-import { lookupPartition } from "./lookup.ts"
+import { lookupPartition, notLeader } from "./lookup.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster, nodeOf } from "../cluster/Cluster.ts"
 import { Authorization } from "../auth/Authorization.ts"
 import { AclOperation, ResourceType } from "../auth/Authorizer.ts"
 
@@ -64,6 +66,8 @@ export const make = handler(ListOffsets, "0-10", (request, context) =>
       return visible ? at(record.offset, record.timestamp) : { offset: -1, timestamp: -1, epoch: -1 }
     })
 
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
     /** A client that names a leader epoch must name the current one (-1: no check). */
     const leaderEpochError = (current: number, info: PartitionInfo | undefined) =>
       info !== undefined && current >= 0 && current !== info.leaderEpoch
@@ -86,6 +90,9 @@ export const make = handler(ListOffsets, "0-10", (request, context) =>
             return Effect.succeed(failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED))
           }
           if (epochError !== undefined) return Effect.succeed(failed(epochError))
+          if (notLeader(cluster, node, image.topics.get(topic.name)?.partitions[p.partitionIndex])) {
+            return Effect.succeed(failed(ErrorCode.NOT_LEADER_OR_FOLLOWER))
+          }
           return lookup(topic.name, p.partitionIndex, p.timestamp).pipe(
             Effect.map((found) => ({
               partitionIndex: p.partitionIndex,

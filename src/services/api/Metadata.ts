@@ -11,32 +11,21 @@ import { ZERO_UUID } from "../../protocol/Bytes.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { Metadata } from "../../protocol/messages/Metadata.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics, type TopicInfo } from "../metadata/MetadataImage.ts"
-import { handler, type ConnectionInfo } from "./Handler.ts"
+import { handler } from "./Handler.ts"
 import * as Topics from "../metadata/Topics.ts"
 import { createTopic, topicNameProblem } from "../metadata/Topics.ts"
 import { describePartition, OPERATIONS_NOT_REQUESTED } from "./lookup.ts"
 import { Authorization, authorizedOperations } from "../auth/Authorization.ts"
+import { Cluster, controllerOf } from "../cluster/Cluster.ts"
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 
 type TopicResponse = ResponseOf<typeof Metadata>["topics"][number]
 
-const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host === "::"
 
 /** The host and port clients should use to reach this broker over the given connection. */
-export const advertisedEndpoint = (config: BrokerConfigShape, connection: ConnectionInfo) => {
-  // A client sees the brokers of the listener it connected to.
-  const listener = connection.listener
-  const advertised = listener === undefined ? config.advertised : listener.advertised
-  const endpoint = advertised ?? listener ?? config.listener
-  const host = isWildcard(endpoint.host) ? connection.localHost.replace(/^::ffff:/, "") : endpoint.host
-  // Without advertised.listeners the port is the one the client reached (the listener may be bound to port 0).
-  const port = advertised === undefined ? connection.localPort : endpoint.port
-  return { host, port, name: listener?.name ?? config.listener.name }
-}
-
 export const make = handler(Metadata, "0-12", (request, context) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
@@ -44,6 +33,8 @@ export const make = handler(Metadata, "0-12", (request, context) =>
     const image = yield* metadata.image
     const version = context.apiVersion
     const check = yield* Authorization.current
+    const cluster = yield* Cluster.current
+    const live = cluster.live()
     const canDescribe = (name: string) =>
       !check.enabled || check.can(context.connection, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
     const topicOperations = (name: string) =>
@@ -54,7 +45,7 @@ export const make = handler(Metadata, "0-12", (request, context) =>
       name: topic.name,
       topicId: topic.id,
       isInternal: false,
-      partitions: topic.partitions.map((p) => describePartition(p, config.nodeId)),
+      partitions: topic.partitions.map((p) => describePartition(p, cluster)),
       topicAuthorizedOperations: topicOperations(topic.name)
     })
 
@@ -110,12 +101,14 @@ export const make = handler(Metadata, "0-12", (request, context) =>
         return byName !== undefined ? Effect.succeed(describe(byName)) : unknownName(t.name)
       })
 
-    const { host, port } = advertisedEndpoint(config, context.connection)
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: config.nodeId, host, port, rack: null }],
+      brokers: live.flatMap((nodeId) => {
+        const e = cluster.endpoint(nodeId, context.connection)
+        return e === undefined ? [] : [{ nodeId, host: e.host, port: e.port, rack: null }]
+      }),
       clusterId: metadata.clusterId,
-      controllerId: config.nodeId,
+      controllerId: controllerOf(cluster),
       topics,
       clusterAuthorizedOperations: authorizedOperations(
         check,

@@ -11,7 +11,9 @@ import { OffsetForLeaderEpoch } from "../../protocol/messages/OffsetForLeaderEpo
 import { LogStore } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { handler } from "./Handler.ts"
-import { lookupPartition } from "./lookup.ts"
+import { lookupLedPartition } from "./lookup.ts"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster, nodeOf } from "../cluster/Cluster.ts"
 
 /** No epoch, no offset: Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET. */
 const UNDEFINED = -1
@@ -32,15 +34,17 @@ export const endOffsetFor = (
     ? { leaderEpoch: epoch, endOffset: logEndOffset }
     : { leaderEpoch: requested, endOffset: startOffset }
 
-export const make = handler(OffsetForLeaderEpoch, "2-4", (request) =>
+export const make = handler(OffsetForLeaderEpoch, "2-4", (request, context) =>
   Effect.gen(function*() {
     const store = yield* LogStore
     const image = yield* (yield* ClusterMetadata).image
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
     const topics = yield* Effect.forEach(request.topics, (topic) =>
       Effect.map(
         Effect.forEach(topic.partitions, (p) =>
           Effect.gen(function*() {
-            const { partition: info } = yield* lookupPartition(image, topic.topic, p.partition)
+            const { partition: info } = yield* lookupLedPartition(image, topic.topic, p.partition, cluster, node)
             const current = p.currentLeaderEpoch
             if (current !== UNDEFINED && current !== info.leaderEpoch) {
               const errorCode = current < info.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH

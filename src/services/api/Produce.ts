@@ -32,6 +32,8 @@ import { type BatchHeader, isProblem, setPartitionLeaderEpoch, TRANSACTIONAL, va
 import { type RecordRules, validateRecords } from "../../protocol/RecordValidation.ts"
 import { effectiveConfig } from "../config/DynamicConfigs.ts"
 import { BrokerMetrics } from "../metrics/BrokerStats.ts"
+import { Cluster, nodeOf } from "../cluster/Cluster.ts"
+import { notLeader } from "./lookup.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { type MetadataImage } from "../metadata/MetadataImage.ts"
@@ -153,6 +155,8 @@ export const make = handler(Produce, "0-11", (request, context) =>
     const stats = yield* BrokerMetrics
     const transactions = yield* TransactionCoordinator
     const image = yield* (yield* ClusterMetadata).image
+    const cluster = yield* Cluster.current
+    const node = nodeOf(config, context.connection)
     // Dynamic broker configs (message.max.bytes) apply from the next request on.
     const effective = effectiveConfig(config, image)
     const now = yield* Clock.currentTimeMillis
@@ -199,6 +203,11 @@ export const make = handler(Produce, "0-11", (request, context) =>
         }
         if (topicRefused !== 0) {
           partitionResponses.push(failed(p.index, topicRefused, null))
+          errors++
+          continue
+        }
+        if (notLeader(cluster, node, image.topics.get(topic.name)?.partitions[p.index])) {
+          partitionResponses.push(failed(p.index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${node} is not the leader of ${topic.name}-${p.index}`))
           errors++
           continue
         }

@@ -18,6 +18,7 @@ import {
   UnknownTopicOrPartition
 } from "../Errors.ts"
 import { LogStore } from "../log/LogStore.ts"
+import { Cluster, type ClusterShape, placeReplicas } from "../cluster/Cluster.ts"
 import { validateTopicConfigs } from "./TopicConfigs.ts"
 
 /** What creating a topic needs. */
@@ -95,16 +96,17 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
   const problem = topicNameProblem(name)
   if (problem !== undefined) return yield* new InvalidTopic({ topic: name, detail: problem })
   if (INTERNAL_TOPICS.has(name)) return yield* new InvalidRequest({ detail: `Creation of internal topic ${name} is prohibited.` })
-  if (topic.replicationFactor !== 1 && topic.replicationFactor !== -1) {
-    return yield* new InvalidReplicationFactor({ replicationFactor: topic.replicationFactor })
+  const cluster = yield* Cluster.current
+  const nodeIds = cluster.nodeIds
+  if (topic.replicationFactor === 0 || topic.replicationFactor < -1 || topic.replicationFactor > nodeIds.length) {
+    return yield* new InvalidReplicationFactor({ replicationFactor: topic.replicationFactor, brokers: nodeIds.length })
   }
   const assignments = topic.assignments ?? []
   if (assignments.length > 0 && topic.partitions !== -1) {
     return yield* new InvalidPartitions({ detail: "give either a partition count or replica assignments, not both" })
   }
-  if (assignments.some((replicas) => replicas.length !== 1 || replicas[0] !== config.nodeId)) {
-    return yield* new InvalidPartitions({ detail: `replica assignments may name only this broker (${config.nodeId})` })
-  }
+  const badAssignment = assignmentProblem(assignments, nodeIds)
+  if (badAssignment !== undefined) return yield* new InvalidPartitions({ detail: badAssignment })
   const partitions = assignments.length > 0 ? assignments.length : topic.partitions === -1 ? config.numPartitions : topic.partitions
   if (partitions <= 0) return yield* new InvalidPartitions({ detail: `number of partitions must be larger than 0, got ${partitions}` })
   const configs = (topic.configs ?? []).filter((c) => c.value !== null) as ReadonlyArray<{ name: string; value: string }>
@@ -122,7 +124,7 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
       yield* checkBrokerPartitions(image, partitions, config.maxBrokerPartitions)
       const id = newTopicId()
       const records: Array<NewMetadataRecord> = [
-        ...topicRecords(name, id, partitions, config.nodeId, { metadataVersion: metadataVersionOf(image) }),
+        ...topicRecords(name, id, partitions, placement(cluster, name, topic.replicationFactor, assignments), { metadataVersion: metadataVersionOf(image) }),
         ...configs.map((c): NewMetadataRecord => ({
           type: "Config",
           resourceType: ConfigResource.Topic,
@@ -131,17 +133,14 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
           value: c.value
         }))
       ]
+      const placed = placement(cluster, name, topic.replicationFactor, assignments)
       const info: TopicInfo = {
         name,
         id,
-        partitions: Array.from({ length: partitions }, (_, index) => ({
-          index,
-          leader: config.nodeId,
-          leaderEpoch: 0,
-          partitionEpoch: 0,
-          replicas: [config.nodeId],
-          isr: [config.nodeId]
-        })),
+        partitions: Array.from({ length: partitions }, (_, index) => {
+          const { replicas, leader } = placed(index)
+          return { index, leader, leaderEpoch: 0, partitionEpoch: 0, replicas, isr: replicas }
+        }),
         configs: new Map(configs.map((c) => [c.name, c.value]))
       }
       return { records: validateOnly ? [] : records, result: info }
@@ -155,6 +154,28 @@ export const createTopic = Effect.fn("Topics.create")(function*(topic: NewTopic,
 })
 
 const metadataVersionOf = (image: MetadataImage) => image.features.get("metadata.version")
+
+/** Why replica assignments cannot be used: a node that is not in the cluster, none, or one named twice. */
+const assignmentProblem = (assignments: ReadonlyArray<ReadonlyArray<number>>, nodeIds: ReadonlyArray<number>): string | undefined => {
+  for (const replicas of assignments) {
+    if (replicas.length === 0) return "a replica assignment names no broker"
+    if (new Set(replicas).size !== replicas.length) return `a replica assignment names a broker twice: ${replicas.join(",")}`
+    const unknown = replicas.find((n) => !nodeIds.includes(n))
+    if (unknown !== undefined) return `replica assignments may name only the brokers ${nodeIds.join(", ")}; ${unknown} is not one`
+  }
+  return undefined
+}
+
+/**
+ * Each new partition's replicas and leader: the given assignment, else Kafka's placement over the cluster's nodes
+ * (`factor` replicas; -1: every node); the leader is the first live replica, as Kafka elects the preferred one.
+ */
+const placement = (cluster: ClusterShape, topic: string, factor: number, assignments: ReadonlyArray<ReadonlyArray<number>>) =>
+(partition: number) => {
+  const replicas = assignments[partition] ?? placeReplicas(topic, partition, cluster.nodeIds).slice(0, factor === -1 ? undefined : factor)
+  const live = cluster.live()
+  return { replicas, leader: replicas.find((n) => live.includes(n)) ?? replicas[0]! }
+}
 
 /** Deletes a topic named by name or id, with its partition logs. */
 export const deleteTopic = Effect.fn("Topics.delete")(function*(topic: { readonly name: string } | { readonly id: string }) {
@@ -180,6 +201,7 @@ export const createPartitions = Effect.fn("Topics.createPartitions")(function*(
   validateOnly = false
 ) {
   const config = yield* BrokerConfig
+  const cluster = yield* Cluster.current
   const metadata = yield* ClusterMetadata
   const store = yield* LogStore
   const grown = yield* metadata.update((image) =>
@@ -194,13 +216,16 @@ export const createPartitions = Effect.fn("Topics.createPartitions")(function*(
       if (assignments !== null && assignments.length !== count - current) {
         return yield* new InvalidPartitions({ detail: `${assignments.length} assignments for ${count - current} new partitions` })
       }
-      if (assignments?.some((replicas) => replicas.length !== 1 || replicas[0] !== config.nodeId)) {
-        return yield* new InvalidPartitions({ detail: `replica assignments may name only this broker (${config.nodeId})` })
-      }
+      const badAssignment = assignmentProblem(assignments ?? [], cluster.nodeIds)
+      if (badAssignment !== undefined) return yield* new InvalidPartitions({ detail: badAssignment })
+      const factor = topic.partitions[0]?.replicas.length ?? -1
       if (count - current > MAX_RECORDS_PER_REQUEST) return yield* excessiveRequest(count - current)
       yield* checkBrokerPartitions(image, count - current, config.maxBrokerPartitions)
       // The TopicRecord and the existing partitions are already in the log: only the new PartitionRecords go in.
-      const records = partitionRecords(topic.id, current, count, config.nodeId, { metadataVersion: metadataVersionOf(image) })
+      const given = assignments ?? []
+      const place = (p: number) =>
+        p - current < given.length ? placement(cluster, name, factor, [given[p - current]!])(0) : placement(cluster, name, factor, [])(p)
+      const records = partitionRecords(topic.id, current, count, place, { metadataVersion: metadataVersionOf(image) })
       return { records: validateOnly ? [] : records, result: { topic, from: current } }
     })
   )
