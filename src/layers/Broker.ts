@@ -16,6 +16,7 @@ import * as KRaftMetadata from "./metadata/KRaftMetadata.ts"
 import * as ProducerIds from "./metadata/ProducerIds.ts"
 import * as ClientQuotas from "./quota/ClientQuotas.ts"
 import * as TcpListener from "./network/TcpListener.ts"
+import * as SimulatedCluster from "./cluster/SimulatedCluster.ts"
 import * as NodeHashing from "./security/NodeHashing.ts"
 import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
@@ -36,3 +37,7 @@ export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(c
 
 export const layer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
   HttpConsole.layer.pipe(Layer.provideMerge(TcpListener.layer), Layer.provideMerge(services(config)))
+
+/** `brokers` nodes in one process over the same services (layers/cluster/SimulatedCluster.ts), and the console. */
+export const clusterLayer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>, brokers: number) =>
+  HttpConsole.layer.pipe(Layer.provideMerge(SimulatedCluster.layer(brokers)), Layer.provideMerge(services(config)))

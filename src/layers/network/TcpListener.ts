@@ -15,6 +15,7 @@ import { BrokerConfig, InvalidConfig, type ListenerConfig } from "../../services
 import { effectiveConfig } from "../../services/config/DynamicConfigs.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
 import { Certificates } from "../../services/network/Certificates.ts"
+import { Cluster, type ClusterShape } from "../../services/cluster/Cluster.ts"
 import { serveConnection } from "../../services/network/Connection.ts"
 import { type BoundListener, Listener } from "../../services/network/Listener.ts"
 import { RequestBudget } from "../../services/network/RequestBudget.ts"
@@ -39,13 +40,28 @@ const loadTls = (l: ListenerConfig) =>
     catch: (e) => (e instanceof InvalidConfig ? e : new InvalidConfig({ message: `listener ${l.name}: ${String(e)}` }))
   })
 
-export const make = Effect.gen(function*() {
+/** How a node of a cluster in one process is served: its id, its ports (a restart binds the same), its cluster. */
+export interface NodeOptions {
+  readonly nodeId: number
+  /** Port per listener name; absent: the configured port. */
+  readonly ports?: ReadonlyMap<string, number>
+  /** Given to the node's connections (requests see the whole cluster). */
+  readonly cluster?: ClusterShape
+  /** Shared by every node of the process: one request budget for the broker. */
+  readonly budget: RequestBudget
+}
+
+let connections = 0
+
+/**
+ * Serves every listener of one node for as long as the scope is open (closing it closes the listeners and
+ * their connections). A broker serves one, its node.id; a simulated cluster serves one per node.
+ */
+export const serveNode = (node: NodeOptions) => Effect.gen(function*() {
   const config = yield* BrokerConfig
   const scram = yield* ScramCredentials
   const hashing = yield* Hashing
-  let connections = 0
-  // One budget of request bytes for all connections (queued.max.request.bytes).
-  const budget = new RequestBudget(config.queuedMaxRequestBytes)
+  const budget = node.budget
   const bound: Array<BoundListener> = []
   const tlsStates: Array<[ListenerConfig, TlsState]> = []
   const metadata = yield* ClusterMetadata
@@ -67,7 +83,8 @@ export const make = Effect.gen(function*() {
   const certificates = Certificates.of({ check: (l) => Effect.asVoid(loadTls(l)), reload: reloadTls })
 
   for (const l of (yield* live).listeners) {
-    const { host, port } = l
+    const { host } = l
+    const port = node.ports?.get(l.name) ?? l.port
     const listen = { host: host === "" ? undefined : host, port }
     const tls = l.protocol === "SSL" || l.protocol === "SASL_SSL"
     const sasl = l.protocol === "SASL_PLAINTEXT" || l.protocol === "SASL_SSL"
@@ -127,6 +144,7 @@ export const make = Effect.gen(function*() {
           remote: net === undefined ? "unknown" : `${net.remoteAddress}:${net.remotePort}`,
           listener: l,
           principal,
+          nodeId: node.nodeId,
           ...(sasl
             ? {
               sasl: new SaslSession({
@@ -138,22 +156,32 @@ export const make = Effect.gen(function*() {
               })
             }
             : {})
-        }, budget).pipe(Effect.provideService(Certificates, certificates)))
+        }, budget).pipe(
+          Effect.provideService(Certificates, certificates),
+          node.cluster === undefined ? (e) => e : Effect.provideService(Cluster, node.cluster)
+        ))
       })
     ).pipe(Effect.forkScoped)
-    yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${boundPort} (${l.name === l.protocol ? l.name : `${l.name}, ${l.protocol}`})`)
+    const named = l.name === l.protocol ? l.name : `${l.name}, ${l.protocol}`
+    yield* Effect.logInfo(`listening on ${host === "" ? "*" : host}:${boundPort} (${named}${node.cluster === undefined ? "" : `, node ${node.nodeId}`})`)
     bound.push({ name: l.name, protocol: l.protocol, host, port: boundPort })
   }
 
-  if (tlsStates.length > 0) {
-    const onHup = () => {
-      Effect.runFork(reloadTls.pipe(Effect.catch((e) => Effect.logError(`TLS reload failed: ${e.message}`))))
-    }
+  return { listeners: bound as ReadonlyArray<BoundListener>, reloadTls }
+})
+
+export const make = Effect.gen(function*() {
+  const config = yield* BrokerConfig
+  // One budget of request bytes for all connections (queued.max.request.bytes).
+  const { listeners, reloadTls } = yield* serveNode({ nodeId: config.nodeId, budget: new RequestBudget(config.queuedMaxRequestBytes) })
+  const onHup = () => {
+    Effect.runFork(reloadTls.pipe(Effect.catch((e) => Effect.logError(`TLS reload failed: ${e.message}`))))
+  }
+  if (config.listeners.some((l) => l.protocol === "SSL" || l.protocol === "SASL_SSL")) {
     yield* Effect.acquireRelease(Effect.sync(() => process.on("SIGHUP", onHup)), () => Effect.sync(() => process.off("SIGHUP", onHup)))
   }
-
-  const first = bound[0]!
-  return Listener.of({ host: first.host, port: first.port, listeners: bound, reloadTls })
+  const first = listeners[0]!
+  return Listener.of({ host: first.host, port: first.port, listeners, reloadTls })
 })
 
 export const layer = Layer.effect(Listener, make)

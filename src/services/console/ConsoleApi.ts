@@ -22,6 +22,7 @@ import { LogStore } from "../log/LogStore.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
 import { sortedTopics } from "../metadata/MetadataImage.ts"
 import type { BoundListener } from "../network/Listener.ts"
+import { Cluster, controllerOf } from "../cluster/Cluster.ts"
 import { groupOffsets, partitionsOf } from "./Inspect.ts"
 import { partitionForKey, render } from "./Render.ts"
 import type * as V from "./Views.ts"
@@ -61,14 +62,21 @@ const SOURCE_NAMES = new Map<number, string>(Object.entries(ConfigSource).map(([
 // ---------------------------------------------------------------------------------------------------------
 // Reads
 
-/** This node on each listener: its advertised address, else the one bound (a wildcard host as loopback). */
+/** The live nodes as a client of the first listener sees them (its advertised address, else the one bound). */
 export const brokers = (bound: ReadonlyArray<BoundListener>) =>
-  Effect.map(BrokerConfig, (config): Array<V.BrokerView> =>
-    bound.map((b) => {
-      const advertised = config.listeners.find((l) => l.name === b.name)?.advertised
-      const host = advertised !== undefined && advertised.host !== "" ? advertised.host : b.host === "" || b.host === "0.0.0.0" || b.host === "::" ? "127.0.0.1" : b.host
-      return { nodeId: config.nodeId, host, port: advertised?.port || b.port, listener: b.name, controller: true }
-    }))
+  Effect.gen(function*() {
+    const config = yield* BrokerConfig
+    const cluster = yield* Cluster.current
+    const first = bound[0]
+    const listener = config.listeners.find((l) => l.name === first?.name) ?? config.listeners[0]!
+    const host = first === undefined || first.host === "" || first.host === "0.0.0.0" || first.host === "::" ? "127.0.0.1" : first.host
+    const seen: ConnectionInfo = { id: 0, localHost: host, localPort: first?.port ?? listener.port, remote: "console", listener }
+    const controller = controllerOf(cluster)
+    return cluster.live().flatMap((nodeId): Array<V.BrokerView> => {
+      const e = cluster.endpoint(nodeId, seen)
+      return e === undefined ? [] : [{ nodeId, host: e.host, port: e.port, listener: listener.name, controller: nodeId === controller }]
+    })
+  })
 
 export const topics = Effect.gen(function*() {
   const image = yield* (yield* ClusterMetadata).image
