@@ -13,8 +13,8 @@ import { afterAll, assert, describe, it } from "vitest"
 
 const root = resolve(import.meta.dirname, "../..")
 const NAME = "effect-kafka-broker"
-/** Not copied: what the build and the checkout's own runs make, and dependencies (linked instead). */
-const NOT_COPIED = new Set([".git", "node_modules", "dist", "data", "kafka-data", "test-artifacts", "scratch", "test-results.json", "package.json.packing"])
+/** Not copied without git: what the build and the checkout's own runs make, and dependencies (linked instead). */
+const NOT_COPIED = new Set([".git", "node_modules", "dist", "data", "kafka-data", "tmp", "test-artifacts", "scratch", "test-results.json", "package.json.packing"])
 
 const work = mkdtempSync(join(tmpdir(), "package-test-"))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -85,9 +85,19 @@ describe("the npm package", () => {
     // 1. npm pack on a copy.
     const repo = join(work, "repo")
     mkdirSync(repo)
-    for (const entry of readdirSync(root)) {
-      if (NOT_COPIED.has(entry)) continue
-      cpSync(join(root, entry), join(repo, entry), { recursive: true, filter: (from) => basename(from) !== "node_modules" })
+    // The checkout's files as git sees them (committed or not, without what .gitignore names), else its folders.
+    const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+    if (listed.status === 0) {
+      for (const file of listed.stdout.split("\0")) {
+        if (file === "" || file.split("/").includes("node_modules") || !existsSync(join(root, file))) continue
+        mkdirSync(dirname(join(repo, file)), { recursive: true })
+        cpSync(join(root, file), join(repo, file))
+      }
+    } else {
+      for (const entry of readdirSync(root)) {
+        if (NOT_COPIED.has(entry)) continue
+        cpSync(join(root, entry), join(repo, entry), { recursive: true, filter: (from) => basename(from) !== "node_modules" })
+      }
     }
     symlinkSync(join(root, "node_modules"), join(repo, "node_modules"))
     const manifestBefore = readFileSync(join(repo, "package.json"), "utf8")
