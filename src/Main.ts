@@ -8,10 +8,13 @@ import * as Broker from "./layers/Broker.ts"
 import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
 import * as PropertiesConfig from "./layers/config/PropertiesConfig.ts"
 
-const usage = `Usage: your_program.sh [server.properties]
+// The installed package's launcher (bin/effect-kafka-broker.js) names itself, and keeps the bundled config's data
+// in the working directory.
+const command = process.env["KAFKA_BROKER_COMMAND"] ?? "your_program.sh"
+const usage = `Usage: ${command} [server.properties]
 
 Starts a Kafka-compatible broker. With no argument it uses the bundled config/server.properties,
-which keeps its data in data/ under the project folder.
+which keeps its data in ${command === "your_program.sh" ? "data/ under the project folder" : "kafka-data/ under the working directory"}.
 
 The file is read in Apache Kafka's server.properties format; see README.md for the keys honoured.
 Environment variables override the file as in Kafka's container images: KAFKA_LOG_DIRS sets log.dirs.

@@ -31,10 +31,12 @@ export class ConsoleServer extends Context.Service<ConsoleServer, { readonly url
 
 const VERSION = "0.1.0"
 
-/** The bundle of the web console: next to the sources' `src/`, or the bundled broker's `dist/broker/`. */
+/** The bundle of the web console: beside the bundled broker's `dist/broker/`, or next to the sources' `src/` (and
+ * tsc's `dist/layers/console/`). The bundle's own folder comes first: for an installed package, three levels up
+ * from `dist/broker/` is the user's project, which may have a `dist/console` of its own. */
 const assetsDir = (): string => {
   const here = dirname(fileURLToPath(import.meta.url))
-  for (const candidate of [join(here, "../../../dist/console"), join(here, "../console")]) {
+  for (const candidate of [join(here, "../console"), join(here, "../../../dist/console")]) {
     if (existsSync(join(candidate, "index.html"))) return candidate
   }
   return join(here, "../../../dist/console")
