@@ -22,6 +22,8 @@ export interface ConnectionInfo {
   principal?: string
   /** The SASL state on a SASL_PLAINTEXT or SASL_SSL listener. */
   readonly sasl?: SaslSession
+  /** The node the client connected to (in a cluster of several in one process); undefined means `node.id`. */
+  readonly nodeId?: number
 }
 
 export interface RequestContext {
