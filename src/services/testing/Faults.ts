@@ -268,6 +268,9 @@ const HIGH = new Set([14, 15, 16, 30, 31, 53, 70, 71])
 
 const TOPIC_RESOURCE = 2
 
+const wantsAll = (place: Place | undefined, request: unknown): boolean =>
+  place?.overlay === true && (request as Record<string, unknown>)[place.level.req] === null
+
 const placeOf = (api: string, version: number): Place | undefined =>
   places[api]?.find((p) => p.versions === undefined || (version >= p.versions[0] && version <= p.versions[1]))
 
@@ -298,6 +301,14 @@ interface Item {
 }
 
 type Names = (id: string) => string | undefined
+
+/** What the faults know of the cluster's topics: names by id, and every name (for a Metadata of all topics). */
+export interface Catalog {
+  readonly name: Names
+  readonly all: () => ReadonlyArray<string>
+}
+
+const noCatalog: Catalog = { name: () => undefined, all: () => [] }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined)
 
@@ -379,8 +390,9 @@ export const describe = (
   version: number,
   request: unknown,
   meta: { readonly brokerId: number; readonly clientId: string | null },
-  names: Names = () => undefined
+  catalog: Catalog = noCatalog
 ): Described => {
+  const names = catalog.name
   const place = placeOf(api, version)
   const items = place === undefined ? undefined : itemsOf(place.level, request, names, undefined)
   let leaves: Array<Leaf>
@@ -388,6 +400,8 @@ export const describe = (
   if (items !== undefined) {
     leaves = leavesOf(items)
     topicNames = [...new Set(leaves.flatMap((l) => (l.topic === undefined ? [] : [l.topic])))]
+    // A Metadata request for all topics (null) names every topic, as far as rules go.
+    if (wantsAll(place, request)) leaves = catalog.all().map((topic) => ({ topic, partition: undefined }))
   } else {
     const found = new Set<string>()
     topicsAnywhere(request, names, found)
@@ -524,13 +538,14 @@ export const planError = <Req, Res>(
     const rest = described.items !== undefined ? without(place.level, request as Obj, described.items, picks) : undefined
     return rest === undefined ? { _tag: "Answer", response: NoResponse } : { _tag: "Partial", request: rest as Req, complete: () => NoResponse }
   }
+  if (place?.overlay === true) {
+    const { level } = place
+    return { _tag: "Partial", request, complete: (answered) => answered === NoResponse ? answered : overlay(level, answered as Obj, picks, errorCode) as Res }
+  }
   if (place === undefined || described.items === undefined || described.items.length === 0) {
     return { _tag: "Answer", response: whole() as Res }
   }
   const { level } = place
-  if (place.overlay === true) {
-    return { _tag: "Partial", request, complete: (answered) => answered === NoResponse ? answered : overlay(level, answered as Obj, picks, errorCode) as Res }
-  }
   const levels = errorLevels(level, response, version)
   const high = HIGH.has(errorCode)
   // The whole request gets a coordinator-level code where the response has a top-level error.
@@ -649,12 +664,12 @@ export const serve = <Req, Res, R>(
 ): Effect.Effect<Res | NoResponse, InjectedDisconnect, R | ClusterMetadata> =>
   Effect.gen(function*() {
     const api = handler.api
-    let names: Names = () => undefined
-    if (mentionsIds(request)) {
+    let catalog = noCatalog
+    if (mentionsIds(request) || wantsAll(placeOf(api.name, context.apiVersion), request)) {
       const image = yield* (yield* ClusterMetadata).image
-      names = (id) => image.topicsById.get(id)?.name
+      catalog = { name: (id) => image.topicsById.get(id)?.name, all: () => [...image.topics.keys()] }
     }
-    const described = describe(api.name, context.apiVersion, request, { brokerId, clientId: context.clientId }, names)
+    const described = describe(api.name, context.apiVersion, request, { brokerId, clientId: context.clientId }, catalog)
     const rule = faults.arrived({
       api: api.name,
       apiVersion: context.apiVersion,
