@@ -102,7 +102,7 @@ const view = (over: Partial<RequestView> = {}): RequestView => ({
 describe("FaultBook", () => {
   it("matches on api, topic, partition, client id and broker id", () => {
     const book = new FaultBook()
-    book.add({ api: "Produce", topic: "t", partition: 1, clientId: "app", brokerId: 2 }, { _tag: "Disconnect" })
+    book.add({ api: "Produce", topic: "t", partition: 1, clientId: "app", brokerId: 2 }, { _tag: "Disconnect", after: false })
     assert.isUndefined(book.take(view({ api: "Fetch", brokerId: 2 })))
     assert.isUndefined(book.take(view({ brokerId: 1 })))
     assert.isUndefined(book.take(view({ brokerId: 2, clientId: "other" })))
@@ -129,16 +129,16 @@ describe("FaultBook", () => {
 
   it("a rule without api matches every API but ApiVersions; naming ApiVersions matches it", () => {
     const book = new FaultBook()
-    book.add({ count: Infinity }, { _tag: "Disconnect" })
+    book.add({ count: Infinity }, { _tag: "Disconnect", after: false })
     assert.isUndefined(book.take(view({ api: "ApiVersions", leaves: [] })))
     assert.isDefined(book.take(view({ api: "Metadata", leaves: [] })))
-    book.add({ api: "ApiVersions" }, { _tag: "Disconnect" })
+    book.add({ api: "ApiVersions" }, { _tag: "Disconnect", after: false })
     assert.isDefined(book.take(view({ api: "ApiVersions", leaves: [] })))
   })
 
   it("a rule naming a topic does not match a request naming none", () => {
     const book = new FaultBook()
-    book.add({ topic: "t" }, { _tag: "Disconnect" })
+    book.add({ topic: "t" }, { _tag: "Disconnect", after: false })
     assert.isUndefined(book.take(view({ api: "JoinGroup", leaves: [] })))
     assert.isDefined(book.take(view({ api: "Metadata", leaves: [{ topic: "t", partition: undefined }] })))
   })
@@ -329,6 +329,15 @@ describe("delays and disconnects", () => {
       // Once: the next connection's produce is served.
       const next = yield* serveWith(faults, [produce(4, [0])])
       assert.strictEqual(decodeResponse(Produce, 9, next.get(4)!).responses[0]!.partitionResponses[0]!.errorCode, 0)
+    })))
+
+  it.effect("a disconnect after the request ran: the produce is stored, its answer never sent", () =>
+    broker(Effect.gen(function*() {
+      const faults = makeFaults()
+      yield* faults.disconnect({ api: "Produce", when: "after" })
+      const out = yield* quietlyServe(faults, [produce(1, [0]), encode(ApiVersions, 3, {}, 2)])
+      assert.strictEqual(out.size, 0)
+      assert.strictEqual(yield* endOffset("orders", 0), 1)
     })))
 
   it.effect("a disconnect on a request that runs on its own fiber (JoinGroup) closes the connection too", () =>

@@ -1,6 +1,6 @@
 // Fault injection and request recording, for the embedded broker in tests. Rules make requests fail the way
 // production fails: an error code answered where Kafka puts it, a delay before the request runs, or the connection
-// closed instead of an answer. Every request is recorded ({ api, apiVersion, brokerId, clientId, correlationId,
+// closed instead of an answer (before the request runs, or after it ran: a lost answer). Every request is recorded ({ api, apiVersion, brokerId, clientId, correlationId,
 // topics }) and `waitFor` resolves when a matching one has arrived. The connection (services/network) asks this
 // service before running a handler, and only when it is in the context: the production broker has none.
 //
@@ -49,12 +49,18 @@ export interface DelayRule extends FaultMatch {
   readonly ms: number
 }
 
-export type DisconnectRule = FaultMatch
+export interface DisconnectRule extends FaultMatch {
+  /**
+   * "before" (the default): the connection closes before the request runs, nothing is stored. "after": the request
+   * runs (a Produce is appended) and the connection closes instead of its answer, the answer lost on the way.
+   */
+  readonly when?: "before" | "after"
+}
 
 export type Fault =
   | { readonly _tag: "Error"; readonly errorCode: number }
   | { readonly _tag: "Delay"; readonly ms: number }
-  | { readonly _tag: "Disconnect" }
+  | { readonly _tag: "Disconnect"; readonly after: boolean }
 
 interface ActiveRule {
   readonly match: FaultMatch
@@ -568,10 +574,11 @@ export const planError = <Req, Res>(
 /** A disconnect rule fired: the connection closes instead of answering. */
 export class InjectedDisconnect extends Schema.TaggedError<InjectedDisconnect>()("InjectedDisconnect", {
   api: Schema.String,
-  correlationId: Schema.Number
+  correlationId: Schema.Number,
+  after: Schema.Boolean
 }) {
   override get message() {
-    return `fault injected: disconnect instead of answering ${this.api} (correlation id ${this.correlationId})`
+    return `fault injected: disconnect instead of answering ${this.api} (correlation id ${this.correlationId}, ${this.after ? "after" : "before"} it ran)`
   }
 }
 
@@ -624,7 +631,7 @@ export const make = (): Faults["Service"] => {
   return Faults.of({
     inject: (rule) => Effect.sync(() => book.add(rule, { _tag: "Error", errorCode: rule.errorCode })),
     delay: (rule) => Effect.sync(() => book.add(rule, { _tag: "Delay", ms: rule.ms })),
-    disconnect: (rule) => Effect.sync(() => book.add(rule, { _tag: "Disconnect" })),
+    disconnect: (rule) => Effect.sync(() => book.add(rule, { _tag: "Disconnect", after: rule.when === "after" })),
     clear: Effect.sync(() => book.clearRules()),
     requests: (filter) => Effect.sync(() => book.requests(filter)),
     waitFor: (filter, timeoutMs = 10_000) =>
@@ -682,7 +689,8 @@ export const serve = <Req, Res, R>(
     const { fault } = rule
     switch (fault._tag) {
       case "Disconnect":
-        return yield* new InjectedDisconnect({ api: api.name, correlationId: context.correlationId })
+        if (fault.after) yield* handler.handle(request, context)
+        return yield* new InjectedDisconnect({ api: api.name, correlationId: context.correlationId, after: fault.after })
       case "Delay":
         yield* fault.ms === Infinity ? Effect.never : Effect.sleep(Duration.millis(fault.ms))
         return yield* handler.handle(request, context)
