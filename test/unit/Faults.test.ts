@@ -168,7 +168,7 @@ describe("injected errors through the connection", () => {
         topicData: [{ name: "audit", partitionData: [{ index: 0, records: batch() }] }]
       }, 2)])])
       const first = decodeResponse(Produce, 9, out.get(1)!)
-      assert.deepStrictEqual(first.responses[0]!.partitionResponses.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 87, 0], [1, 87, 0]])
+      assert.deepStrictEqual(first.responses[0]!.partitionResponses.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 87, -1], [1, 87, -1]])
       assert.strictEqual(decodeResponse(Produce, 9, out.get(2)!).responses[0]!.partitionResponses[0]!.errorCode, 0)
       assert.strictEqual(yield* endOffset("orders", 0), 0)
       assert.strictEqual(yield* endOffset("orders", 1), 0)

@@ -17,6 +17,10 @@
 // the connection reads nothing more from the client until that time has passed since the answer was made, as
 // Kafka (2.0+) mutes a throttled channel; a throttled request without an answer (acks=0) mutes it through its
 // context.
+//
+// In tests, a `Faults` service in the context (services/testing) records each request and may answer it with an
+// injected error, delay it or close the connection instead; without one (the broker run on its own) nothing of it
+// runs but one check per connection.
 import { Cause, Clock, Deferred, Duration, Effect, Option, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../../protocol/ApiKeys.ts"

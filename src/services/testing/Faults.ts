@@ -269,6 +269,31 @@ const places: Readonly<Record<string, ReadonlyArray<Place>>> = {
 /** Fields that identify an item: copied from a request item to the response item answering it. */
 const KEYS = ["name", "topic", "topicId", "index", "partition", "partitionIndex", "groupId", "transactionalId", "resourceType", "resourceName", "key"]
 
+/** Values Kafka answers beside an error where the definition's default is 0 (offsets and ids it does not know). */
+const UNKNOWN: Readonly<Record<string, number>> = {
+  baseOffset: -1,
+  highWatermark: -1,
+  lastStableOffset: -1,
+  logStartOffset: -1,
+  lowWatermark: -1,
+  offset: -1,
+  committedOffset: -1,
+  endOffset: -1,
+  timestamp: -1,
+  producerId: -1,
+  producerEpoch: -1,
+  nodeId: -1,
+  port: -1,
+  generationId: -1
+}
+
+/** A value of `type` (a response or one of its items) as Kafka fills one in beside an error. */
+const errorValue = (type: Type<unknown>, version: number): Obj => {
+  const out = defaultValue(type) as Obj
+  for (const [k, v] of Object.entries(UNKNOWN)) if (hasField(type, k, version) && out[k] === 0) out[k] = v
+  return out
+}
+
 /** Codes about the coordinator, the session or the client's rights as a whole: answered at the highest place. */
 const HIGH = new Set([14, 15, 16, 30, 31, 53, 70, 71])
 
@@ -446,12 +471,13 @@ const errorItems = (
   picks: Picks,
   errorCode: number,
   at: number,
+  version: number,
   depth = 0
 ): Array<Obj> => {
   const element = elementOf(type, level.res)
   if (element === undefined) return []
   return items.filter((item) => picked(item, picks)).map((item) => {
-    const out = defaultValue(element) as Obj
+    const out = errorValue(element, version)
     const fields = (element as Struct).fields
     if (level.value !== undefined) out[level.value] = item.value
     else {
@@ -461,7 +487,7 @@ const errorItems = (
     }
     if (depth === at) out[level.error ?? "errorCode"] = errorCode
     else if (level.inner !== undefined && item.children !== undefined) {
-      out[level.inner.res] = errorItems(level.inner, element, item.children, picks, errorCode, at, depth + 1)
+      out[level.inner.res] = errorItems(level.inner, element, item.children, picks, errorCode, at, version, depth + 1)
     }
     return out
   })
@@ -535,7 +561,7 @@ export const planError = <Req, Res>(
   const topLevel = hasField(response, "errorCode", version)
   const picks: Picks = namesItems(match) ? (leaf) => leafMatches(match, leaf) : () => true
   const whole = (): Obj => {
-    const out = defaultValue(response) as Obj
+    const out = errorValue(response, version)
     if (topLevel) out.errorCode = errorCode
     return out
   }
@@ -557,7 +583,7 @@ export const planError = <Req, Res>(
   // The whole request gets a coordinator-level code where the response has a top-level error.
   if (levels.length === 0 || (high && topLevel)) return { _tag: "Answer", response: whole() as Res }
   const at = high ? levels[0]! : levels[levels.length - 1]!
-  const errors = errorItems(level, response, described.items, picks, errorCode, at)
+  const errors = errorItems(level, response, described.items, picks, errorCode, at, version)
   const rest = namesItems(match) ? without(level, request as Obj, described.items, picks) : undefined
   const base = defaultValue(response) as Obj
   if (rest === undefined) return { _tag: "Answer", response: { ...base, [level.res]: errors } as Res }
