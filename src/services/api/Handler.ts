@@ -22,7 +22,7 @@ export interface ConnectionInfo {
   principal?: string
   /** The SASL state on a SASL_PLAINTEXT or SASL_SSL listener. */
   readonly sasl?: SaslSession
-  /** The node the client connected to (in a cluster of several in one process); undefined means `node.id`. */
+  /** The node the client connected to, in a cluster of several in one process; the broker's node.id when absent. */
   readonly nodeId?: number
 }
 
