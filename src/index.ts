@@ -12,6 +12,28 @@ import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
 import { BrokerConfig } from "./services/config/BrokerConfig.ts"
 import { Listener } from "./services/network/Listener.ts"
 import { createTopic, deleteTopic } from "./services/metadata/Topics.ts"
+import {
+  type DelayRule,
+  type DisconnectRule,
+  Faults,
+  type InjectRule,
+  type RecordedRequest,
+  type RequestFilter
+} from "./services/testing/Faults.ts"
+
+export type { DelayRule, DisconnectRule, InjectRule, RecordedRequest, RequestFilter }
+
+/** Faults injected into the requests the broker serves, until `count` of them (default 1) have fired. */
+export interface BrokerFaults {
+  /** Answer matching requests with `errorCode`, where Kafka puts it (per partition, per item, top-level). */
+  readonly inject: (rule: InjectRule) => void
+  /** Hold matching requests `ms` before running them. */
+  readonly delay: (rule: DelayRule) => void
+  /** Close the connection instead of answering matching requests. */
+  readonly disconnect: (rule: DisconnectRule) => void
+  /** Removes every rule. */
+  readonly clear: () => void
+}
 
 export interface BrokerOptions {
   /** The port to listen on; 0 (the default) picks a free one. */
@@ -48,6 +70,11 @@ export interface RunningBroker {
   readonly consoleUrl: string | undefined
   readonly createTopic: (name: string, options?: TopicOptions) => Promise<void>
   readonly deleteTopic: (name: string) => Promise<void>
+  readonly faults: BrokerFaults
+  /** The requests served so far (the last 10,000), oldest first: `{ api, apiVersion, brokerId, clientId, correlationId, topics }`. */
+  readonly requests: (filter?: RequestFilter) => ReadonlyArray<RecordedRequest>
+  /** The first request matching `filter`, served already or arriving within `timeoutMs` (default 10 s). */
+  readonly waitFor: (filter: RequestFilter, timeoutMs?: number) => Promise<RecordedRequest>
   /** Stops listening, finishes what is in flight, flushes and releases everything. */
   readonly close: () => Promise<void>
 }
@@ -84,13 +111,15 @@ const logging = (logLevel: LogLevel.LogLevel) =>
 
 const brokerLayer = ({ storage, properties, logLevel }: Resolved) =>
   Broker.layer(BrokerConfig.layerFrom(properties)).pipe(
+    Layer.provideMerge(Faults.layer),
     Layer.provide(storage === "memory" ? MemoryFileSystem.layer : NodeFileSystem.layer),
     Layer.provide(logging(logLevel))
   )
 
 /**
  * The broker as a Layer (it listens while the layer is alive), providing its services: `Listener` (the bound
- * address), `ConsoleServer` (the console's, with `console: true`), `BrokerConfig`, `ClusterMetadata` and `LogStore`.
+ * address), `ConsoleServer` (the console's, with `console: true`), `BrokerConfig`, `ClusterMetadata`, `LogStore` and
+ * `Faults` (fault injection and the recorded requests).
  */
 export const layer = (options: BrokerOptions = {}) => brokerLayer(resolve(options))
 
@@ -100,6 +129,7 @@ export const startBroker = async (options: BrokerOptions = {}): Promise<RunningB
   const runtime = ManagedRuntime.make(brokerLayer(resolved))
   const listener = await runtime.runPromise(Listener)
   const consoleServer = await runtime.runPromise(ConsoleServer)
+  const faults = await runtime.runPromise(Faults)
   // The runtime's context holds the broker's services, not the layer's logger: effects run here get them again,
   // so that `logLevel` also quiets what createTopic/deleteTopic log.
   const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof brokerLayer>>>) =>
@@ -118,6 +148,14 @@ export const startBroker = async (options: BrokerOptions = {}): Promise<RunningB
         configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value }))
       })),
     deleteTopic: (name) => run(deleteTopic({ name })),
+    faults: {
+      inject: (rule) => Effect.runSync(faults.inject(rule)),
+      delay: (rule) => Effect.runSync(faults.delay(rule)),
+      disconnect: (rule) => Effect.runSync(faults.disconnect(rule)),
+      clear: () => Effect.runSync(faults.clear)
+    },
+    requests: (filter) => Effect.runSync(faults.requests(filter)),
+    waitFor: (filter, timeoutMs) => Effect.runPromise(faults.waitFor(filter, timeoutMs)),
     close: () => runtime.dispose()
   }
 }

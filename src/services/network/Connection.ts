@@ -17,7 +17,11 @@
 // the connection reads nothing more from the client until that time has passed since the answer was made, as
 // Kafka (2.0+) mutes a throttled channel; a throttled request without an answer (acks=0) mutes it through its
 // context.
-import { Cause, Clock, Deferred, Duration, Effect, Schema, Stream } from "effect"
+//
+// In tests, a `Faults` service in the context (services/testing) records each request and may answer it with an
+// injected error, delay it or close the connection instead; without one (the broker run on its own) nothing of it
+// runs but one check per connection.
+import { Cause, Clock, Deferred, Duration, Effect, Option, Schema, Stream } from "effect"
 import * as Socket from "effect/socket/Socket"
 import { apiName } from "../../protocol/ApiKeys.ts"
 import { ByteReader, type Chunk, isByteSource, MalformedInput } from "../../protocol/Bytes.ts"
@@ -36,6 +40,7 @@ import { BrokerMetrics } from "../metrics/BrokerStats.ts"
 import { BufferPool, MIN_POOLED } from "./BufferPool.ts"
 import { type Framed, Framer, FrameTooLarge } from "./Framer.ts"
 import { RequestBudget } from "./RequestBudget.ts"
+import { Faults, type InjectedDisconnect, serve as serveWithFaults } from "../testing/Faults.ts"
 
 /**
  * Responses not yet written, per connection: past this many, or past this many bytes held in memory, the
@@ -110,7 +115,7 @@ type Encoded = { readonly chunks: ReadonlyArray<Chunk>; readonly held: number } 
 
 /** A request ready to run: the effect answering it, and whether it may wait long. */
 interface Admitted {
-  readonly run: Effect.Effect<Encoded, never, HandlerServices>
+  readonly run: Effect.Effect<Encoded, InjectedDisconnect, HandlerServices>
   readonly waits: boolean
   /** Set when the connection closes once this answer is written (a failed SASL login). */
   readonly close?: SaslAuthenticationFailed
@@ -175,6 +180,9 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
 
     const sasl = connection.sasl
     connection.principal ??= ANONYMOUS_PRINCIPAL
+    // Fault injection and request recording, in tests only (services/testing): absent, this is one check.
+    const faults = Option.getOrUndefined(yield* Effect.serviceOption(Faults))
+    const nodeId = connection.nodeId ?? config.nodeId
 
     /** SaslHandshake and SaslAuthenticate on a SASL listener: answered from the connection's SASL state. */
     const saslRequest = (apiKey: number, apiVersion: number, correlationId: number, r: ByteReader, session: SaslSession): Admitted => {
@@ -238,7 +246,8 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const context: RequestContext = { apiVersion, correlationId, clientId, connection, mute }
         // From the frame read to the answer encoded, waiting behind earlier requests included (Kafka's TotalTimeMs).
         const readAt = performance.now()
-        const run = h.handle(request, context).pipe(
+        const handled = faults === undefined ? h.handle(request, context) : serveWithFaults(faults, h, request, context, nodeId)
+        const run = handled.pipe(
           Effect.tap((response) => (response === NoResponse ? Effect.void : muteAfter(response))),
           Effect.map((response): Encoded => {
             const encoded = response === NoResponse ? undefined : encodeResponse(api, apiVersion, correlationId, response)
@@ -336,7 +345,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     })
 
     /** A failure of a request running on its own fiber (a write to a gone client, a defect) ends the connection. */
-    const failed = Deferred.makeUnsafe<never, Socket.SocketError | ResponseUnreadable>()
+    const failed = Deferred.makeUnsafe<never, Socket.SocketError | ResponseUnreadable | InjectedDisconnect>()
 
     const waitForRoom = Effect.suspend(() => {
       if (hasRoom()) return Effect.void
@@ -358,7 +367,8 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         | UnsupportedRequest
         | MalformedRequest
         | SaslAuthenticationFailed
-        | AuthenticationRequired,
+        | AuthenticationRequired
+        | InjectedDisconnect,
         HandlerServices
       > => {
         if (!(frame instanceof Uint8Array) && frame._tag === "PartialFrame") {
