@@ -1,4 +1,4 @@
-// Log cleaner throughput: a broker in this process (src/index.ts's layer, disk storage in a temporary folder,
+// Log cleaner throughput: a broker in this process (src/index.ts's servicesLayer, disk storage in a temporary folder,
 // real files), one compacted topic filled through `LogStore.append` with a dirty log of keyed records (the same
 // keys overwritten again and again), then one clean (`LogStore.clean`, the pass the background cleaner runs)
 // timed. The background cleaner is on but backs off for a day, so it never runs during the fill.
@@ -19,7 +19,7 @@ import { cpus, release, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
-import { layer } from "../src/index.ts"
+import { servicesLayer } from "../src/index.ts"
 import { Codec, codecName } from "../src/protocol/Compression.ts"
 import { type BatchHeader, encodeBatch, readHeader } from "../src/protocol/RecordBatch.ts"
 import { type CleanStats, LogStore } from "../src/services/log/LogStore.ts"
@@ -137,7 +137,7 @@ const syncTree = (dir: string) => {
  * written back by the kernel. `seconds` counts the appends only.
  */
 export const writeDirtyLog = async (logDir: string, o: DirtyLog, extraConfigs: Readonly<Record<string, string>> = {}): Promise<Filled> => {
-  const runtime = ManagedRuntime.make(layer({ storage: "disk", logDir, config: { "log.cleaner.enable": "false" } }))
+  const runtime = ManagedRuntime.make(servicesLayer({ storage: "disk", logDir, config: { "log.cleaner.enable": "false" } }))
   try {
     return await runtime.runPromise(quiet(fillDirtyLog(o, extraConfigs)))
   } finally {
@@ -202,13 +202,13 @@ const main = async () => {
   console.log(`command: node bench/cleaner.ts${argv.length > 0 ? " " + argv.join(" ") : ""}`)
   console.log(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`)
   const logDir = mkdtempSync(join(flags.dir ?? tmpdir(), "bench-cleaner-"))
-  const runtime = ManagedRuntime.make(layer({
+  const runtime = ManagedRuntime.make(servicesLayer({
     storage: "disk",
     logDir,
     // On, as in production, but it backs off for a day: the clean measured is the one called below.
     config: { "log.cleaner.enable": "true", "log.cleaner.backoff.ms": String(86_400_000) }
   }))
-  const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof layer>>>) => runtime.runPromise(quiet(effect))
+  const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<ReturnType<typeof servicesLayer>>>) => runtime.runPromise(quiet(effect))
   try {
     console.log(
       `fill:    topic ${o.topic}, ${partitions} partition(s), ${flags.mib} MiB of ${o.recordsPerBatch}-record batches (codec ${codecName(o.codec)}), ` +

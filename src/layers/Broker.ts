@@ -39,5 +39,8 @@ export const layer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(conf
   HttpConsole.layer.pipe(Layer.provideMerge(TcpListener.layer), Layer.provideMerge(services(config)))
 
 /** `brokers` nodes in one process over the same services (layers/cluster/SimulatedCluster.ts), and the console. */
-export const clusterLayer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>, brokers: number) =>
-  HttpConsole.layer.pipe(Layer.provideMerge(SimulatedCluster.layer(brokers)), Layer.provideMerge(services(config)))
+export const clusterLayer = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(
+  config: Layer.Layer<A, E, R>,
+  brokers: number,
+  ports: ReadonlyArray<number> = []
+) => HttpConsole.layer.pipe(Layer.provideMerge(SimulatedCluster.layer(brokers, ports)), Layer.provideMerge(services(config)))

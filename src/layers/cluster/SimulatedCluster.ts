@@ -52,7 +52,8 @@ const changes = (
   return out
 }
 
-export const make = (brokers: number) =>
+/** `ports`: node i + 1's port for the first listener (a broker reset listens where it did); default the configured one. */
+export const make = (brokers: number, ports: ReadonlyArray<number> = []) =>
   Effect.gen(function*() {
     const config = yield* BrokerConfig
     const metadata = yield* ClusterMetadata
@@ -81,8 +82,14 @@ export const make = (brokers: number) =>
     const serve = (nodeId: number) =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const ports = new Map((bound.get(nodeId) ?? []).map((b) => [b.name, b.port]))
-        const served = yield* serveNode({ nodeId, ports, cluster, budget }).pipe(
+        const before = bound.get(nodeId)
+        const given = ports[nodeId - 1]
+        const on = before !== undefined
+          ? new Map(before.map((b) => [b.name, b.port]))
+          : given !== undefined
+          ? new Map([[config.listeners[0]!.name, given]])
+          : undefined
+        const served = yield* serveNode({ nodeId, ...(on === undefined ? {} : { ports: on }), cluster, budget }).pipe(
           Scope.provide(scope),
           Effect.provide(services),
           Effect.onError(() => Scope.close(scope, Exit.void))
@@ -164,6 +171,6 @@ export const make = (brokers: number) =>
   })
 
 /** The cluster, its control and node 1's listener as the broker's `Listener`. */
-export const layer = (brokers: number) =>
-  Layer.effectContext(Effect.map(make(brokers), ({ cluster, listener, control }) =>
+export const layer = (brokers: number, ports: ReadonlyArray<number> = []) =>
+  Layer.effectContext(Effect.map(make(brokers, ports), ({ cluster, listener, control }) =>
     Context.make(Cluster, cluster).pipe(Context.add(Listener, listener), Context.add(ClusterControl, control))))

@@ -1,6 +1,8 @@
 // ListGroups v0-v5: every group this node coordinates, filtered by state (v4+) and type (v5+: "classic" for
 // JoinGroup/SyncGroup groups, "consumer" for KIP-848 ones).
 import { Effect } from "effect"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster, coordinatorFor, nodeOf } from "../cluster/Cluster.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListGroups } from "../../protocol/messages/ListGroups.ts"
 import { GroupCoordinator } from "../group/GroupCoordinator.ts"
@@ -13,7 +15,10 @@ export const make = handler(ListGroups, "0-5", (request, context) =>
     // DESCRIBE on the cluster lists every group; else only the groups the principal may DESCRIBE.
     const check = yield* Authorization.current
     const everything = !check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
-    const all = yield* (yield* GroupCoordinator).list
+    // In a cluster each node lists the groups it coordinates, as Kafka's brokers do (clients ask them all).
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
+    const all = (yield* (yield* GroupCoordinator).list).filter((g) => cluster.nodeIds.length === 1 || coordinatorFor(cluster, g.groupId) === node)
     const groups = everything ? all : all.filter((g) => check.can(context.connection, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
     const states = new Set(request.statesFilter.map((s) => s.toLowerCase()))
     const types = new Set(request.typesFilter.map((t) => t.toLowerCase()))

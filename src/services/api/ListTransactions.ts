@@ -2,6 +2,8 @@
 // are answered back), producer ids, (v1+) a minimum running time in ms, and (v2+) a regular expression the id
 // matches; a pattern that is not one → 42.
 import { Effect } from "effect"
+import { BrokerConfig } from "../config/BrokerConfig.ts"
+import { Cluster, coordinatorFor, nodeOf } from "../cluster/Cluster.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListTransactions } from "../../protocol/messages/ListTransactions.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
@@ -14,6 +16,9 @@ export const make = handler(ListTransactions, "0-2", (request, context) =>
     const coordinator = yield* TransactionCoordinator
     // Only the transactional ids the principal may DESCRIBE are listed.
     const check = yield* Authorization.current
+    // In a cluster each node lists the ids it coordinates.
+    const cluster = yield* Cluster.current
+    const node = nodeOf(yield* BrokerConfig, context.connection)
     return yield* coordinator.list({
       states: request.stateFilters,
       producerIds: request.producerIdFilters,
@@ -25,6 +30,7 @@ export const make = handler(ListTransactions, "0-2", (request, context) =>
         errorCode: ErrorCode.NONE,
         unknownStateFilters: [...r.unknownStates],
         transactionStates: r.transactions.filter((t) =>
+          (cluster.nodeIds.length === 1 || coordinatorFor(cluster, t.transactionalId) === node) &&
           !check.denied(context.connection, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)
         ).map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state }))
       })),

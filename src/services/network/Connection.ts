@@ -37,6 +37,8 @@ import { unsupportedVersion } from "../api/ApiVersions.ts"
 import { BrokerConfig } from "../config/BrokerConfig.ts"
 import { NoResponse, type ConnectionInfo, type RequestContext } from "../api/Handler.ts"
 import { BrokerMetrics } from "../metrics/BrokerStats.ts"
+import { Cluster } from "../cluster/Cluster.ts"
+import { misrouted } from "../cluster/Routing.ts"
 import { BufferPool, MIN_POOLED } from "./BufferPool.ts"
 import { type Framed, Framer, FrameTooLarge } from "./Framer.ts"
 import { RequestBudget } from "./RequestBudget.ts"
@@ -183,6 +185,7 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
     // Fault injection and request recording, in tests only (services/testing): absent, this is one check.
     const faults = Option.getOrUndefined(yield* Effect.serviceOption(Faults))
     const nodeId = connection.nodeId ?? config.nodeId
+    const cluster = yield* Cluster.current
 
     /** SaslHandshake and SaslAuthenticate on a SASL listener: answered from the connection's SASL state. */
     const saslRequest = (apiKey: number, apiVersion: number, correlationId: number, r: ByteReader, session: SaslSession): Admitted => {
@@ -246,7 +249,12 @@ export const serveConnection = (socket: Socket.Socket, connection: ConnectionInf
         const context: RequestContext = { apiVersion, correlationId, clientId, connection, mute }
         // From the frame read to the answer encoded, waiting behind earlier requests included (Kafka's TotalTimeMs).
         const readAt = performance.now()
-        const handled = faults === undefined ? h.handle(request, context) : serveWithFaults(faults, h, request, context, nodeId)
+        const elsewhere = misrouted(cluster, nodeId, api, apiVersion, request, clientId)
+        const handled = elsewhere !== undefined
+          ? Effect.succeed(elsewhere)
+          : faults === undefined
+          ? h.handle(request, context)
+          : serveWithFaults(faults, h, request, context, nodeId)
         const run = handled.pipe(
           Effect.tap((response) => (response === NoResponse ? Effect.void : muteAfter(response))),
           Effect.map((response): Encoded => {
