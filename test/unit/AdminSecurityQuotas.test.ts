@@ -6,11 +6,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, FileSystem } from "effect"
 import { TestClock } from "effect/testing"
-import * as Socket from "effect/socket/Socket"
 import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
-import { concat, ZERO_UUID } from "../../src/protocol/Bytes.ts"
+import { ZERO_UUID } from "../../src/protocol/Bytes.ts"
 import { ErrorCode } from "../../src/protocol/ErrorCode.ts"
 import type { RequestOf } from "../../src/protocol/Message.ts"
 import { ApiVersions as ApiVersionsApi } from "../../src/protocol/messages/ApiVersions.ts"
@@ -33,6 +32,7 @@ import * as UpdateFeatures from "../../src/services/api/UpdateFeatures.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { serveConnection } from "../../src/services/network/Connection.ts"
 import { type BrokerOptions, callResponse, contextAt, layer, LOG_DIR } from "../support/TestLayers.ts"
+import { memorySocket } from "../support/MemorySocket.ts"
 
 const broker = (options: BrokerOptions = {}) => layer(MemoryFileSystem.make(), options)
 
@@ -363,22 +363,7 @@ const firstBurstThrottle = (bytes: number, bound: number) => Math.round(((bytes 
  */
 const serveOnce = (chunks: ReadonlyArray<Uint8Array>) =>
   Effect.gen(function*() {
-    const written: Array<Uint8Array> = []
-    let next = 0
-    const socket = Socket.make({
-      reader: Effect.succeed({
-        pull: Effect.suspend(() =>
-          next < chunks.length
-            ? Effect.succeed([chunks[next++]!] as const)
-            : Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
-        ),
-        upgrade: Socket.SocketUpgradeError.unsupported
-      }),
-      writer: Effect.succeed({
-        write: (chunk) => Effect.sync(() => void (chunk instanceof Uint8Array && written.push(chunk))),
-        writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array))))
-      })
-    })
+    const { socket, written } = memorySocket(chunks)
     const connection = yield* Effect.forkChild(serveConnection(socket, { id: 7, localHost: "127.0.0.1", localPort: 9092, remote: "test:7", principal: "User:ANONYMOUS" }))
     for (let i = 0; i < 20; i++) yield* Effect.yieldNow
     return { written, connection }

@@ -2,7 +2,6 @@
 // one span per request, no response for acks=0, and bad input ending the connection.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Tracer } from "effect"
-import * as Socket from "effect/socket/Socket"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { concat } from "../../src/protocol/Bytes.ts"
 import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
@@ -17,28 +16,8 @@ import { LogStore } from "../../src/services/log/LogStore.ts"
 import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import { withLogs } from "../support/Logs.ts"
 import * as TestLayers from "../support/TestLayers.ts"
+import { memorySocket } from "../support/MemorySocket.ts"
 
-/** A socket whose reads are `chunks`, then a clean close by the peer; writes are collected. */
-const memorySocket = (chunks: ReadonlyArray<Uint8Array>) => {
-  const written: Array<Uint8Array> = []
-  let next = 0
-  const socket = Socket.make({
-    reader: Effect.succeed({
-      pull: Effect.suspend(() =>
-        next < chunks.length
-          ? Effect.succeed([chunks[next++]!] as const)
-          : Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
-      ),
-      upgrade: Socket.SocketUpgradeError.unsupported
-    }),
-    writer: Effect.succeed({
-      write: (chunk) => Effect.sync(() => void (chunk instanceof Uint8Array && written.push(chunk))),
-      // One write call per response: the chunks of one call are joined into one entry.
-      writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array)))),
-    })
-  })
-  return { socket, written }
-}
 
 /** Splits every response into its frames (4-byte size + body). */
 const frames = (written: ReadonlyArray<Uint8Array>): Array<Uint8Array> =>

@@ -3,7 +3,6 @@
 // bytes decoded), that a fault stores nothing, and the recorded requests with `requests` and `waitFor`.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import * as Socket from "effect/socket/Socket"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { concat } from "../../src/protocol/Bytes.ts"
 import { type Api, defaultValue } from "../../src/protocol/Message.ts"
@@ -27,29 +26,11 @@ import { FaultBook, Faults, make as makeFaults, type RequestView, WaitForTimeout
 import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import { withLogs } from "../support/Logs.ts"
 import * as TestLayers from "../support/TestLayers.ts"
+import { memorySocket } from "../support/MemorySocket.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // The pipeline over an in-memory socket, as in Connection.test.ts
 
-const memorySocket = (chunks: ReadonlyArray<Uint8Array>) => {
-  const written: Array<Uint8Array> = []
-  let next = 0
-  const socket = Socket.make({
-    reader: Effect.succeed({
-      pull: Effect.suspend(() =>
-        next < chunks.length
-          ? Effect.succeed([chunks[next++]!] as const)
-          : Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
-      ),
-      upgrade: Socket.SocketUpgradeError.unsupported
-    }),
-    writer: Effect.succeed({
-      write: (chunk) => Effect.sync(() => void (chunk instanceof Uint8Array && written.push(chunk))),
-      writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array))))
-    })
-  })
-  return { socket, written }
-}
 
 const correlationOf = (frame: Uint8Array) => new DataView(frame.buffer, frame.byteOffset).getInt32(0)
 

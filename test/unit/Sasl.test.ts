@@ -4,11 +4,9 @@
 // AlterUserScramCredentials, listed by DescribeUserScramCredentials and still there after a restart.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Socket from "effect/socket/Socket"
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto"
 import { decodeResponse, RawClient } from "../../src/client/RawClient.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
-import { concat } from "../../src/protocol/Bytes.ts"
 import { AlterUserScramCredentials } from "../../src/protocol/messages/AlterUserScramCredentials.ts"
 import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
 import { DescribeUserScramCredentials } from "../../src/protocol/messages/DescribeUserScramCredentials.ts"
@@ -21,26 +19,8 @@ import { SaslSession } from "../../src/services/security/Sasl.ts"
 import { nodeHashing } from "../../src/layers/security/NodeHashing.ts"
 import { ScramCredentials } from "../../src/services/security/ScramCredentials.ts"
 import * as TestLayers from "../support/TestLayers.ts"
+import { memorySocket } from "../support/MemorySocket.ts"
 
-const memorySocket = (chunks: ReadonlyArray<Uint8Array>) => {
-  const written: Array<Uint8Array> = []
-  let next = 0
-  const socket = Socket.make({
-    reader: Effect.succeed({
-      pull: Effect.suspend(() =>
-        next < chunks.length
-          ? Effect.succeed([chunks[next++]!] as const)
-          : Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
-      ),
-      upgrade: Socket.SocketUpgradeError.unsupported
-    }),
-    writer: Effect.succeed({
-      write: (chunk) => Effect.sync(() => void (chunk instanceof Uint8Array && written.push(chunk))),
-      writeAll: (parts) => Effect.sync(() => void written.push(concat(parts.filter((p) => p instanceof Uint8Array))))
-    })
-  })
-  return { socket, written }
-}
 
 const enc = new TextEncoder()
 const metadataAll = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }
