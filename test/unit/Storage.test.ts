@@ -30,6 +30,7 @@ import { LogStore } from "../../src/services/log/LogStore.ts"
 import { createTopic } from "../../src/services/metadata/Topics.ts"
 import { quietly, withLogs } from "../support/Logs.ts"
 import { batchesIn, type BrokerOptions, type BrokerServices, callResponse, layer, LOG_DIR, received } from "../support/TestLayers.ts"
+import { Codec } from "../../src/protocol/Compression.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -541,6 +542,17 @@ describe("indexes", () => {
       for (const [i, s] of segments.entries()) {
         yield* checkSegment(s, segments[i + 1]?.base ?? written.at(-1)!.lastOffset + 1, i < segments.length - 1)
       }
+    }))
+
+  it.effect("ListOffsets by timestamp finds the record inside a compressed batch, as Kafka decompresses it", () =>
+    Effect.gen(function*() {
+      const records = [0, 100, 200].map((d, i) => ({ key: null, value: text.encode(`z${i}`), timestamp: NOW + d }))
+      const zipped = encodeBatch(records, { compression: Codec.Gzip })
+      yield* run(MemoryFileSystem.make(), Effect.gen(function*() {
+        yield* produceAll([batchOf("plain"), zipped])
+        const at = yield* listOffset(NOW + 150)
+        assert.deepStrictEqual([at.errorCode, at.offset, at.timestamp], [0, 3, NOW + 200])
+      }))
     }))
 
   it.effect("ListOffsets by timestamp answers the first record at or after it across segments; -3 the largest", () =>

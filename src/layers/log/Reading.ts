@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { ByteSource } from "../../protocol/Bytes.ts"
 import { indexFile, segmentFile } from "../../protocol/logdir/LogFiles.ts"
-import { COMPRESSION_MASK, decodeRecords } from "../../protocol/RecordBatch.ts"
+import { decodeRecords } from "../../protocol/RecordBatch.ts"
 import { OffsetOutOfRange, type StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
 import type { AbortedTransaction, Isolation, ReadResult, TimestampLookup } from "../../services/log/LogStore.ts"
 import { lastStableOffset, nextOffset, type Partition, segmentFor } from "../../services/log/Partition.ts"
@@ -171,8 +171,7 @@ export const offsetForTimestamp = (dir: LogDir, p: Partition, timestamp: number)
       )
     if (found === undefined) return undefined
     const { header, bytes } = found
-    // Compressed batches are not opened: their first offset stands for the whole batch.
-    if ((header.attributes & COMPRESSION_MASK) !== 0) return { offset: Math.max(from, header.baseOffset), timestamp: header.maxTimestamp }
+    // As Kafka's LogSegment.findOffsetByTimestamp, the batch's records (decompressed) give the exact one.
     const record = decodeRecords(bytes).find((r) => r.offset >= from && (maxMode ? r.timestamp === target : r.timestamp >= target))
     return record === undefined
       ? { offset: header.baseOffset, timestamp: header.maxTimestamp }

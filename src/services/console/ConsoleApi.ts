@@ -145,10 +145,7 @@ export interface MessageQuery {
 /** Bytes read from a partition per step of the message browser. */
 const READ_BYTES = 1024 * 1024
 
-/**
- * The records of a partition from `start`, up to `count` of them, control batches left out, and records before
- * `minTimestamp` (a timestamp lookup lands on a compressed batch's first offset).
- */
+/** The records of a partition from `start`, up to `count` of them, control batches and records before `minTimestamp` left out. */
 const readFrom = (topicName: string, partition: number, start: number, end: number, count: number, minTimestamp = -Infinity) =>
   Effect.gen(function*() {
     const store = yield* LogStore
