@@ -1,0 +1,505 @@
+// The LogStore over PostgreSQL (schema: LogSchema.ts), for brokers that keep no state of their own: every
+// broker over the same database serves the same logs.
+//
+// - Appends run in one transaction each: the partition's row is locked (SELECT … FOR UPDATE), the producer's
+//   state checked by the same pure core the file store uses (services/log/ProducerState.ts), the batch inserted
+//   with its base offset patched in and the log end moved on, then committed before the answer. Two brokers
+//   appending to one partition queue on that row lock, so no offset is assigned twice, and what is acknowledged
+//   is committed. A duplicate is answered with its original's offset and writes nothing.
+// - Reads are one statement over the (partition, last offset) index: whole batches from the one holding the
+//   offset, their bytes concatenated by the server, up to maxBytes (at least one when asked), below the high
+//   watermark or, read committed, the last stable offset (the first offset of the earliest open transaction),
+//   with the aborted transactions of the range.
+// - Long polls wake on the NOTIFY every append and marker sends in its transaction (delivered at commit, to
+//   every broker's LISTEN), not by polling.
+// - Retention (time, size) and DeleteRecords delete whole batches below the new log start; the last batch
+//   always stays, as the file store keeps its active segment. The periodic pass runs on one broker of the
+//   cluster per interval (a claim in log_maintenance); `enforceRetention` called directly runs at once.
+// - Compaction is not done yet over PostgreSQL: `clean` answers no cleans (compacted topics keep every batch).
+//
+// A database failure fails the request with KAFKA_STORAGE_ERROR (StorageError); nothing is answered as written
+// unless it was committed.
+import { PgClient } from "@effect/sql-pg/PgClient"
+import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import { type Marker, markerBatch } from "../../protocol/ControlRecords.ts"
+import { type BatchHeader, CONTROL, decodeRecords, readHeader, setBaseOffset, TRANSACTIONAL } from "../../protocol/RecordBatch.ts"
+import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
+import { effectiveConfig } from "../../services/config/DynamicConfigs.ts"
+import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
+import {
+  type AbortedTransaction,
+  type AppendResult,
+  type Isolation,
+  LogStore,
+  partitionName,
+  type PartitionOffsets,
+  type ProducerInfo,
+  type ReadResult,
+  type SeenEnd,
+  type TimestampLookup,
+  type TopicPartition
+} from "../../services/log/LogStore.ts"
+import { internalLogConfigs, type LogSettings, logSettings } from "../../services/log/Partition.ts"
+import * as ProducerState from "../../services/log/ProducerState.ts"
+import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+
+/** The channel appends notify on; the payload is `<log end> <topic>-<partition>`. */
+export const APPEND_CHANNEL = "kafka_log_append"
+
+/** At most this many batches per read (a read is sized by maxBytes first). */
+const READ_BATCHES = 1000
+
+export interface SqlLogStoreOptions {
+  /** What DescribeLogDirs names as the log dir (default "postgresql"). */
+  readonly path?: string
+}
+
+interface PartitionRow {
+  readonly id: number
+  readonly nextOffset: number
+  readonly logStartOffset: number
+  readonly deleted: boolean
+}
+
+interface PartitionState extends PartitionRow, PartitionOffsets {}
+
+const num = (v: unknown): number => (v === null || v === undefined ? -1 : Number(v))
+const bytesOf = (v: unknown): Uint8Array =>
+  v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(0)
+const emptyRecords = new Uint8Array(0)
+const noAborted: ReadonlyArray<AbortedTransaction> = []
+const noOverrides = new Map<string, string>()
+
+export const make = (options: SqlLogStoreOptions = {}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const pg = yield* PgClient
+    const config = yield* BrokerConfig
+    const metadata = yield* ClusterMetadata
+
+    const failed = (tp: TopicPartition) => (cause: SqlError) => new StorageError({ partition: partitionName(tp), cause })
+
+    const topicSettings = (topic: string): Effect.Effect<LogSettings> =>
+      Effect.map(metadata.image, (image) => {
+        const current = effectiveConfig(config, image)
+        return logSettings(current, image.topics.get(topic)?.configs ?? internalLogConfigs(current, topic) ?? noOverrides)
+      })
+
+    // -------------------------------------------------------------------------------------------------------
+    // Partition rows
+
+    const rowOf = (r: any): PartitionRow => ({
+      id: num(r.id),
+      nextOffset: num(r.next_offset),
+      logStartOffset: num(r.log_start_offset),
+      deleted: r.deleted === true
+    })
+
+    /** The partition's row, locked until the transaction ends; made on first use (as the file store's directory). */
+    const lockPartition = (tp: TopicPartition) =>
+      Effect.gen(function*() {
+        const select = sql`SELECT id, next_offset, log_start_offset, deleted FROM log_partitions
+          WHERE topic = ${tp.topic} AND partition = ${tp.partition} FOR UPDATE`
+        let rows = yield* select
+        if (rows.length === 0) {
+          yield* sql`INSERT INTO log_partitions (topic, partition) VALUES (${tp.topic}, ${tp.partition}) ON CONFLICT (topic, partition) DO NOTHING`
+          rows = yield* select
+        }
+        const p = rowOf(rows[0])
+        if (p.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
+        return p
+      })
+
+    const withOffsets = (p: PartitionRow, firstUnstable: number): PartitionState => ({
+      ...p,
+      logEndOffset: p.nextOffset,
+      lastStableOffset: Math.max(p.logStartOffset, firstUnstable >= 0 ? firstUnstable : p.nextOffset)
+    })
+
+    /** The partition's row with its last stable offset, unlocked; undefined before its first append. */
+    const stateOf = (tp: TopicPartition) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`SELECT p.id, p.next_offset, p.log_start_offset, p.deleted,
+            (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable
+          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition}`
+        if (rows.length === 0) return undefined
+        const p = rowOf(rows[0])
+        if (p.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
+        return withOffsets(p, num(rows[0]!.first_unstable))
+      })
+
+    const emptyOffsets: PartitionOffsets = { logStartOffset: 0, logEndOffset: 0, lastStableOffset: 0 }
+    const offsetsOf = (s: PartitionState | undefined): PartitionOffsets =>
+      s === undefined ? emptyOffsets : { logStartOffset: s.logStartOffset, logEndOffset: s.logEndOffset, lastStableOffset: s.lastStableOffset }
+
+    /** Wakes the long polls of every broker, at commit. */
+    const notifyEnd = (tp: TopicPartition, end: number) => sql`SELECT pg_notify(${APPEND_CHANNEL}, ${`${end} ${partitionName(tp)}`})`
+
+    // -------------------------------------------------------------------------------------------------------
+    // Producers: one producer's entry is loaded into a ProducerState of its own for the pure checks, and its
+    // entry written back after.
+
+    const loadProducer = (partitionId: number, producerId: number) =>
+      Effect.map(
+        sql`SELECT epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches FROM log_producers
+          WHERE partition_id = ${partitionId} AND producer_id = ${producerId}`,
+        (rows): ProducerState.ProducerState => {
+          const state = ProducerState.empty()
+          const r = rows[0]
+          if (r === undefined) return state
+          const txn = num(r.txn_first_offset)
+          state.producers.set(producerId, {
+            epoch: num(r.epoch),
+            batches: (JSON.parse(String(r.batches)) as Array<[number, number, number, number]>).map(([firstSequence, lastSequence, baseOffset, lastOffset]) => ({
+              firstSequence,
+              lastSequence,
+              baseOffset,
+              lastOffset
+            })),
+            coordinatorEpoch: num(r.coordinator_epoch),
+            currentTxnFirstOffset: txn,
+            lastTimestamp: num(r.last_timestamp)
+          })
+          if (txn >= 0) state.ongoing.set(producerId, txn)
+          return state
+        }
+      )
+
+    const saveProducer = (partitionId: number, producerId: number, state: ProducerState.ProducerState) => {
+      const e = state.producers.get(producerId)
+      if (e === undefined) return Effect.void
+      const batches = JSON.stringify(e.batches.map((b) => [b.firstSequence, b.lastSequence, b.baseOffset, b.lastOffset]))
+      return sql`INSERT INTO log_producers (partition_id, producer_id, epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches)
+        VALUES (${partitionId}, ${producerId}, ${e.epoch}, ${e.coordinatorEpoch}, ${e.currentTxnFirstOffset}, ${e.lastTimestamp}, ${batches})
+        ON CONFLICT (partition_id, producer_id) DO UPDATE SET epoch = EXCLUDED.epoch, coordinator_epoch = EXCLUDED.coordinator_epoch,
+          txn_first_offset = EXCLUDED.txn_first_offset, last_timestamp = EXCLUDED.last_timestamp, batches = EXCLUDED.batches`.pipe(Effect.asVoid)
+    }
+
+    /** Writes a checked batch at the log end of the locked partition; answers its base offset. */
+    const insertBatch = (p: PartitionRow, batch: Uint8Array, header: BatchHeader) =>
+      Effect.gen(function*() {
+        const baseOffset = p.nextOffset
+        setBaseOffset(batch, 0, baseOffset)
+        const lastOffset = baseOffset + header.lastOffsetDelta
+        yield* sql`INSERT INTO log_batches (partition_id, base_offset, last_offset, max_timestamp, record_count, size, producer_id,
+            producer_epoch, base_sequence, control, transactional, bytes)
+          VALUES (${p.id}, ${baseOffset}, ${lastOffset}, ${header.maxTimestamp}, ${header.recordCount}, ${batch.length}, ${header.producerId},
+            ${header.producerEpoch}, ${header.baseSequence}, ${(header.attributes & CONTROL) !== 0}, ${(header.attributes & TRANSACTIONAL) !== 0}, ${batch})`
+        yield* sql`UPDATE log_partitions SET next_offset = ${lastOffset + 1} WHERE id = ${p.id}`
+        return baseOffset
+      })
+
+    const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const p = yield* lockPartition(tp)
+        const tracked = ProducerState.isTracked(header.producerId)
+        const state = tracked ? yield* loadProducer(p.id, header.producerId) : undefined
+        const checked = state === undefined ? undefined : ProducerState.check(state, header)
+        if (checked?._tag === "Duplicate") {
+          return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
+        }
+        if (checked !== undefined && checked._tag !== "Append") return yield* checked
+        const baseOffset = yield* insertBatch(p, batch, header)
+        if (checked !== undefined && state !== undefined) {
+          checked.record(baseOffset)
+          yield* saveProducer(p.id, header.producerId, state)
+        }
+        yield* notifyEnd(tp, baseOffset + header.lastOffsetDelta + 1)
+        return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    const writeMarker = (tp: TopicPartition, marker: Marker) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const p = yield* lockPartition(tp)
+        const now = yield* Clock.currentTimeMillis
+        const state = yield* loadProducer(p.id, marker.producerId)
+        const checked = ProducerState.checkMarker(state, marker, now)
+        if (checked._tag !== "Append") return yield* checked
+        const batch = markerBatch(marker, now)
+        const offset = yield* insertBatch(p, batch, readHeader(batch))
+        const completed = checked.record(offset)
+        yield* saveProducer(p.id, marker.producerId, state)
+        if (completed?.aborted === true) {
+          yield* sql`INSERT INTO log_aborted (partition_id, last_offset, producer_id, first_offset)
+            VALUES (${p.id}, ${completed.lastOffset}, ${completed.producerId}, ${completed.firstOffset})`
+        }
+        yield* notifyEnd(tp, offset + 1)
+        return offset
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    // -------------------------------------------------------------------------------------------------------
+    // Reads
+
+    const read = (tp: TopicPartition, offset: number, maxBytes: number, minOneBatch: boolean, isolation: Isolation = "uncommitted") =>
+      Effect.gen(function*(): Effect.fn.Return<ReadResult, OffsetOutOfRange | UnknownTopicOrPartition | SqlError> {
+        const s = yield* stateOf(tp)
+        const offsets = offsetsOf(s)
+        if (offset < offsets.logStartOffset || offset > offsets.logEndOffset) {
+          return yield* new OffsetOutOfRange({ offset, logStartOffset: offsets.logStartOffset, logEndOffset: offsets.logEndOffset })
+        }
+        const committed = isolation === "committed"
+        const maxOffset = committed ? offsets.lastStableOffset : offsets.logEndOffset
+        if (s === undefined || offset >= maxOffset) return { ...offsets, records: emptyRecords, abortedTransactions: noAborted }
+        // Sized on the index alone, then the bytes of the batches that fit, concatenated by the server.
+        const rows = yield* sql`SELECT string_agg(b.bytes, ''::bytea ORDER BY b.base_offset) AS records, max(b.last_offset) AS last_offset
+          FROM (
+            SELECT base_offset, sum(size) OVER (ORDER BY last_offset) AS running, row_number() OVER (ORDER BY last_offset) AS n
+            FROM (SELECT base_offset, last_offset, size FROM log_batches
+              WHERE partition_id = ${s.id} AND last_offset >= ${offset} AND base_offset < ${maxOffset}
+              ORDER BY last_offset LIMIT ${READ_BATCHES}) c
+          ) w JOIN log_batches b ON b.partition_id = ${s.id} AND b.base_offset = w.base_offset
+          WHERE w.running <= ${Math.max(0, maxBytes)} OR (w.n = 1 AND ${minOneBatch})`
+        const r = rows[0]
+        if (r === undefined || r.records === null) return { ...offsets, records: emptyRecords, abortedTransactions: noAborted }
+        const records = bytesOf(r.records)
+        if (!committed) return { ...offsets, records, abortedTransactions: noAborted }
+        const aborted = yield* sql`SELECT producer_id, first_offset FROM log_aborted
+          WHERE partition_id = ${s.id} AND last_offset >= ${offset} AND first_offset <= ${num(r.last_offset)} ORDER BY first_offset`
+        return {
+          ...offsets,
+          records,
+          abortedTransactions: aborted.map((a) => ({ producerId: num(a.producer_id), firstOffset: num(a.first_offset) }))
+        }
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    /** The first record at or after `timestamp` (-3: the one with the largest timestamp). */
+    const offsetForTimestamp = (tp: TopicPartition, timestamp: number) =>
+      Effect.gen(function*(): Effect.fn.Return<TimestampLookup | undefined, UnknownTopicOrPartition | SqlError> {
+        const s = yield* stateOf(tp)
+        if (s === undefined) return undefined
+        const maxMode = timestamp === -3
+        const rows = maxMode
+          ? yield* sql`SELECT base_offset, max_timestamp, bytes FROM log_batches
+              WHERE partition_id = ${s.id} AND last_offset >= ${s.logStartOffset} AND max_timestamp >= 0
+              ORDER BY max_timestamp DESC, base_offset LIMIT 1`
+          : yield* sql`SELECT base_offset, max_timestamp, bytes FROM log_batches
+              WHERE partition_id = ${s.id} AND last_offset >= ${s.logStartOffset} AND max_timestamp >= ${timestamp}
+              ORDER BY base_offset LIMIT 1`
+        const r = rows[0]
+        if (r === undefined) return undefined
+        const target = maxMode ? num(r.max_timestamp) : timestamp
+        const from = Math.max(s.logStartOffset, num(r.base_offset))
+        // As Kafka's LogSegment.findOffsetByTimestamp, the batch's records (decompressed) give the exact one.
+        const record = decodeRecords(bytesOf(r.bytes)).find((x) => x.offset >= from && (maxMode ? x.timestamp === target : x.timestamp >= target))
+        return record === undefined
+          ? { offset: num(r.base_offset), timestamp: num(r.max_timestamp) }
+          : { offset: record.offset, timestamp: record.timestamp }
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    const producers = (tp: TopicPartition) =>
+      Effect.gen(function*(): Effect.fn.Return<ReadonlyArray<ProducerInfo>, UnknownTopicOrPartition | SqlError> {
+        const s = yield* stateOf(tp)
+        if (s === undefined) return []
+        const rows = yield* sql`SELECT producer_id, epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches FROM log_producers
+          WHERE partition_id = ${s.id} ORDER BY producer_id`
+        return rows.map((r) => {
+          const batches = JSON.parse(String(r.batches)) as Array<[number, number, number, number]>
+          return {
+            producerId: num(r.producer_id),
+            producerEpoch: num(r.epoch),
+            lastSequence: batches.at(-1)?.[1] ?? -1,
+            lastTimestamp: num(r.last_timestamp),
+            coordinatorEpoch: num(r.coordinator_epoch),
+            currentTxnStartOffset: num(r.txn_first_offset)
+          }
+        })
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    const partitionSize = (tp: TopicPartition) =>
+      Effect.gen(function*() {
+        const rows = yield* sql`SELECT p.deleted, (SELECT coalesce(sum(b.size), 0) FROM log_batches b WHERE b.partition_id = p.id) AS bytes
+          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition}`
+        const r = rows[0]
+        if (r === undefined) return 0
+        if (r.deleted === true) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
+        return num(r.bytes)
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    // -------------------------------------------------------------------------------------------------------
+    // Creating and deleting partitions
+
+    /** A new partition starts empty: rows left by an older topic of that name go (with their batches). */
+    const createPartition = (tp: TopicPartition) =>
+      sql.withTransaction(Effect.gen(function*() {
+        yield* sql`DELETE FROM log_partitions WHERE topic = ${tp.topic} AND partition = ${tp.partition}`
+        yield* sql`INSERT INTO log_partitions (topic, partition) VALUES (${tp.topic}, ${tp.partition})`
+        yield* notifyEnd(tp, 0)
+      })).pipe(Effect.mapError(failed(tp)))
+
+    /** Its batches and producers go; a tombstone row keeps the name unknown until it is created again. */
+    const deletePartition = (tp: TopicPartition) =>
+      sql.withTransaction(Effect.gen(function*() {
+        yield* sql`DELETE FROM log_partitions WHERE topic = ${tp.topic} AND partition = ${tp.partition}`
+        yield* sql`INSERT INTO log_partitions (topic, partition, deleted) VALUES (${tp.topic}, ${tp.partition}, true)`
+        yield* notifyEnd(tp, -1)
+      })).pipe(Effect.mapError(failed(tp)))
+
+    // -------------------------------------------------------------------------------------------------------
+    // Log start: DeleteRecords and retention
+
+    /** Moves the locked partition's log start up to `target`, deleting the batches wholly below it. */
+    const moveLogStart = (p: PartitionRow, target: number) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM log_batches WHERE partition_id = ${p.id} AND last_offset < ${target}`
+        yield* sql`DELETE FROM log_aborted WHERE partition_id = ${p.id} AND last_offset < ${target}`
+        yield* sql`UPDATE log_partitions SET log_start_offset = ${target} WHERE id = ${p.id}`
+      })
+
+    const deleteRecords = (tp: TopicPartition, offset: number) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const p = yield* lockPartition(tp)
+        const target = offset === -1 ? p.nextOffset : offset
+        if (target < 0 || target > p.nextOffset) {
+          return yield* new OffsetOutOfRange({ offset: target, logStartOffset: p.logStartOffset, logEndOffset: p.nextOffset })
+        }
+        if (target <= p.logStartOffset) return p.logStartOffset
+        yield* moveLogStart(p, target)
+        return target
+      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+
+    /**
+     * Retention of one partition, under its row lock: the oldest batches go while each is older than
+     * `now - retention.ms` or the partition stays at or above `retention.bytes` without it, and it lies wholly
+     * below the last stable offset; the last batch stays.
+     */
+    const retainPartition = (tp: TopicPartition, s: LogSettings, now: number) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const locked = yield* sql`SELECT p.id, p.next_offset, p.log_start_offset, p.deleted,
+            (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable
+          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition} FOR UPDATE OF p`
+        if (locked.length === 0) return 0
+        const p = withOffsets(rowOf(locked[0]), num(locked[0]!.first_unstable))
+        if (p.deleted) return 0
+        const byTime = Number.isFinite(s.retentionMs)
+        const byBytes = Number.isFinite(s.retentionBytes)
+        const rows = yield* sql`SELECT min(base_offset) AS keep_from FROM (
+            SELECT base_offset, last_offset, max_timestamp, size,
+              sum(size) OVER (ORDER BY base_offset DESC) AS from_here, row_number() OVER (ORDER BY base_offset DESC) AS from_end
+            FROM log_batches WHERE partition_id = ${p.id}
+          ) b
+          WHERE b.from_end = 1 OR b.last_offset >= ${p.lastStableOffset}
+            OR NOT ((${byTime} AND b.max_timestamp >= 0 AND b.max_timestamp < ${byTime ? now - s.retentionMs : 0})
+              OR (${byBytes} AND b.from_here - b.size >= ${byBytes ? s.retentionBytes : 0}))`
+        const keepFrom = rows[0]?.keep_from === null || rows[0] === undefined ? -1 : num(rows[0].keep_from)
+        if (keepFrom <= p.logStartOffset) return 0
+        yield* moveLogStart(p, keepFrom)
+        yield* Effect.logInfo(`${partitionName(tp)}: retention deleted the batches below ${keepFrom}; log start offset ${keepFrom}`)
+        return keepFrom - p.logStartOffset
+      })).pipe(Effect.mapError(failed(tp)))
+
+    const enforceRetention = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const image = yield* metadata.image
+      for (const topic of image.topics.values()) {
+        const s = yield* topicSettings(topic.name)
+        if (!s.deletes || (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes))) continue
+        for (const info of topic.partitions) {
+          yield* retainPartition({ topic: topic.name, partition: info.index }, s, now).pipe(
+            Effect.catch((e) => Effect.logError(`retention: ${e.message}`))
+          )
+        }
+      }
+    })
+
+    /** The periodic pass, on the broker that claims this interval's turn (one per interval in the cluster). */
+    const retentionTurn = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const interval = config.logRetentionCheckIntervalMs
+      const claimed = yield* sql`UPDATE log_maintenance SET next_run = ${now + Math.floor(interval * 0.9)}
+        WHERE task = 'retention' AND next_run <= ${now} RETURNING task`
+      if (claimed.length > 0) yield* enforceRetention
+    }).pipe(Effect.catch((e) => Effect.logError(`retention: ${e.message}`)))
+    yield* Effect.forkScoped(Effect.schedule(retentionTurn, Schedule.spaced(Duration.millis(config.logRetentionCheckIntervalMs))))
+
+    // -------------------------------------------------------------------------------------------------------
+    // Long polls: one LISTEN per broker; each notification wakes the polls waiting on its partition.
+
+    const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
+    const wake = (name: string) => {
+      const set = waiters.get(name)
+      if (set === undefined) return
+      waiters.delete(name)
+      for (const d of set) Deferred.doneUnsafe(d, Effect.void)
+    }
+    const wakeAll = () => {
+      for (const name of [...waiters.keys()]) wake(name)
+    }
+    // LISTEN is confirmed before the store is made, so no append committed after a poll's check goes unseen.
+    // When the listening connection fails, every poll is woken (to read again) and the LISTEN is made anew.
+    const drain = (queue: Queue.Dequeue<{ readonly payload: string }, SqlError>) =>
+      Effect.forever(Effect.map(Queue.take(queue), (n) => {
+        const space = n.payload.indexOf(" ")
+        if (space > 0) wake(n.payload.slice(space + 1))
+      }))
+    const relisten = (e: SqlError): Effect.Effect<never> =>
+      Effect.logWarning(`log notifications: ${e.message}; listening again`).pipe(
+        Effect.andThen(Effect.sync(wakeAll)),
+        Effect.andThen(Effect.sleep(Duration.millis(500))),
+        Effect.andThen(Effect.scoped(Effect.flatMap(pg.listen(APPEND_CHANNEL), drain))),
+        Effect.catch(relisten)
+      )
+    const queue = yield* pg.listen(APPEND_CHANNEL)
+    yield* Effect.forkScoped(drain(queue).pipe(Effect.catch(relisten)))
+
+    const awaitAppend = (seen: ReadonlyArray<SeenEnd>, timeout: Duration.Input) =>
+      Effect.suspend(() => {
+        const d = Deferred.makeUnsafe<void>()
+        const names = seen.map(partitionName)
+        for (const name of names) {
+          let set = waiters.get(name)
+          if (set === undefined) waiters.set(name, (set = new Set()))
+          set.add(d)
+        }
+        // Registered first, then checked: an append committed after the check wakes it.
+        const changed = ends(seen).pipe(
+          Effect.map((current) => seen.some((s, i) => current.get(names[i]!) !== s.logEndOffset)),
+          Effect.catch(() => Effect.succeed(true))
+        )
+        return Effect.flatMap(changed, (yes) => (yes ? Effect.void : Effect.asVoid(Effect.timeoutOption(Deferred.await(d), timeout)))).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            for (const name of names) {
+              const set = waiters.get(name)
+              set?.delete(d)
+              if (set?.size === 0) waiters.delete(name)
+            }
+          }))
+        )
+      })
+
+    /** The log ends of these partitions (0 before a first append, -1 when deleted). */
+    const ends = (seen: ReadonlyArray<TopicPartition>) =>
+      Effect.map(
+        sql`SELECT topic, partition, next_offset, deleted FROM log_partitions
+          WHERE (topic, partition) IN (SELECT * FROM unnest(${seen.map((s) => s.topic)}::text[], ${seen.map((s) => s.partition)}::int4[]))`,
+        (rows) => {
+          const out = new Map<string, number>(seen.map((s) => [partitionName(s), 0]))
+          for (const r of rows) out.set(partitionName({ topic: String(r.topic), partition: num(r.partition) }), r.deleted === true ? -1 : num(r.next_offset))
+          return out
+        }
+      )
+
+    return LogStore.of({
+      createPartition,
+      deletePartition,
+      append,
+      writeMarker,
+      // Appends are committed (durable in PostgreSQL) before they are answered: nothing to fsync.
+      flush: () => Effect.void,
+      read,
+      offsets: (tp) => Effect.map(stateOf(tp), offsetsOf).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e)))),
+      producers,
+      offsetForTimestamp,
+      awaitAppend,
+      deleteRecords,
+      enforceRetention,
+      // Compaction over PostgreSQL is not built yet: no log is cleaned, compacted topics keep every batch.
+      clean: Effect.succeed([]),
+      describeLogDir: Effect.succeed({ path: options.path ?? "postgresql", totalBytes: -1, usableBytes: -1 }),
+      partitionSize
+    })
+  })
+
+/** The LogStore over the PgClient's database (its schema migrated first: LogSchema.ts). */
+export const layer = (options: SqlLogStoreOptions = {}) => Layer.effect(LogStore, make(options))
