@@ -39,6 +39,15 @@ export interface BrokerConfigShape {
   readonly listeners: ReadonlyArray<ListenerConfig>
   /** The first of `log.dirs`: partition logs and the metadata log live here. */
   readonly logDir: string
+  /**
+   * `storage.url`: where the broker's state lives. Undefined: files under `log.dirs`; a `postgresql://` URL:
+   * that database, shared by every broker configured with it (one cluster).
+   */
+  readonly storageUrl: string | undefined
+  /** `broker.heartbeat.interval.ms`: how often a broker over shared storage tells it it is alive. */
+  readonly brokerHeartbeatIntervalMs: number
+  /** `broker.session.timeout.ms`: a broker not heard from for this long is not live. */
+  readonly brokerSessionTimeoutMs: number
   /** The listener clients connect to (the first that is not a controller listener). */
   readonly listener: Endpoint
   /** What Metadata tells clients to connect to; undefined means the listener itself. */
@@ -133,7 +142,7 @@ export interface BrokerConfigShape {
 
 /** Keys whose values are secrets: DescribeConfigs answers them as null, marked sensitive, and nothing logs them. */
 export const isSensitiveKey = (key: string): boolean =>
-  key.endsWith(".password") || key.endsWith("sasl.jaas.config") || key.endsWith("ssl.keystore.key")
+  key === "storage.url" || key.endsWith(".password") || key.endsWith("sasl.jaas.config") || key.endsWith("ssl.keystore.key")
 
 /** The one `authorizer.class.name` served. */
 export const STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
@@ -198,7 +207,10 @@ export const HONOURED_KEYS = [
   "quota.window.size.seconds",
   "authorizer.class.name",
   "super.users",
-  "allow.everyone.if.no.acl.found"
+  "allow.everyone.if.no.acl.found",
+  "storage.url",
+  "broker.heartbeat.interval.ms",
+  "broker.session.timeout.ms"
 ] as const
 
 export class BrokerConfig extends Context.Service<BrokerConfig, BrokerConfigShape>()("kafka/BrokerConfig") {
@@ -395,6 +407,27 @@ const listenerConfig = Effect.fnUntraced(function*(
   return { ...l, protocol, advertised, ssl, saslMechanisms, plainUsers, maxReauthMs } satisfies ListenerConfig
 })
 
+/**
+ * `storage.url`: empty → undefined (files); else a `postgresql://` (or `postgres://`) URL with a host. The error
+ * never repeats the URL, which may carry a password.
+ */
+export const parseStorageUrl = (spec: string): Effect.Effect<string | undefined, InvalidConfig> => {
+  if (spec === "") return Effect.succeed(undefined)
+  let url: URL | undefined
+  try {
+    url = new URL(spec)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== "postgresql:" && url.protocol !== "postgres:") || url.hostname === "") {
+    return Effect.fail(new InvalidConfig({ message: "storage.url: expected postgresql://user:password@host:port/database" }))
+  }
+  if (url.port !== "" && (Number(url.port) < 1 || Number(url.port) > 65535)) {
+    return Effect.fail(new InvalidConfig({ message: `storage.url: port must be between 1 and 65535, got ${url.port}` }))
+  }
+  return Effect.succeed(spec)
+}
+
 const load = Effect.gen(function*() {
   const explicit = new Map<string, string>()
   for (const key of HONOURED_KEYS) {
@@ -477,9 +510,21 @@ const load = Effect.gen(function*() {
     ? undefined
     : { host: consoleMatch[1]!.replace(/^\[|\]$/g, ""), port: Number(consoleMatch[2]) }
 
+  const storageUrl = yield* parseStorageUrl((yield* Config.String("storage.url").pipe(Config.withDefault(""))).trim())
+  const brokerHeartbeatIntervalMs = yield* positive("broker.heartbeat.interval.ms", 2000)
+  const brokerSessionTimeoutMs = yield* positive("broker.session.timeout.ms", 9000)
+  if (brokerHeartbeatIntervalMs >= brokerSessionTimeoutMs) {
+    return yield* new InvalidConfig({
+      message: `broker.heartbeat.interval.ms: must be less than broker.session.timeout.ms (${brokerSessionTimeoutMs}), got ${brokerHeartbeatIntervalMs}`
+    })
+  }
+
   return BrokerConfig.of({
     nodeId,
     logDir,
+    storageUrl,
+    brokerHeartbeatIntervalMs,
+    brokerSessionTimeoutMs,
     listeners: served,
     listener,
     advertised,

@@ -140,7 +140,10 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "quota.window.size.seconds": { type: INT, kafkaDefault: "1", value: (c) => String(c.quotaWindowSizeSeconds), doc: "The time span of each sample for client quotas." },
   "authorizer.class.name": { type: STRING, kafkaDefault: "", value: orDefault(""), doc: "The authorizer: org.apache.kafka.metadata.authorizer.StandardAuthorizer, or empty for none." },
   "super.users": { type: LIST, kafkaDefault: null, value: asSet, doc: "Principals every authorization check allows, separated by semicolons." },
-  "allow.everyone.if.no.acl.found": { type: BOOLEAN, kafkaDefault: "false", value: (c) => String(c.allowEveryoneIfNoAclFound), doc: "A resource no ACL names is open to every principal." }
+  "allow.everyone.if.no.acl.found": { type: BOOLEAN, kafkaDefault: "false", value: (c) => String(c.allowEveryoneIfNoAclFound), doc: "A resource no ACL names is open to every principal." },
+  "storage.url": { type: STRING, kafkaDefault: null, value: asSet, doc: "Where state lives: unset for files under log.dirs, or a postgresql:// URL shared by every broker of the cluster." },
+  "broker.heartbeat.interval.ms": { type: INT, kafkaDefault: "2000", value: (c) => String(c.brokerHeartbeatIntervalMs), doc: "How often a broker over shared storage heartbeats." },
+  "broker.session.timeout.ms": { type: INT, kafkaDefault: "9000", value: (c) => String(c.brokerSessionTimeoutMs), doc: "A broker not heard from for this long is no longer live." }
 }
 
 /** Kafka's defaults of the synonyms outside `HONOURED_KEYS`. */

@@ -1,0 +1,42 @@
+// The throwaway PostgreSQL server of test/support/Postgres.ts: it starts (as nobody when run as root), answers
+// through the broker's client layer (src/layers/sql/PgClient.ts), hands out fresh databases, and stops.
+import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+import { SqlClient } from "effect/sql/SqlClient"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import * as PgClient from "../../src/layers/sql/PgClient.ts"
+import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
+
+describe("PostgreSQL test server", () => {
+  requirePostgres()
+  let pg: Postgres | undefined
+  beforeAll(async () => {
+    if (postgresInstalled) pg = await startPostgres()
+  }, 60_000)
+  afterAll(() => pg?.stop())
+
+  const query = <A>(url: string, f: (sql: SqlClient) => Effect.Effect<A, unknown>) =>
+    Effect.runPromise(Effect.gen(function*() { return yield* f(yield* SqlClient) }).pipe(Effect.provide(PgClient.layerFromUrl(url)), Effect.scoped))
+
+  it.runIf(postgresInstalled)("answers select 1 and hands out fresh databases", async () => {
+    const rows = await query(pg!.url, (sql) => sql<{ one: number }>`select 1 as one`)
+    assert.deepStrictEqual(rows.map((r) => r.one), [1])
+    const a = await pg!.createDatabase()
+    const b = await pg!.createDatabase()
+    assert.notStrictEqual(a, b)
+    await query(a, (sql) => sql`create table t (x int)`)
+    const tables = await query(b, (sql) => sql<{ n: number }>`select count(*)::int as n from pg_tables where tablename = 't'`)
+    assert.strictEqual(tables[0]!.n, 0)
+  })
+
+  it.runIf(postgresInstalled)("runs as an unprivileged user and stops by its pid", async () => {
+    const other = await startPostgres()
+    const user = await query(other.url, (sql) => sql<{ u: string }>`select current_user as u`)
+    assert.strictEqual(user[0]!.u, "postgres")
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${other.pid}/status`, "utf8"))![1])
+    if (process.getuid!() === 0) assert.strictEqual(uid, 65534)
+    else assert.strictEqual(uid, process.getuid!())
+    await other.stop()
+    assert.throws(() => process.kill(other.pid, 0))
+  }, 60_000)
+})
