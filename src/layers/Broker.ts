@@ -9,6 +9,7 @@ import { ScramCredentials } from "../services/security/ScramCredentials.ts"
 import { Authorization } from "../services/auth/Authorization.ts"
 import { BufferPool } from "../services/network/BufferPool.ts"
 import { BrokerMetrics } from "../services/metrics/BrokerStats.ts"
+import type { LogStore } from "../services/log/LogStore.ts"
 import * as HttpConsole from "./console/HttpConsole.ts"
 import * as GroupCoordinator from "./group/GroupCoordinator.ts"
 import * as FileLogStore from "./log/FileLogStore.ts"
@@ -21,10 +22,14 @@ import * as NodeHashing from "./security/NodeHashing.ts"
 import * as TransactionCoordinator from "./txn/TransactionCoordinator.ts"
 
 export const services = <A extends BrokerConfig | FileSystem.FileSystem, E, R>(config: Layer.Layer<A, E, R>) =>
+  servicesWith(config, FileLogStore.layer)
+
+/** `services` with another LogStore (e.g. layers/sql/SqlLogStore.ts), whose needs `config` adds to. */
+export const servicesWith = <A, E, R, E2, R2>(config: Layer.Layer<A, E, R>, logStore: Layer.Layer<LogStore, E2, R2>) =>
   TransactionCoordinator.layer.pipe(
     Layer.provideMerge(Authorization.layer),
     Layer.provideMerge(GroupCoordinator.layer),
-    Layer.provideMerge(FileLogStore.layer),
+    Layer.provideMerge(logStore),
     Layer.provideMerge(ProducerIds.layer),
     Layer.provideMerge(ClientQuotas.layer),
     Layer.provideMerge(ScramCredentials.layer),

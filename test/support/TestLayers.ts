@@ -10,6 +10,9 @@ import { Effect, FileSystem, Layer } from "effect"
 import * as Broker from "../../src/layers/Broker.ts"
 import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
+import * as LogSchema from "../../src/layers/sql/LogSchema.ts"
+import * as PgClient from "../../src/layers/sql/PgClient.ts"
+import * as SqlLogStore from "../../src/layers/sql/SqlLogStore.ts"
 import { ByteReader, type ByteSource, ByteWriter, bytesOf, concat } from "../../src/protocol/Bytes.ts"
 import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
@@ -57,6 +60,11 @@ export interface BrokerOptions {
   readonly topics?: Readonly<Record<string, number>>
   /** Topic configs of those topics, written with them (ConfigRecords). */
   readonly topicConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>
+  /**
+   * A PostgreSQL URL: the partition logs are kept there (layers/sql/SqlLogStore.ts, its schema migrated first)
+   * instead of in files; the metadata stays in the file system's metadata log.
+   */
+  readonly logStoreUrl?: string
 }
 
 /** A stable topic id per name, so tests (and restarts) can name topics by id without asking the image. */
@@ -107,7 +115,9 @@ export const layer = (
   )
   // The topics are in the metadata log before the broker reads it.
   const config = seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {}).pipe(Layer.provideMerge(base))
-  return Broker.services(config).pipe(Layer.fresh)
+  if (options.logStoreUrl === undefined) return Broker.services(config).pipe(Layer.fresh)
+  const client = Layer.effectDiscard(LogSchema.migrate).pipe(Layer.provideMerge(PgClient.layerFromUrl(options.logStoreUrl, { maxConnections: 6 })))
+  return Broker.servicesWith(Layer.merge(config, client), SqlLogStore.layer()).pipe(Layer.fresh)
 }
 
 /**

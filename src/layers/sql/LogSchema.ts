@@ -21,6 +21,7 @@
 // Batch bytes are stored out of line without compression (STORAGE EXTERNAL): they are compressed, if at all,
 // by the producer, and a read copies them as they are.
 import { Effect } from "effect"
+import * as Migrator from "effect/sql/Migrator"
 import { SqlClient } from "effect/sql/SqlClient"
 
 const logTables = Effect.gen(function*() {
@@ -81,3 +82,9 @@ const logTables = Effect.gen(function*() {
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "100_log_tables": logTables
 }
+
+/**
+ * Runs these migrations alone (tests of the log store). The broker runs them with the other SQL layers' in one
+ * migrator, so that the ids of all of them are ordered in one table.
+ */
+export const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
