@@ -3,6 +3,7 @@
 // reports it. It also counts the files open at once, so tests can check a bound on file descriptors.
 import { Effect, FileSystem } from "effect"
 import { type PlatformError, systemError } from "effect/PlatformError"
+import { sameLogs } from "./SqlLogStores.ts"
 
 export interface Faults {
   /** While set, writing operations on paths under `prefix` fail with this errno. */
@@ -62,5 +63,6 @@ export const faulty = (fs: FileSystem.FileSystem): { readonly fs: FileSystem.Fil
     remove: (path, options) => guard("unlink", path, fs.remove(path, options)),
     truncate: (path, length) => guard("truncate", path, fs.truncate(path, length))
   })
+  sameLogs(wrapped, fs)
   return { fs: wrapped, faults }
 }

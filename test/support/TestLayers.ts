@@ -13,6 +13,7 @@ import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import * as LogSchema from "../../src/layers/sql/LogSchema.ts"
 import * as PgClient from "../../src/layers/sql/PgClient.ts"
 import * as SqlLogStore from "../../src/layers/sql/SqlLogStore.ts"
+import { databaseFor, sameLogs, sqlLogStores } from "./SqlLogStores.ts"
 import { ByteReader, type ByteSource, ByteWriter, bytesOf, concat } from "../../src/protocol/Bytes.ts"
 import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
@@ -115,17 +116,23 @@ export const layer = (
   )
   // The topics are in the metadata log before the broker reads it.
   const config = seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {}).pipe(Layer.provideMerge(base))
-  if (options.logStoreUrl === undefined) return Broker.services(config).pipe(Layer.fresh)
-  const client = Layer.effectDiscard(LogSchema.migrate).pipe(Layer.provideMerge(PgClient.layerFromUrl(options.logStoreUrl, { maxConnections: 6 })))
-  return Broker.servicesWith(Layer.merge(config, client), SqlLogStore.layer()).pipe(Layer.fresh)
+  if (options.logStoreUrl === undefined && !sqlLogStores) return Broker.services(config).pipe(Layer.fresh)
+  const overSql = (url: string) => {
+    const client = Layer.effectDiscard(LogSchema.migrate).pipe(Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 6 })))
+    return Broker.servicesWith(Layer.merge(config, client), SqlLogStore.layer())
+  }
+  return (options.logStoreUrl !== undefined
+    ? overSql(options.logStoreUrl)
+    : Layer.unwrap(Effect.map(Effect.promise(() => databaseFor(fs)), overSql))).pipe(Layer.fresh)
 }
+
 
 /**
  * `fs` with file handles that yield to other fibers before every write and read, as a real disk would: the
  * in-memory file system completes each call at once, which would hide missing serialisation between fibers.
  */
-export const yielding = (fs: FileSystem.FileSystem): FileSystem.FileSystem =>
-  FileSystem.make({
+export const yielding = (fs: FileSystem.FileSystem): FileSystem.FileSystem => {
+  const wrapped = FileSystem.make({
     ...fs,
     open: (path, options) =>
       Effect.map(fs.open(path, options), (file): FileSystem.File => ({
@@ -140,6 +147,9 @@ export const yielding = (fs: FileSystem.FileSystem): FileSystem.FileSystem =>
         writeAll: (buffer) => Effect.andThen(Effect.yieldNow, file.writeAll(buffer))
       }))
   })
+  sameLogs(wrapped, fs)
+  return wrapped
+}
 
 /** `layer` over a new, empty in-memory file system. */
 export const fresh = (options: BrokerOptions = {}) => layer(MemoryFileSystem.make(), options)
@@ -226,9 +236,18 @@ export const callResponse = <Req, Res, R>(
 export const segmentPath = (tp: TopicPartition, logDir = LOG_DIR): string =>
   `${logDir}/${partitionName(tp)}/00000000000000000000.log`
 
-/** The bytes of a partition's log file (none before its first append, which makes the file). */
+/**
+ * The bytes of a partition's log file (none before its first append, which makes the file); over PostgreSQL
+ * (`sqlLogStores`), every batch of the partition from its log start.
+ */
 export const readLog = (tp: TopicPartition, logDir = LOG_DIR) =>
   Effect.gen(function*() {
+    if (sqlLogStores) {
+      const store = yield* LogStore
+      const { logStartOffset } = yield* store.offsets(tp)
+      const { records } = yield* store.read(tp, logStartOffset, Number.MAX_SAFE_INTEGER, true)
+      return yield* bytesOf(records)
+    }
     const fs = yield* FileSystem.FileSystem
     return yield* fs.readFile(segmentPath(tp, logDir)).pipe(
       Effect.catchIf((e) => e.reason._tag === "NotFound", () => Effect.succeed(new Uint8Array(0)))
