@@ -191,7 +191,44 @@ export const make = (options: SqlLogStoreOptions = {}) =>
         return baseOffset
       })
 
+    /**
+     * A batch without a producer id in one statement (no transaction around it): the partition's row is updated
+     * (locked, its log end moved on), the batch inserted with the base offset patched into its bytes by the
+     * server, and the NOTIFY sent, all committed together. Undefined when the partition has no row yet or is
+     * deleted: the transactional path settles those.
+     */
+    const appendPlain = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
+      Effect.map(
+        sql`WITH p AS (
+            UPDATE log_partitions SET next_offset = next_offset + ${header.lastOffsetDelta + 1}
+            WHERE topic = ${tp.topic} AND partition = ${tp.partition} AND NOT deleted
+            RETURNING id, next_offset - ${header.lastOffsetDelta + 1} AS base, next_offset AS next, log_start_offset
+          ), b AS (
+            INSERT INTO log_batches (partition_id, base_offset, last_offset, max_timestamp, record_count, size, producer_id,
+              producer_epoch, base_sequence, control, transactional, bytes)
+            SELECT id, base, next - 1, ${header.maxTimestamp}, ${header.recordCount}, ${batch.length}, ${header.producerId},
+              ${header.producerEpoch}, ${header.baseSequence}, ${(header.attributes & CONTROL) !== 0}, ${(header.attributes & TRANSACTIONAL) !== 0},
+              overlay(${batch}::bytea PLACING int8send(base) FROM 1 FOR 8)
+            FROM p
+          )
+          SELECT base, log_start_offset, pg_notify(${APPEND_CHANNEL}, next::text || ' ' || ${partitionName(tp)}) FROM p`,
+        (rows): AppendResult | undefined => {
+          const r = rows[0]
+          if (r === undefined) return undefined
+          const baseOffset = num(r.base)
+          setBaseOffset(batch, 0, baseOffset)
+          return { baseOffset, logStartOffset: num(r.log_start_offset), duplicate: false }
+        }
+      )
+
     const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
+      (ProducerState.isTracked(header.producerId) ? Effect.succeed(undefined) : appendPlain(tp, batch, header)).pipe(
+        Effect.flatMap((done) => (done !== undefined ? Effect.succeed(done) : appendChecked(tp, batch, header))),
+        Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e)))
+      )
+
+    /** An append in a transaction: the row locked, the producer's sequence checked, then written. */
+    const appendChecked = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       sql.withTransaction(Effect.gen(function*() {
         const p = yield* lockPartition(tp)
         const tracked = ProducerState.isTracked(header.producerId)
@@ -208,7 +245,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
         }
         yield* notifyEnd(tp, baseOffset + header.lastOffsetDelta + 1)
         return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
-      })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
+      }))
 
     const writeMarker = (tp: TopicPartition, marker: Marker) =>
       sql.withTransaction(Effect.gen(function*() {
