@@ -322,3 +322,21 @@ describe("SqlLogStore", () => {
       assert.strictEqual((yield* other.append(T0, b, readHeader(b))).baseOffset, 0)
     }))
 })
+
+describe("SqlLogStore without its database", () => {
+  requirePostgres()
+
+  sqlIt("a database gone answers KAFKA_STORAGE_ERROR (56) for produce and fetch; the broker keeps serving", () =>
+    Effect.gen(function*() {
+      const own = yield* Effect.promise(() => startPostgres())
+      const url = yield* Effect.promise(() => own.createDatabase())
+      const ctx = yield* Layer.build(layer(MemoryFileSystem.make(), { topics: { events: 1 }, logStoreUrl: url }))
+      const on = <A, E>(effect: Effect.Effect<A, E, BrokerServices>) => Effect.provideContext(effect, ctx)
+      assert.strictEqual((yield* on(produce(batchOf("before")))).errorCode, 0)
+      yield* Effect.promise(() => own.stop())
+      const started = Date.now()
+      assert.strictEqual((yield* on(produce(batchOf("after")))).errorCode, 56)
+      assert.strictEqual((yield* on(fetchAt(0))).errorCode, 56)
+      assert.isBelow(Date.now() - started, 30_000)
+    }), 90_000)
+})

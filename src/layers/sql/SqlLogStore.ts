@@ -470,11 +470,26 @@ export const make = (options: SqlLogStoreOptions = {}) =>
         const space = n.payload.indexOf(" ")
         if (space > 0) wake(n.payload.slice(space + 1))
       }))
+    // One line when the notifications stop and one when they are back; tries again every second meanwhile.
+    let down = false
     const relisten = (e: SqlError): Effect.Effect<never> =>
-      Effect.logWarning(`log notifications: ${e.message}; listening again`).pipe(
+      Effect.suspend(() => {
+        const first = !down
+        down = true
+        return first ? Effect.logWarning(`log notifications lost: ${e.message}; listening again`) : Effect.void
+      }).pipe(
         Effect.andThen(Effect.sync(wakeAll)),
-        Effect.andThen(Effect.sleep(Duration.millis(500))),
-        Effect.andThen(Effect.scoped(Effect.flatMap(pg.listen(APPEND_CHANNEL), drain))),
+        Effect.andThen(Effect.sleep(Duration.seconds(1))),
+        // Listening again: the polls that came meanwhile read again, then wait for notifications.
+        Effect.andThen(Effect.scoped(Effect.flatMap(pg.listen(APPEND_CHANNEL), (queue) =>
+          Effect.andThen(
+            Effect.suspend(() => {
+              down = false
+              wakeAll()
+              return Effect.logInfo("log notifications: listening again")
+            }),
+            drain(queue)
+          )))),
         Effect.catch(relisten)
       )
     const queue = yield* pg.listen(APPEND_CHANNEL)
