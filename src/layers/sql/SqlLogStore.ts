@@ -97,11 +97,16 @@ export const make = (options: SqlLogStoreOptions = {}) =>
       deleted: r.deleted === true
     })
 
-    /** The partition's row, locked until the transaction ends; made on first use (as the file store's directory). */
-    const lockPartition = (tp: TopicPartition) =>
+    /**
+     * The partition's row, locked until the transaction ends, with the entry of `producerId` (-1: none) as a
+     * ProducerState of its own for the pure checks; the row is made on first use (as the file store's directory).
+     */
+    const lockPartition = (tp: TopicPartition, producerId = -1) =>
       Effect.gen(function*() {
-        const select = sql`SELECT id, next_offset, log_start_offset, deleted FROM log_partitions
-          WHERE topic = ${tp.topic} AND partition = ${tp.partition} FOR UPDATE`
+        const select = sql`SELECT p.id, p.next_offset, p.log_start_offset, p.deleted,
+            o.epoch, o.coordinator_epoch, o.txn_first_offset, o.last_timestamp, o.batches
+          FROM log_partitions p LEFT JOIN log_producers o ON o.partition_id = p.id AND o.producer_id = ${producerId}
+          WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition} FOR UPDATE OF p`
         let rows = yield* select
         if (rows.length === 0) {
           yield* sql`INSERT INTO log_partitions (topic, partition) VALUES (${tp.topic}, ${tp.partition}) ON CONFLICT (topic, partition) DO NOTHING`
@@ -109,7 +114,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
         }
         const p = rowOf(rows[0])
         if (p.deleted) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
-        return p
+        return { p, producers: producerState(producerId, rows[0]) }
       })
 
     const withOffsets = (p: PartitionRow, firstUnstable: number): PartitionState => ({
@@ -138,56 +143,62 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     const notifyEnd = (tp: TopicPartition, end: number) => sql`SELECT pg_notify(${APPEND_CHANNEL}, ${`${end} ${partitionName(tp)}`})`
 
     // -------------------------------------------------------------------------------------------------------
-    // Producers: one producer's entry is loaded into a ProducerState of its own for the pure checks, and its
-    // entry written back after.
+    // Producers: one producer's entry is loaded with the partition's row, checked by the pure core, and written
+    // back with the batch.
 
-    const loadProducer = (partitionId: number, producerId: number) =>
-      Effect.map(
-        sql`SELECT epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches FROM log_producers
-          WHERE partition_id = ${partitionId} AND producer_id = ${producerId}`,
-        (rows): ProducerState.ProducerState => {
-          const state = ProducerState.empty()
-          const r = rows[0]
-          if (r === undefined) return state
-          const txn = num(r.txn_first_offset)
-          state.producers.set(producerId, {
-            epoch: num(r.epoch),
-            batches: (JSON.parse(String(r.batches)) as Array<[number, number, number, number]>).map(([firstSequence, lastSequence, baseOffset, lastOffset]) => ({
-              firstSequence,
-              lastSequence,
-              baseOffset,
-              lastOffset
-            })),
-            coordinatorEpoch: num(r.coordinator_epoch),
-            currentTxnFirstOffset: txn,
-            lastTimestamp: num(r.last_timestamp)
-          })
-          if (txn >= 0) state.ongoing.set(producerId, txn)
-          return state
-        }
-      )
-
-    const saveProducer = (partitionId: number, producerId: number, state: ProducerState.ProducerState) => {
-      const e = state.producers.get(producerId)
-      if (e === undefined) return Effect.void
-      const batches = JSON.stringify(e.batches.map((b) => [b.firstSequence, b.lastSequence, b.baseOffset, b.lastOffset]))
-      return sql`INSERT INTO log_producers (partition_id, producer_id, epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches)
-        VALUES (${partitionId}, ${producerId}, ${e.epoch}, ${e.coordinatorEpoch}, ${e.currentTxnFirstOffset}, ${e.lastTimestamp}, ${batches})
-        ON CONFLICT (partition_id, producer_id) DO UPDATE SET epoch = EXCLUDED.epoch, coordinator_epoch = EXCLUDED.coordinator_epoch,
-          txn_first_offset = EXCLUDED.txn_first_offset, last_timestamp = EXCLUDED.last_timestamp, batches = EXCLUDED.batches`.pipe(Effect.asVoid)
+    const producerState = (producerId: number, r: any): ProducerState.ProducerState => {
+      const state = ProducerState.empty()
+      if (r === undefined || r.epoch === null || r.epoch === undefined) return state
+      const txn = num(r.txn_first_offset)
+      state.producers.set(producerId, {
+        epoch: num(r.epoch),
+        batches: (JSON.parse(String(r.batches)) as Array<[number, number, number, number]>).map(([firstSequence, lastSequence, baseOffset, lastOffset]) => ({
+          firstSequence,
+          lastSequence,
+          baseOffset,
+          lastOffset
+        })),
+        coordinatorEpoch: num(r.coordinator_epoch),
+        currentTxnFirstOffset: txn,
+        lastTimestamp: num(r.last_timestamp)
+      })
+      if (txn >= 0) state.ongoing.set(producerId, txn)
+      return state
     }
 
-    /** Writes a checked batch at the log end of the locked partition; answers its base offset. */
-    const insertBatch = (p: PartitionRow, batch: Uint8Array, header: BatchHeader) =>
+    const none = sql.literal("")
+
+    /** The producer's entry written back, as one more part of the write's statement. */
+    const saveProducer = (partitionId: number, producerId: number, state: ProducerState.ProducerState) => {
+      const e = state.producers.get(producerId)
+      if (e === undefined) return none
+      const batches = JSON.stringify(e.batches.map((b) => [b.firstSequence, b.lastSequence, b.baseOffset, b.lastOffset]))
+      return sql`, o AS (
+          INSERT INTO log_producers (partition_id, producer_id, epoch, coordinator_epoch, txn_first_offset, last_timestamp, batches)
+          VALUES (${partitionId}, ${producerId}, ${e.epoch}, ${e.coordinatorEpoch}, ${e.currentTxnFirstOffset}, ${e.lastTimestamp}, ${batches})
+          ON CONFLICT (partition_id, producer_id) DO UPDATE SET epoch = EXCLUDED.epoch, coordinator_epoch = EXCLUDED.coordinator_epoch,
+            txn_first_offset = EXCLUDED.txn_first_offset, last_timestamp = EXCLUDED.last_timestamp, batches = EXCLUDED.batches
+        )`
+    }
+
+    /**
+     * Writes a checked batch at the log end of the locked partition in one statement: the batch (its base offset
+     * patched in), the partition's new log end, the parts given (the producer's entry, an aborted transaction)
+     * and the NOTIFY. Answers the base offset.
+     */
+    const writeBatch = (tp: TopicPartition, p: PartitionRow, batch: Uint8Array, header: BatchHeader, ...parts: ReadonlyArray<ReturnType<typeof saveProducer>>) =>
       Effect.gen(function*() {
         const baseOffset = p.nextOffset
         setBaseOffset(batch, 0, baseOffset)
         const lastOffset = baseOffset + header.lastOffsetDelta
-        yield* sql`INSERT INTO log_batches (partition_id, base_offset, last_offset, max_timestamp, record_count, size, producer_id,
-            producer_epoch, base_sequence, control, transactional, bytes)
-          VALUES (${p.id}, ${baseOffset}, ${lastOffset}, ${header.maxTimestamp}, ${header.recordCount}, ${batch.length}, ${header.producerId},
-            ${header.producerEpoch}, ${header.baseSequence}, ${(header.attributes & CONTROL) !== 0}, ${(header.attributes & TRANSACTIONAL) !== 0}, ${batch})`
-        yield* sql`UPDATE log_partitions SET next_offset = ${lastOffset + 1} WHERE id = ${p.id}`
+        yield* sql`WITH b AS (
+            INSERT INTO log_batches (partition_id, base_offset, last_offset, max_timestamp, record_count, size, producer_id,
+              producer_epoch, base_sequence, control, transactional, bytes)
+            VALUES (${p.id}, ${baseOffset}, ${lastOffset}, ${header.maxTimestamp}, ${header.recordCount}, ${batch.length}, ${header.producerId},
+              ${header.producerEpoch}, ${header.baseSequence}, ${(header.attributes & CONTROL) !== 0}, ${(header.attributes & TRANSACTIONAL) !== 0}, ${batch})
+          ), u AS (UPDATE log_partitions SET next_offset = ${lastOffset + 1} WHERE id = ${p.id})
+          ${parts[0] ?? none} ${parts[1] ?? none}
+          SELECT pg_notify(${APPEND_CHANNEL}, ${`${lastOffset + 1} ${partitionName(tp)}`})`
         return baseOffset
       })
 
@@ -230,40 +241,31 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     /** An append in a transaction: the row locked, the producer's sequence checked, then written. */
     const appendChecked = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       sql.withTransaction(Effect.gen(function*() {
-        const p = yield* lockPartition(tp)
-        const tracked = ProducerState.isTracked(header.producerId)
-        const state = tracked ? yield* loadProducer(p.id, header.producerId) : undefined
-        const checked = state === undefined ? undefined : ProducerState.check(state, header)
+        const { p, producers: state } = yield* lockPartition(tp, header.producerId)
+        const checked = ProducerState.isTracked(header.producerId) ? ProducerState.check(state, header) : undefined
         if (checked?._tag === "Duplicate") {
           return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
         }
         if (checked !== undefined && checked._tag !== "Append") return yield* checked
-        const baseOffset = yield* insertBatch(p, batch, header)
-        if (checked !== undefined && state !== undefined) {
-          checked.record(baseOffset)
-          yield* saveProducer(p.id, header.producerId, state)
-        }
-        yield* notifyEnd(tp, baseOffset + header.lastOffsetDelta + 1)
+        // The entry as it will be once the batch is written at the log end (nothing of it stays if that fails).
+        checked?.record(p.nextOffset)
+        const baseOffset = yield* writeBatch(tp, p, batch, header, saveProducer(p.id, header.producerId, state))
         return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
       }))
 
     const writeMarker = (tp: TopicPartition, marker: Marker) =>
       sql.withTransaction(Effect.gen(function*() {
-        const p = yield* lockPartition(tp)
+        const { p, producers: state } = yield* lockPartition(tp, marker.producerId)
         const now = yield* Clock.currentTimeMillis
-        const state = yield* loadProducer(p.id, marker.producerId)
         const checked = ProducerState.checkMarker(state, marker, now)
         if (checked._tag !== "Append") return yield* checked
         const batch = markerBatch(marker, now)
-        const offset = yield* insertBatch(p, batch, readHeader(batch))
-        const completed = checked.record(offset)
-        yield* saveProducer(p.id, marker.producerId, state)
-        if (completed?.aborted === true) {
-          yield* sql`INSERT INTO log_aborted (partition_id, last_offset, producer_id, first_offset)
-            VALUES (${p.id}, ${completed.lastOffset}, ${completed.producerId}, ${completed.firstOffset})`
-        }
-        yield* notifyEnd(tp, offset + 1)
-        return offset
+        const completed = checked.record(p.nextOffset)
+        const aborted = completed?.aborted === true
+          ? sql`, a AS (INSERT INTO log_aborted (partition_id, last_offset, producer_id, first_offset)
+              VALUES (${p.id}, ${completed.lastOffset}, ${completed.producerId}, ${completed.firstOffset}))`
+          : none
+        return yield* writeBatch(tp, p, batch, readHeader(batch), saveProducer(p.id, marker.producerId, state), aborted)
       })).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(failed(tp)(e))))
 
     // -------------------------------------------------------------------------------------------------------
@@ -386,7 +388,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
 
     const deleteRecords = (tp: TopicPartition, offset: number) =>
       sql.withTransaction(Effect.gen(function*() {
-        const p = yield* lockPartition(tp)
+        const { p } = yield* lockPartition(tp)
         const target = offset === -1 ? p.nextOffset : offset
         if (target < 0 || target > p.nextOffset) {
           return yield* new OffsetOutOfRange({ offset: target, logStartOffset: p.logStartOffset, logEndOffset: p.nextOffset })
