@@ -1,0 +1,164 @@
+// ClusterMetadata over PostgreSQL (layers/sql/SqlMetadata.ts) against a throwaway server (test/support/Postgres.ts):
+// the schema migrates once when several brokers start together; two metadata services over one database see
+// each other's updates, in order; concurrent updates through both serialize (no lost update); a service
+// started later replays the same image.
+import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
+import * as Migrations from "../../src/layers/sql/Migrations.ts"
+import * as PgClient from "../../src/layers/sql/PgClient.ts"
+import * as SqlMetadata from "../../src/layers/sql/SqlMetadata.ts"
+import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
+import { ConfigResource, type MetadataImage } from "../../src/services/metadata/MetadataImage.ts"
+import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
+
+let pg: Postgres | undefined
+
+/** A metadata service as one broker has it: its own pool, the schema migrated first. Closed with its scope. */
+const open = (url: string) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(
+      SqlMetadata.layer.pipe(Layer.provide(Migrations.layer), Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 4 }))),
+      scope
+    )
+    return { metadata: Context.get(context, ClusterMetadata), sql: Context.get(context, SqlClient), close: Scope.close(scope, Exit.void) }
+  })
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect.pipe(Effect.provide(Logger.layer([]))))
+
+const counterOf = (image: MetadataImage) => Number(image.brokerConfigs.get("")?.get("test.counter") ?? "0")
+const setCounter = (value: number): NewMetadataRecord => ({
+  type: "Config",
+  resourceType: ConfigResource.Broker,
+  resourceName: "",
+  name: "test.counter",
+  value: String(value)
+})
+
+/** Waits until `check` holds on the image (followers learn of changes through a notification). */
+const until = (metadata: ClusterMetadata["Service"], check: (image: MetadataImage) => boolean, timeoutMs = 10_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const image = yield* metadata.image
+      if (check(image)) return image
+      if (Date.now() > deadline) return yield* Effect.die(new Error("the image did not reach the expected state"))
+      yield* Effect.sleep("10 millis")
+    }
+  })
+
+const topicNames = (image: MetadataImage) => [...image.topics.keys()].sort()
+
+describe("SqlMetadata", () => {
+  requirePostgres()
+  beforeAll(async () => {
+    if (postgresInstalled) pg = await startPostgres()
+  }, 60_000)
+  afterAll(() => pg?.stop())
+
+  it.runIf(postgresInstalled)("migrates once when several brokers start at the same time", async () => {
+    const url = await pg!.createDatabase()
+    const brokers = await run(Effect.all([open(url), open(url), open(url), open(url)], { concurrency: "unbounded" }))
+    try {
+      const ids = new Set(brokers.map((b) => b.metadata.clusterId))
+      assert.strictEqual(ids.size, 1, "one cluster id")
+      const rows = await run(brokers[0]!.sql<{ migration_id: number }>`select migration_id from broker_migrations order by migration_id`)
+      assert.deepStrictEqual(rows.map((r) => Number(r.migration_id)), Object.keys(Migrations.migrations).map((k) => Number(k.split("_")[0])))
+    } finally {
+      await run(Effect.forEach(brokers, (b) => b.close))
+    }
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("two brokers see each other's updates, in order; a restarted one replays them", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url))
+    const b = await run(open(url))
+    try {
+      const update = (m: ClusterMetadata["Service"], records: ReadonlyArray<NewMetadataRecord>) =>
+        run(m.update(() => Effect.succeed({ records, result: undefined })))
+      await update(a.metadata, bootstrapRecords())
+      await update(a.metadata, topicRecords("orders", "00000000-0000-4000-8000-000000000001", 3, 1))
+      await update(b.metadata, topicRecords("payments", "00000000-0000-4000-8000-000000000002", 2, 1))
+      const seenByA = await run(until(a.metadata, (i) => i.topics.has("payments")))
+      const seenByB = await run(until(b.metadata, (i) => i.topics.has("orders")))
+      assert.deepStrictEqual(topicNames(seenByA), ["orders", "payments"])
+      assert.deepStrictEqual(topicNames(seenByB), ["orders", "payments"])
+      assert.strictEqual(seenByB.topics.get("orders")!.partitions.length, 3)
+
+      // B follows A's updates one by one: every value it observes is one A wrote, never going back.
+      const observed: Array<number> = []
+      const watcher = Effect.runFork(Effect.forever(Effect.gen(function*() {
+        const c = counterOf(yield* b.metadata.image)
+        if (observed.at(-1) !== c) observed.push(c)
+        yield* Effect.sleep("1 millis")
+      })))
+      for (let i = 1; i <= 30; i++) await update(a.metadata, [setCounter(i)])
+      await run(until(b.metadata, (i) => counterOf(i) === 30))
+      await run(Effect.sleep("20 millis"))
+      watcher.interruptUnsafe()
+      for (let i = 1; i < observed.length; i++) assert.isAbove(observed[i]!, observed[i - 1]!, `in order: ${observed.join(",")}`)
+      assert.strictEqual(observed.at(-1), 30)
+
+      const endA = (await run(a.metadata.log)).endOffset
+      assert.strictEqual((await run(b.metadata.log)).endOffset, endA)
+      // One batch per update, at consecutive offsets.
+      const rows = await run(a.sql<{ base_offset: string; next_offset: string }>`select base_offset, next_offset from metadata_log order by base_offset`)
+      assert.strictEqual(rows.length, 33)
+      for (let i = 1; i < rows.length; i++) assert.strictEqual(Number(rows[i]!.base_offset), Number(rows[i - 1]!.next_offset))
+
+      // A broker started afterwards replays the table into the same image.
+      await run(a.close)
+      const c = await run(open(url))
+      try {
+        const image = await run(c.metadata.image)
+        assert.strictEqual(c.metadata.clusterId, b.metadata.clusterId)
+        assert.deepStrictEqual(topicNames(image), ["orders", "payments"])
+        assert.strictEqual(counterOf(image), 30)
+        assert.strictEqual((await run(c.metadata.log)).endOffset, endA)
+        assert.deepStrictEqual(image.topics.get("payments"), (await run(b.metadata.image)).topics.get("payments"))
+      } finally {
+        await run(c.close)
+      }
+    } finally {
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("concurrent updates through two brokers serialize: each decides on the latest image", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url))
+    const b = await run(open(url))
+    try {
+      const increment = (m: ClusterMetadata["Service"]) =>
+        m.update((image) => Effect.succeed({ records: [setCounter(counterOf(image) + 1)], result: counterOf(image) + 1 }))
+      const results = await run(Effect.all(
+        Array.from({ length: 40 }, (_, i) => increment(i % 2 === 0 ? a.metadata : b.metadata)),
+        { concurrency: "unbounded" }
+      ))
+      // No lost update: every increment saw the one before it, whichever broker made it.
+      assert.deepStrictEqual([...results].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1))
+      assert.strictEqual(counterOf(await run(until(a.metadata, (i) => counterOf(i) === 40))), 40)
+      assert.strictEqual(counterOf(await run(until(b.metadata, (i) => counterOf(i) === 40))), 40)
+    } finally {
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("a failed decision writes nothing; an update that writes nothing leaves the log alone", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url))
+    try {
+      const failed = await run(Effect.exit(a.metadata.update(() => Effect.fail("refused" as const))))
+      assert.isTrue(Exit.isFailure(failed))
+      const nothing = await run(a.metadata.update(() => Effect.succeed({ records: [], result: "same" })))
+      assert.strictEqual(nothing, "same")
+      assert.strictEqual((await run(a.metadata.log)).endOffset, 0)
+      const rows = await run(a.sql<{ n: number }>`select count(*)::int as n from metadata_log`)
+      assert.strictEqual(rows[0]!.n, 0)
+    } finally {
+      await run(a.close)
+    }
+  }, 60_000)
+})
