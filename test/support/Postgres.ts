@@ -53,6 +53,8 @@ export interface Postgres {
 
 const NOBODY = 65534
 
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
+
 /** The uid/gid to run as: ours, or nobody's when we are root. */
 const runAs = (): { uid: number; gid: number } | undefined =>
   process.getuid !== undefined && process.getuid() === 0 ? { uid: NOBODY, gid: NOBODY } : undefined
@@ -110,7 +112,11 @@ const launch = (
   timeoutMs: number
 ): Promise<Postgres> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(join(bin, "postgres"), [
+    // The server dies with the test process even when that is killed (no exit handler runs then): setpriv
+    // (util-linux) gives it a parent-death signal before exec'ing it, keeping the pid.
+    const [command, prefix] = SETPRIV === undefined ? [join(bin, "postgres"), []] : [SETPRIV, ["--pdeathsig", "QUIT", join(bin, "postgres")]]
+    const child: ChildProcess = spawn(command, [
+      ...prefix,
       "-D", data,
       "-p", String(port),
       "-k", dir,
