@@ -2,14 +2,18 @@
 // the schema migrates once when several brokers start together; two metadata services over one database see
 // each other's updates, in order; concurrent updates through both serialize (no lost update); a service
 // started later replays the same image.
-import { Context, Effect, Exit, Layer, Logger, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Logger, Schedule, Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
 import * as Migrations from "../../src/layers/sql/Migrations.ts"
 import * as PgClient from "../../src/layers/sql/PgClient.ts"
 import * as SqlMetadata from "../../src/layers/sql/SqlMetadata.ts"
+import * as ProducerIdsLayer from "../../src/layers/metadata/ProducerIds.ts"
+import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
+import { ProducerIds } from "../../src/services/metadata/ProducerIds.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
+import type { StorageError } from "../../src/services/Errors.ts"
 import { ConfigResource, type MetadataImage } from "../../src/services/metadata/MetadataImage.ts"
 import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
 
@@ -146,6 +150,28 @@ describe("SqlMetadata", () => {
     }
   }, 60_000)
 
+  it.runIf(postgresInstalled)("producer ids handed out through two brokers are never the same", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url))
+    const b = await run(open(url))
+    try {
+      const idsOf = (m: ClusterMetadata["Service"], nodeId: number) =>
+        Effect.gen(function*() {
+          const ids = yield* ProducerIds
+          return yield* Effect.all(Array.from({ length: 2500 }, () => ids.next))
+        }).pipe(
+          Effect.provide(ProducerIdsLayer.layer.pipe(
+            Layer.provide(Layer.succeed(ClusterMetadata, m)),
+            Layer.provide(BrokerConfig.layerFrom({ "node.id": String(nodeId) }))
+          ))
+        )
+      const [fromA, fromB] = await run(Effect.all([idsOf(a.metadata, 1), idsOf(b.metadata, 2)], { concurrency: 2 }))
+      assert.strictEqual(new Set([...fromA, ...fromB]).size, 5000)
+    } finally {
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 60_000)
+
   it.runIf(postgresInstalled)("a failed decision writes nothing; an update that writes nothing leaves the log alone", async () => {
     const url = await pg!.createDatabase()
     const a = await run(open(url))
@@ -161,4 +187,30 @@ describe("SqlMetadata", () => {
       await run(a.close)
     }
   }, 60_000)
+
+  // Last: it takes the shared server down for a while.
+  it.runIf(postgresInstalled)("with the database down an update fails with a storage error; after it is back both brokers go on", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url))
+    const b = await run(open(url))
+    try {
+      const put = (m: ClusterMetadata["Service"], value: number) =>
+        m.update(() => Effect.succeed({ records: [setCounter(value)], result: value }))
+      await run(put(a.metadata, 1))
+      await pg!.halt()
+      const failed = await run(Effect.flip(put(a.metadata, 2)).pipe(Effect.timeout("20 seconds")))
+      assert.strictEqual(failed._tag, "StorageError")
+      assert.strictEqual((failed as StorageError).code, 56)
+      assert.strictEqual(counterOf(await run(a.metadata.image)), 1, "nothing applied that was not committed")
+      await pg!.resume()
+      await run(put(b.metadata, 3).pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("250 millis") })))
+      // A's follower reconnects and catches up; its own next update decides on the latest image.
+      await run(until(a.metadata, (i) => counterOf(i) === 3, 20_000))
+      assert.strictEqual(await run(a.metadata.update((image) => Effect.succeed({ records: [setCounter(counterOf(image) + 1)], result: counterOf(image) + 1 }))), 4)
+      await run(until(b.metadata, (i) => counterOf(i) === 4, 20_000))
+    } finally {
+      await pg!.resume()
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 90_000)
 })
