@@ -20,11 +20,15 @@ import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from
 let pg: Postgres | undefined
 
 /** A metadata service as one broker has it: its own pool, the schema migrated first. Closed with its scope. */
-const open = (url: string) =>
+const open = (url: string, properties: Readonly<Record<string, string>> = {}, options: SqlMetadata.Options = {}) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(
-      SqlMetadata.layer.pipe(Layer.provide(Migrations.layer), Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 4 }))),
+      SqlMetadata.layerWith(options).pipe(
+        Layer.provide(Migrations.layer),
+        Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 4 })),
+        Layer.provide(BrokerConfig.layerFrom(properties))
+      ),
       scope
     )
     return { metadata: Context.get(context, ClusterMetadata), sql: Context.get(context, SqlClient), close: Scope.close(scope, Exit.void) }
@@ -167,6 +171,71 @@ describe("SqlMetadata", () => {
         )
       const [fromA, fromB] = await run(Effect.all([idsOf(a.metadata, 1), idsOf(b.metadata, 2)], { concurrency: 2 }))
       assert.strictEqual(new Set([...fromA, ...fromB]).size, 5000)
+    } finally {
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("snapshots replace the log below them; brokers behind one, or started after, load it", async () => {
+    const url = await pg!.createDatabase()
+    // A snapshot once the batches since the last one pass 2000 bytes.
+    const small = { "metadata.log.max.record.bytes.between.snapshots": "2000" }
+    const a = await run(open(url, small))
+    const b = await run(open(url, small))
+    try {
+      const update = (m: ClusterMetadata["Service"], records: ReadonlyArray<NewMetadataRecord>) =>
+        run(m.update(() => Effect.succeed({ records, result: undefined })))
+      await update(a.metadata, bootstrapRecords())
+      for (let t = 0; t < 12; t++) {
+        await update(t % 2 === 0 ? a.metadata : b.metadata, topicRecords(`topic-${t}`, `00000000-0000-4000-8000-${String(t).padStart(12, "0")}`, 4, 1))
+      }
+      for (let i = 1; i <= 40; i++) await update(a.metadata, [setCounter(i)])
+      const snapshots = await run(a.sql<{ end_offset: string }>`select end_offset from metadata_snapshot`)
+      assert.strictEqual(snapshots.length, 1, "older snapshots are deleted")
+      const end = Number(snapshots[0]!.end_offset)
+      const rows = await run(a.sql<{ base_offset: string }>`select base_offset from metadata_log order by base_offset`)
+      assert.isTrue(rows.every((r) => Number(r.base_offset) >= end), "no batch below the snapshot")
+      const endA = (await run(a.metadata.log)).endOffset
+      assert.isAbove(end, 0)
+
+      // B followed all along; C starts from the snapshot and the batches after it. Both have A's image.
+      const expected = await run(a.metadata.image)
+      await run(until(b.metadata, (i) => counterOf(i) === 40))
+      const c = await run(open(url, small))
+      try {
+        for (const m of [b.metadata, c.metadata]) {
+          const image = await run(m.image)
+          assert.deepStrictEqual(topicNames(image), topicNames(expected))
+          assert.deepStrictEqual(image.topics.get("topic-7"), expected.topics.get("topic-7"))
+          assert.strictEqual(counterOf(image), 40)
+          assert.strictEqual((await run(m.log)).endOffset, endA)
+        }
+        // C writes next, on top of what it loaded.
+        await update(c.metadata, [setCounter(41)])
+        await run(until(a.metadata, (i) => counterOf(i) === 41))
+      } finally {
+        await run(c.close)
+      }
+    } finally {
+      await run(Effect.all([a.close, b.close]))
+    }
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("a broker whose next batch was deleted under a snapshot loads the snapshot", async () => {
+    const url = await pg!.createDatabase()
+    const a = await run(open(url, { "metadata.log.max.record.bytes.between.snapshots": "2000" }))
+    const b = await run(open(url, {}, { follow: false }))
+    try {
+      // B does not follow: A writes past a snapshot that deletes every batch B has not read.
+      for (let i = 1; i <= 60; i++) await run(a.metadata.update(() => Effect.succeed({ records: [setCounter(i)], result: undefined })))
+      assert.isAbove((await run(a.sql<{ n: number }>`select count(*)::int as n from metadata_snapshot`))[0]!.n, 0)
+      assert.strictEqual((await run(b.metadata.log)).endOffset, 0)
+      const first = await run(a.sql<{ base_offset: string }>`select min(base_offset) as base_offset from metadata_log`)
+      assert.isAbove(Number(first[0]!.base_offset), 0, "B's next batch is gone")
+      // Its next update reads what is new first, from the snapshot since its batches are gone.
+      const seen = await run(b.metadata.update((image) => Effect.succeed({ records: [setCounter(counterOf(image) + 1)], result: counterOf(image) })))
+      assert.strictEqual(seen, 60)
+      await run(until(a.metadata, (i) => counterOf(i) === 61))
     } finally {
       await run(Effect.all([a.close, b.close]))
     }

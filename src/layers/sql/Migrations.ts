@@ -36,6 +36,13 @@ export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient>
       batch bytea not null,
       appended_at timestamptz not null default now()
     )`
+    // Snapshots of the image (KRaft's snapshot format), each covering the log below end_offset: written with the
+    // batch that passes metadata.log.max.record.bytes.between.snapshots, which deletes the batches it covers.
+    yield* sql`create table metadata_snapshot (
+      end_offset bigint primary key,
+      snapshot bytea not null,
+      created_at timestamptz not null default now()
+    )`
   }),
   "3_brokers": Effect.gen(function*() {
     const sql = yield* SqlClient
