@@ -1,7 +1,8 @@
 // Three broker processes over one PostgreSQL database (storage.url): kcat lists all three, an auto-created
 // 6-partition topic has leaders on each, records produced through one broker reach every leader and are read
 // back; a broker killed with SIGKILL leaves the cluster within the session timeout and the others take its
-// partitions (new leader epochs). The partition logs themselves are still files per broker here (the SQL
+// partitions; restarted, it rejoins and leads its partitions again; a broker stopped cleanly is gone at once;
+// with every broker stopped and one started, the topic is there, led by it. The partition logs themselves are still files per broker here (the SQL
 // LogStore comes separately), so no data is read across a move.
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
@@ -38,22 +39,20 @@ describe("brokers over PostgreSQL", () => {
   const ready = postgresInstalled && kcatInstalled
   let pg: Postgres | undefined
   const brokers: Array<BrokerProcess> = []
+  let propertiesOf: (id: number) => Record<string, string> = () => ({})
 
   beforeAll(async () => {
     if (!ready) return
     pg = await startPostgres()
     const url = await pg.createDatabase()
-    for (const id of [1, 2, 3]) {
-      brokers.push(await startBroker({
-        properties: {
-          "node.id": String(id),
-          "storage.url": url,
-          "num.partitions": "6",
-          "broker.heartbeat.interval.ms": "200",
-          "broker.session.timeout.ms": String(SESSION_MS)
-        }
-      }))
-    }
+    propertiesOf = (id) => ({
+      "node.id": String(id),
+      "storage.url": url,
+      "num.partitions": "6",
+      "broker.heartbeat.interval.ms": "200",
+      "broker.session.timeout.ms": String(SESSION_MS)
+    })
+    for (const id of [1, 2, 3]) brokers.push(await startBroker({ properties: propertiesOf(id) }))
   }, 90_000)
 
   afterAll(async () => {
@@ -61,7 +60,7 @@ describe("brokers over PostgreSQL", () => {
     await pg?.stop()
   })
 
-  it.runIf(ready)("lists three brokers, spreads a topic's leaders over them, and moves a killed broker's partitions", async () => {
+  it.runIf(ready)("lists three brokers, spreads a topic's leaders over them, fails over a killed broker, and takes back a restarted one", async () => {
     const [b1, b2, b3] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess]
     for (const b of brokers) {
       const listing = await eventually(`brokers seen from ${b.port}`, () => list(b.port), (l) => l.brokers.length === 3)
@@ -92,5 +91,27 @@ describe("brokers over PostgreSQL", () => {
     assert.isBelow(failover, SESSION_MS + 3000, `moved after ${failover} ms`)
     assert.deepStrictEqual(after.brokers.map((x) => x.id).sort(), [1, 2])
     assert.deepStrictEqual((await list(b2.port, "events")).topics[0]!.partitions.map((p) => p.leader), after.topics[0]!.partitions.map((p) => p.leader))
-  }, 90_000)
+    console.log(`failover: broker 3's partitions led elsewhere ${failover} ms after SIGKILL (session timeout ${SESSION_MS} ms)`)
+
+    // Broker 3 restarted rejoins and leads its preferred partitions again.
+    brokers[2] = await startBroker({ logDir: b3.logDir, properties: propertiesOf(3) })
+    const rejoined = await eventually("broker 3 back", () => list(b1.port, "events"), (l) =>
+      l.brokers.length === 3 && new Set(l.topics[0]!.partitions.map((p) => p.leader)).size === 3)
+    assert.deepStrictEqual(rejoined.topics[0]!.partitions.map((p) => p.leader), topic.topics[0]!.partitions.map((p) => p.leader))
+
+    // A clean stop (SIGTERM) deregisters: the others take over at once, not after the session timeout.
+    const stoppingAt = Date.now()
+    await brokers[1]!.stop()
+    await eventually("broker 2 gone", () => list(b1.port, "events"), (l) =>
+      l.brokers.length === 2 && l.topics[0]!.partitions.every((p) => p.leader === 1 || p.leader === 3))
+    assert.isBelow(Date.now() - stoppingAt, SESSION_MS)
+
+    // Every broker stopped, one started: the topic is there, all its partitions led by it.
+    for (const b of brokers) await b.stop()
+    brokers.length = 0
+    brokers.push(await startBroker({ properties: propertiesOf(2) }))
+    const alone = await eventually("broker 2 alone", () => list(brokers[0]!.port, "events"), (l) =>
+      l.brokers.length === 1 && l.topics[0]?.partitions.every((p) => p.leader === 2) === true, SESSION_MS + 10_000)
+    assert.strictEqual(alone.topics[0]!.partitions.length, 6)
+  }, 120_000)
 })
