@@ -4,6 +4,7 @@
 //
 //   const pg = await startPostgres()          // in beforeAll
 //   const url = await pg.createDatabase()     // a fresh, empty database per test: postgresql://postgres@127.0.0.1:PORT/db_3
+//   await pg.halt(); await pg.resume()        // the database unavailable for a while, then back
 //   await pg.stop()                           // in afterAll
 //
 // Found at Debian's /usr/lib/postgresql/<version>/bin (the newest), else `postgres` on the PATH. When it is not
@@ -42,16 +43,23 @@ export interface Postgres {
   /** `postgresql://postgres@127.0.0.1:PORT/postgres`: the server's default database. */
   readonly url: string
   readonly port: number
+  /** The postmaster's pid (-1 while halted). */
   readonly pid: number
   /** Creates an empty database (a fresh name unless given) and resolves with its URL. */
   readonly createDatabase: (name?: string) => Promise<string>
   /** Everything the server logged so far. */
   readonly output: () => string
+  /** Takes the server down (fast shutdown: sessions are cut), keeping its data: the database is unavailable. */
+  readonly halt: () => Promise<void>
+  /** Brings a halted server back on the same port with the same data. */
+  readonly resume: () => Promise<void>
   /** Fast shutdown (SIGINT to the postmaster), waits for it to exit, removes the data directory. */
   readonly stop: () => Promise<void>
 }
 
 const NOBODY = 65534
+
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p))
 
 /** The uid/gid to run as: ours, or nobody's when we are root. */
 const runAs = (): { uid: number; gid: number } | undefined =>
@@ -85,20 +93,62 @@ export const startPostgres = async (options: { readonly startTimeoutMs?: number 
   const dir = mkdtempSync(join(tmpdir(), "broker-pg-"))
   if (user !== undefined) chownSync(dir, user.uid, user.gid)
   const data = join(dir, "data")
+  const timeoutMs = options.startTimeoutMs ?? 30_000
   await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"], user)
 
+  let server: Running | undefined
   let lastError: unknown
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort()
+  let port = 0
+  for (let attempt = 0; attempt < 5 && server === undefined; attempt++) {
+    port = await freePort()
     try {
-      return await launch(bin, dir, data, port, user, options.startTimeoutMs ?? 30_000)
+      server = await launch(bin, dir, data, port, user, timeoutMs)
     } catch (error) {
       lastError = error
       if (!String(error).includes("already in use")) break
     }
   }
-  rmSync(dir, { recursive: true, force: true })
-  throw lastError
+  if (server === undefined) {
+    rmSync(dir, { recursive: true, force: true })
+    throw lastError
+  }
+  let log = ""
+  let current: Running | undefined = server
+  const halt = async () => {
+    if (current === undefined) return
+    const stopping = current
+    current = undefined
+    await stopping.stop()
+    log += stopping.output()
+  }
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    get pid() {
+      return current?.pid ?? -1
+    },
+    output: () => log + (current?.output() ?? ""),
+    createDatabase: async (name) => {
+      const db = name ?? `db_${process.pid}_${++databases}`
+      await run(join(bin, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", db], undefined)
+      return `postgresql://postgres@127.0.0.1:${port}/${db}`
+    },
+    halt,
+    resume: async () => {
+      if (current === undefined) current = await launch(bin, dir, data, port, user, timeoutMs)
+    },
+    stop: async () => {
+      await halt()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+interface Running {
+  readonly pid: number
+  readonly output: () => string
+  /** Fast shutdown; resolves once the server has exited. */
+  readonly stop: () => Promise<void>
 }
 
 const launch = (
@@ -108,9 +158,13 @@ const launch = (
   port: number,
   user: { uid: number; gid: number } | undefined,
   timeoutMs: number
-): Promise<Postgres> =>
+): Promise<Running> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(join(bin, "postgres"), [
+    // The server dies with the test process even when that is killed (no exit handler runs then): setpriv
+    // (util-linux) gives it a parent-death signal before exec'ing it, keeping the pid.
+    const [command, prefix] = SETPRIV === undefined ? [join(bin, "postgres"), []] : [SETPRIV, ["--pdeathsig", "QUIT", join(bin, "postgres")]]
+    const child: ChildProcess = spawn(command, [
+      ...prefix,
       "-D", data,
       "-p", String(port),
       "-k", dir,
@@ -123,7 +177,7 @@ const launch = (
     let log = ""
     let started = false
     const exited = new Promise<void>((done) => child.once("exit", () => done()))
-    // A test process that dies without stop() must not leave the server running.
+    // A test process that exits without stop() must not leave the server running.
     const onExit = () => {
       try {
         child.kill("SIGQUIT")
@@ -139,26 +193,18 @@ const launch = (
       if (!started && log.includes("ready to accept connections")) {
         started = true
         clearTimeout(timer)
-        const url = `postgresql://postgres@127.0.0.1:${port}/postgres`
         resolve({
-          url,
-          port,
           pid: child.pid!,
           output: () => log,
-          createDatabase: async (name) => {
-            const db = name ?? `db_${process.pid}_${++databases}`
-            await run(join(bin, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", db], undefined)
-            return `postgresql://postgres@127.0.0.1:${port}/${db}`
-          },
           stop: async () => {
             process.removeListener("exit", onExit)
             if (child.exitCode === null && child.signalCode === null) {
+              // Fast shutdown: open sessions are ended, as when a database goes away.
               child.kill("SIGINT")
               const killer = setTimeout(() => child.kill("SIGQUIT"), 10_000)
               await exited
               clearTimeout(killer)
             }
-            rmSync(dir, { recursive: true, force: true })
           }
         })
       }

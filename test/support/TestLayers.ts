@@ -10,7 +10,7 @@ import { Effect, FileSystem, Layer } from "effect"
 import * as Broker from "../../src/layers/Broker.ts"
 import * as KRaftMetadata from "../../src/layers/metadata/KRaftMetadata.ts"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
-import * as LogSchema from "../../src/layers/sql/LogSchema.ts"
+import * as Migrations from "../../src/layers/sql/Migrations.ts"
 import * as PgClient from "../../src/layers/sql/PgClient.ts"
 import * as SqlLogStore from "../../src/layers/sql/SqlLogStore.ts"
 import { databaseFor, sameLogs, sqlLogStores } from "./SqlLogStores.ts"
@@ -118,7 +118,7 @@ export const layer = (
   const config = seedTopics(fs, options.topics ?? {}, options.topicConfigs ?? {}).pipe(Layer.provideMerge(base))
   if (options.logStoreUrl === undefined && !sqlLogStores) return Broker.services(config).pipe(Layer.fresh)
   const overSql = (url: string) => {
-    const client = Layer.effectDiscard(LogSchema.migrate).pipe(Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 6 })))
+    const client = Migrations.layer.pipe(Layer.provideMerge(PgClient.layerFromUrl(url, { maxConnections: 6 })))
     return Broker.servicesWith(Layer.merge(config, client), SqlLogStore.layer())
   }
   return (options.logStoreUrl !== undefined

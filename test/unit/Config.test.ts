@@ -5,6 +5,8 @@ import { Effect, FileSystem } from "effect"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { environmentOverrides, layer, parseProperties } from "../../src/layers/config/PropertiesConfig.ts"
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
+import { describeBrokerConfigs } from "../../src/services/config/BrokerConfigs.ts"
+import { ConfigType } from "../../src/services/config/ConfigEntries.ts"
 
 const kraft = `# A KRaft combined-mode node
 process.roles=broker,controller
@@ -106,5 +108,27 @@ describe("BrokerConfig", () => {
       assert.match(onlyController.message, /no listener other than the controller/)
       const missing = yield* Effect.flip(Effect.provide(BrokerConfig, layer("/nowhere.properties", {})).pipe(Effect.provide(MemoryFileSystem.layer)))
       assert.match(missing.message, /cannot read \/nowhere\.properties/)
+    }))
+
+  it.effect("storage.url: files when absent, a postgresql:// URL, else one line that does not repeat the URL", () =>
+    Effect.gen(function*() {
+      const files = yield* load("log.dirs=/d\n")
+      assert.strictEqual(files.storageUrl, undefined)
+      assert.strictEqual(files.brokerHeartbeatIntervalMs, 2000)
+      assert.strictEqual(files.brokerSessionTimeoutMs, 9000)
+      const pg = yield* load("log.dirs=/d\nstorage.url=postgresql://kafka:secret@db.example:5433/broker\nbroker.session.timeout.ms=4000\n")
+      assert.strictEqual(pg.storageUrl, "postgresql://kafka:secret@db.example:5433/broker")
+      assert.strictEqual(pg.brokerSessionTimeoutMs, 4000)
+      // DescribeConfigs never shows it: it may carry a password.
+      const described = describeBrokerConfigs(pg).find((e) => e.name === "storage.url")!
+      assert.strictEqual(described.value, null)
+      assert.strictEqual(described.type, ConfigType.PASSWORD)
+      assert.isTrue(described.synonyms.every((y) => y.value === null))
+      for (const bad of ["mysql://kafka:secret@db/broker", "postgresql:///broker", "not a url secret"]) {
+        const error = yield* Effect.flip(load(`log.dirs=/d\nstorage.url=${bad}\n`))
+        assert.strictEqual(error.message, "storage.url: expected postgresql://user:password@host:port/database")
+      }
+      const beats = yield* Effect.flip(load("log.dirs=/d\nbroker.heartbeat.interval.ms=9000\n"))
+      assert.match(beats.message, /^broker\.heartbeat\.interval\.ms: must be less than broker\.session\.timeout\.ms/)
     }))
 })

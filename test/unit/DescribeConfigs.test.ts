@@ -300,8 +300,8 @@ describe("DescribeConfigs broker", () => {
         const [result] = (yield* describeConfigs(version, [resource(BROKER, name)])).results
         assert.strictEqual(result!.errorCode, 0)
         assert.deepStrictEqual(result!.configs.map((c) => c.name), [...HONOURED_KEYS])
-        // Only the keys that can change at run time are writable.
-        assert.isTrue(result!.configs.every((c) => c.readOnly === !DYNAMIC_KEYS.has(c.name) && !c.isSensitive))
+        // Only the keys that can change at run time are writable; only storage.url (it may hold a password) is secret.
+        assert.isTrue(result!.configs.every((c) => c.readOnly === !DYNAMIC_KEYS.has(c.name) && c.isSensitive === (c.name === "storage.url")))
         const configs = byName(result!.configs)
         const summary = (key: string) => [configs.get(key)!.value, configs.get(key)!.configSource]
         assert.deepStrictEqual(summary("node.id"), ["7", ConfigSource.STATIC_BROKER_CONFIG])

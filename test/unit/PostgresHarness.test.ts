@@ -36,7 +36,23 @@ describe("PostgreSQL test server", () => {
     const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${other.pid}/status`, "utf8"))![1])
     if (process.getuid!() === 0) assert.strictEqual(uid, 65534)
     else assert.strictEqual(uid, process.getuid!())
+    const pid = other.pid
     await other.stop()
-    assert.throws(() => process.kill(other.pid, 0))
+    assert.throws(() => process.kill(pid, 0))
+  }, 60_000)
+
+  it.runIf(postgresInstalled)("halts and resumes on the same port with the same data", async () => {
+    const url = await pg!.createDatabase()
+    await query(url, (sql) => sql`create table kept (x int)`.pipe(Effect.andThen(sql`insert into kept values (42)`)))
+    await pg!.halt()
+    const down = await Effect.runPromise(Effect.exit(
+      Effect.gen(function*() {
+        return yield* (yield* SqlClient)`select 1`
+      }).pipe(Effect.provide(PgClient.layerFromUrl(url)), Effect.scoped)
+    ))
+    assert.strictEqual(down._tag, "Failure")
+    await pg!.resume()
+    const rows = await query(url, (sql) => sql<{ x: number }>`select x from kept`)
+    assert.deepStrictEqual(rows.map((r) => r.x), [42])
   }, 60_000)
 })

@@ -1,5 +1,5 @@
-// The partition logs' part of the PostgreSQL schema, as Effect SQL migrations (ids from 100 on, after the
-// metadata's). One row per partition holds its offsets and is the lock appends take; one row per batch holds the
+// The partition logs' part of the PostgreSQL schema: migration 4 of Migrations.ts (run with the others in one
+// migrator, whose ids are one sequence: a migration with an id below the latest run is never run). One row per partition holds its offsets and is the lock appends take; one row per batch holds the
 // bytes the client sent (base offset patched in) with what reads and retention look at as columns; the
 // idempotent producers' state and the aborted transactions have a row each.
 //
@@ -21,10 +21,10 @@
 // Batch bytes are stored out of line without compression (STORAGE EXTERNAL): they are compressed, if at all,
 // by the producer, and a read copies them as they are.
 import { Effect } from "effect"
-import * as Migrator from "effect/sql/Migrator"
 import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
 
-const logTables = Effect.gen(function*() {
+const logTables: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* sql`
     CREATE TABLE log_partitions (
@@ -78,13 +78,5 @@ const logTables = Effect.gen(function*() {
   yield* sql`INSERT INTO log_maintenance (task, next_run) VALUES ('retention', 0)`
 })
 
-/** The log store's migrations, keyed `<id>_<name>` as `Migrator.fromRecord` reads them. */
-export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
-  "100_log_tables": logTables
-}
-
-/**
- * Runs these migrations alone (tests of the log store). The broker runs them with the other SQL layers' in one
- * migrator, so that the ids of all of them are ordered in one table.
- */
-export const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
+/** Migration 4 of Migrations.ts: the partition logs' tables. */
+export const migration = logTables

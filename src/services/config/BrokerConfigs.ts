@@ -5,7 +5,7 @@ import { type BrokerConfigShape, DEFAULT_MAX_BROKER_PARTITIONS, DEFAULT_MAX_OPEN
 import { type ConfigEntry, ConfigSource, type ConfigSynonym, ConfigType, limit, LONG_MAX } from "./ConfigEntries.ts"
 import { DYNAMIC_KEYS, isDynamicSslKey } from "./DynamicConfigs.ts"
 
-const { BOOLEAN, STRING, INT, LONG, DOUBLE, LIST } = ConfigType
+const { BOOLEAN, STRING, INT, LONG, DOUBLE, LIST, PASSWORD } = ConfigType
 
 type HonouredKey = (typeof HONOURED_KEYS)[number]
 
@@ -141,7 +141,7 @@ const BROKER_KEYS: { readonly [K in HonouredKey]: BrokerKeyDef } = {
   "authorizer.class.name": { type: STRING, kafkaDefault: "", value: orDefault(""), doc: "The authorizer: org.apache.kafka.metadata.authorizer.StandardAuthorizer, or empty for none." },
   "super.users": { type: LIST, kafkaDefault: null, value: asSet, doc: "Principals every authorization check allows, separated by semicolons." },
   "allow.everyone.if.no.acl.found": { type: BOOLEAN, kafkaDefault: "false", value: (c) => String(c.allowEveryoneIfNoAclFound), doc: "A resource no ACL names is open to every principal." },
-  "storage.url": { type: STRING, kafkaDefault: null, value: asSet, doc: "Where state lives: unset for files under log.dirs, or a postgresql:// URL shared by every broker of the cluster." },
+  "storage.url": { type: PASSWORD, kafkaDefault: null, value: asSet, doc: "Where state lives: unset for files under log.dirs, or a postgresql:// URL shared by every broker of the cluster." },
   "broker.heartbeat.interval.ms": { type: INT, kafkaDefault: "2000", value: (c) => String(c.brokerHeartbeatIntervalMs), doc: "How often a broker over shared storage heartbeats." },
   "broker.session.timeout.ms": { type: INT, kafkaDefault: "9000", value: (c) => String(c.brokerSessionTimeoutMs), doc: "A broker not heard from for this long is no longer live." }
 }
@@ -222,9 +222,11 @@ const honouredConfigs = (config: BrokerConfigShape, dynamic: DynamicValues): Arr
     ]
     const start = all.findIndex((s) => s.name === name)
     const live = dynamic.node.get(name) ?? dynamic.cluster.get(name)
+    // A secret (storage.url may carry a password) is answered as null, as Kafka answers PASSWORD configs.
+    const sensitive = isSensitiveKey(name)
     return {
       name,
-      value: live ?? key.value(config, set),
+      value: sensitive ? null : live ?? key.value(config, set),
       source: dynamic.node.has(name)
         ? ConfigSource.DYNAMIC_BROKER_CONFIG
         : dynamic.cluster.has(name)
@@ -235,7 +237,7 @@ const honouredConfigs = (config: BrokerConfigShape, dynamic: DynamicValues): Arr
       isDefault: set === undefined && live === undefined,
       readOnly: !DYNAMIC_KEYS.has(name),
       type: key.type,
-      synonyms: start < 0 ? [] : all.slice(start),
+      synonyms: start < 0 ? [] : sensitive ? all.slice(start).map((y) => ({ ...y, value: null })) : all.slice(start),
       documentation: key.doc
     }
   })

@@ -1,0 +1,21 @@
+// The PostgreSQL engine as the broker wires it (layers/Broker.ts, when `storage.url` is a postgresql:// URL): one
+// pooled client for all SQL layers (the same Layer value, so one build shares it), the schema migrated before any
+// of them starts, ClusterMetadata over metadata_log, the LogStore over log_batches, and the node's listeners with the cluster of registered
+// brokers in place of the lone broker's TCP listener.
+import { Layer } from "effect"
+import * as Migrations from "./Migrations.ts"
+import * as PgClient from "./PgClient.ts"
+import * as SqlCluster from "./SqlCluster.ts"
+import * as SqlLogStore from "./SqlLogStore.ts"
+import * as SqlMetadata from "./SqlMetadata.ts"
+
+/** The client and, first, the migrated schema: what every SQL layer is built on. */
+export const client = Layer.provideMerge(Migrations.layer, PgClient.layer)
+
+export const metadata = SqlMetadata.layer.pipe(Layer.provide(client))
+
+/** The partition logs in log_batches (and the producers' state beside them). */
+export const logStore = SqlLogStore.layer().pipe(Layer.provide(client))
+
+/** Cluster and Listener: this node served, registered and heartbeating. */
+export const listener = SqlCluster.layer.pipe(Layer.provide(client))
