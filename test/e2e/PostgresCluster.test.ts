@@ -2,8 +2,8 @@
 // 6-partition topic has leaders on each, records produced through one broker reach every leader and are read
 // back; a broker killed with SIGKILL leaves the cluster within the session timeout and the others take its
 // partitions; restarted, it rejoins and leads its partitions again; a broker stopped cleanly is gone at once;
-// with every broker stopped and one started, the topic is there, led by it. The partition logs themselves are still files per broker here (the SQL
-// LogStore comes separately), so no data is read across a move.
+// with every broker stopped and one started, the topic is there, led by it. Records read across a move (the
+// partition logs in the database): test/e2e/PostgresLogs.test.ts.
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
