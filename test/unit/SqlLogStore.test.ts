@@ -323,6 +323,50 @@ describe("SqlLogStore", () => {
     }))
 })
 
+describe("SqlLogStore compaction", () => {
+  requirePostgres()
+
+  const keyed = (key: string, value: string | null) =>
+    encodeBatch([{ key: text.encode(key), value: value === null ? null : text.encode(value) }], { timestamp: NOW })
+
+  sqlIt("clean keeps the latest record of each key below the last batch; reads skip what went, offsets unchanged", () =>
+    Effect.gen(function*() {
+      const on = yield* brokers(2, {
+        topics: { events: 1, table: 1 },
+        topicConfigs: { table: { "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.01" } }
+      })
+      const table = { topic: "table", partition: 0 }
+      const store = yield* on(0, storeOf)
+      const writes: Array<[string, string | null]> = [["k1", "v1"], ["k2", "v1"], ["k1", "v2"], ["k3", "v1"], ["k2", null], ["k1", "v3"]]
+      for (const [k, v] of writes) {
+        const b = keyed(k, v)
+        yield* store.append(table, b, readHeader(b))
+      }
+      // Not compacted: nothing to clean there.
+      const plain = batchOf("p")
+      yield* store.append(T0, plain, readHeader(plain))
+      const done = yield* (yield* on(1, storeOf)).clean
+      assert.strictEqual(done.length, 1)
+      assert.deepStrictEqual([done[0]!.tp, done[0]!.firstDirty, done[0]!.end], [table, 0, 5])
+      const read = yield* store.read(table, 0, 1 << 20, true)
+      const left = batchesIn(read.records as Uint8Array).map((b) => b.header.baseOffset)
+      // k1@0 and k2@1 were replaced later; k1@2 is the latest below the last batch; the tombstone stays (its
+      // delete horizon is ahead); the last batch is never cleaned.
+      assert.deepStrictEqual(left, [2, 3, 4, 5])
+      assert.deepStrictEqual(yield* store.offsets(table), { logStartOffset: 0, logEndOffset: 6, lastStableOffset: 6 })
+      // A second pass finds nothing dirty enough; a new batch makes the clean go on from where it ended.
+      assert.strictEqual((yield* store.clean).length, 0)
+      const more = keyed("k3", "v2")
+      yield* store.append(table, more, readHeader(more))
+      const again = yield* store.clean
+      assert.deepStrictEqual([again[0]!.firstDirty, again[0]!.end], [5, 6])
+      // k1@2 goes (k1@5 is later); k3@3 stays: its later record is in the last batch, beyond the map.
+      assert.deepStrictEqual(batchesIn((yield* store.read(table, 0, 1 << 20, true)).records as Uint8Array).map((b) => b.header.baseOffset), [3, 4, 5, 6])
+      // A fetch at a removed offset gets the next batch.
+      assert.strictEqual(batchesIn((yield* store.read(table, 1, 1 << 20, true)).records as Uint8Array)[0]!.header.baseOffset, 3)
+    }))
+})
+
 describe("SqlLogStore without its database", () => {
   requirePostgres()
 

@@ -4,19 +4,20 @@
 // idempotent producers' state and the aborted transactions have a row each.
 //
 //   log_partitions   id, (topic, partition) unique, next_offset (the log end), log_start_offset, deleted
-//                    (a tombstone: the partition was deleted and stays unknown until created again)
+//                    (a tombstone: the partition was deleted and stays unknown until created again),
+//                    cleaned_offset (where the last compaction ended, -1: never cleaned)
 //   log_batches      (partition_id, base_offset) primary key, last_offset, max_timestamp, record_count, size,
 //                    producer_id, producer_epoch, base_sequence, control, transactional, bytes; an index on
-//                    (partition_id, last_offset) including base_offset and size finds the batch holding an
-//                    offset and sizes a read without touching the bytes
+//                    (partition_id, last_offset) including base_offset, size and record_count finds the batch
+//                    holding an offset and sizes a read without touching the bytes
 //   log_producers    (partition_id, producer_id) primary key, epoch, coordinator_epoch, txn_first_offset (-1:
 //                    none open; a partial index finds a partition's open transactions, whose first is where the
 //                    last stable offset stops), last_timestamp, batches (JSON: the last five batches'
 //                    [firstSequence, lastSequence, baseOffset, lastOffset])
 //   log_aborted      (partition_id, last_offset) primary key, producer_id, first_offset: aborted transactions,
 //                    for read_committed fetches
-//   log_maintenance  task primary key, next_run (ms): background work (retention) claimed by one broker of the
-//                    cluster per interval
+//   log_maintenance  task primary key, next_run (ms): background work (retention, compaction) claimed by one
+//                    broker of the cluster per interval
 //
 // Batch bytes are stored out of line without compression (STORAGE EXTERNAL): they are compressed, if at all,
 // by the producer, and a read copies them as they are.
@@ -34,6 +35,7 @@ const logTables: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*
       next_offset bigint NOT NULL DEFAULT 0,
       log_start_offset bigint NOT NULL DEFAULT 0,
       deleted boolean NOT NULL DEFAULT false,
+      cleaned_offset bigint NOT NULL DEFAULT -1,
       UNIQUE (topic, partition)
     )`
   yield* sql`
@@ -53,7 +55,7 @@ const logTables: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*
       PRIMARY KEY (partition_id, base_offset)
     )`
   yield* sql`ALTER TABLE log_batches ALTER COLUMN bytes SET STORAGE EXTERNAL`
-  yield* sql`CREATE UNIQUE INDEX log_batches_last_offset ON log_batches (partition_id, last_offset) INCLUDE (base_offset, size)`
+  yield* sql`CREATE UNIQUE INDEX log_batches_last_offset ON log_batches (partition_id, last_offset) INCLUDE (base_offset, size, record_count)`
   yield* sql`
     CREATE TABLE log_producers (
       partition_id bigint NOT NULL REFERENCES log_partitions (id) ON DELETE CASCADE,
@@ -75,7 +77,7 @@ const logTables: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*
       PRIMARY KEY (partition_id, last_offset)
     )`
   yield* sql`CREATE TABLE log_maintenance (task text PRIMARY KEY, next_run bigint NOT NULL)`
-  yield* sql`INSERT INTO log_maintenance (task, next_run) VALUES ('retention', 0)`
+  yield* sql`INSERT INTO log_maintenance (task, next_run) VALUES ('retention', 0), ('clean', 0)`
 })
 
 /** Migration 4 of Migrations.ts: the partition logs' tables. */

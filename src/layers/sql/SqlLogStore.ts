@@ -15,7 +15,8 @@
 // - Retention (time, size) and DeleteRecords delete whole batches below the new log start; the last batch
 //   always stays, as the file store keeps its active segment. The periodic pass runs on one broker of the
 //   cluster per interval (a claim in log_maintenance); `enforceRetention` called directly runs at once.
-// - Compaction is not done yet over PostgreSQL: `clean` answers no cleans (compacted topics keep every batch).
+// - Compaction (SqlCleaner.ts) cleans batches in place with the file store's pure core; the background pass
+//   runs on one broker per `log.cleaner.backoff.ms` (a claim in log_maintenance).
 //
 // A database failure fails the request with KAFKA_STORAGE_ERROR (StorageError); nothing is answered as written
 // unless it was committed.
@@ -31,6 +32,7 @@ import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../../s
 import {
   type AbortedTransaction,
   type AppendResult,
+  type CleanStats,
   type Isolation,
   LogStore,
   partitionName,
@@ -41,9 +43,10 @@ import {
   type TimestampLookup,
   type TopicPartition
 } from "../../services/log/LogStore.ts"
-import { internalLogConfigs, type LogSettings, logSettings } from "../../services/log/Partition.ts"
+import { INTERNAL_LOGS, internalLogConfigs, type LogSettings, logSettings } from "../../services/log/Partition.ts"
 import * as ProducerState from "../../services/log/ProducerState.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
+import { cleanPartition } from "./SqlCleaner.ts"
 
 /** The channel appends notify on; the payload is `<log end> <topic>-<partition>`. */
 export const APPEND_CHANNEL = "kafka_log_append"
@@ -286,7 +289,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
           FROM (
             SELECT base_offset, sum(size) OVER (ORDER BY last_offset) AS running, row_number() OVER (ORDER BY last_offset) AS n
             FROM (SELECT base_offset, last_offset, size FROM log_batches
-              WHERE partition_id = ${s.id} AND last_offset >= ${offset} AND base_offset < ${maxOffset}
+              WHERE partition_id = ${s.id} AND last_offset >= ${offset} AND base_offset < ${maxOffset} AND record_count > 0
               ORDER BY last_offset LIMIT ${READ_BATCHES}) c
           ) w JOIN log_batches b ON b.partition_id = ${s.id} AND b.base_offset = w.base_offset
           WHERE w.running <= ${Math.max(0, maxBytes)} OR (w.n = 1 AND ${minOneBatch})`
@@ -453,6 +456,41 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     yield* Effect.forkScoped(Effect.schedule(retentionTurn, Schedule.spaced(Duration.millis(config.logRetentionCheckIntervalMs))))
 
     // -------------------------------------------------------------------------------------------------------
+    // Compaction (SqlCleaner.ts): compacted topics and the broker's own logs, each dirty enough cleaned once.
+
+    const clean = Effect.gen(function*() {
+      const image = yield* metadata.image
+      const current = effectiveConfig(config, image)
+      if (!current.logCleanerEnable) return []
+      const candidates: Array<TopicPartition> = [...INTERNAL_LOGS]
+      for (const topic of image.topics.values()) {
+        if (!logSettings(current, topic.configs).compacts) continue
+        for (const info of topic.partitions) candidates.push({ topic: topic.name, partition: info.index })
+      }
+      const done: Array<CleanStats> = []
+      for (const tp of candidates) {
+        const s = yield* topicSettings(tp.topic)
+        if (!s.compacts) continue
+        const stats = yield* cleanPartition(sql, current, tp, s).pipe(
+          Effect.catch((e) => Effect.as(Effect.logWarning(`log cleaner: ${partitionName(tp)}: ${e.message}; not cleaned`), undefined))
+        )
+        if (stats !== undefined) done.push(stats)
+      }
+      return done
+    }).pipe(Effect.withSpan("LogCleaner.clean"))
+
+    /** The background cleaner's turn, on one broker of the cluster per `log.cleaner.backoff.ms`. */
+    const cleanTurn = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const claimed = yield* sql`UPDATE log_maintenance SET next_run = ${now + Math.floor(config.logCleanerBackoffMs * 0.9)}
+        WHERE task = 'clean' AND next_run <= ${now} RETURNING task`
+      if (claimed.length > 0) yield* clean
+    }).pipe(Effect.catch((e) => Effect.logError(`log cleaner: ${e.message}`)))
+    if (config.logCleanerEnable) {
+      yield* Effect.forkScoped(Effect.schedule(cleanTurn, Schedule.spaced(Duration.millis(config.logCleanerBackoffMs))))
+    }
+
+    // -------------------------------------------------------------------------------------------------------
     // Long polls: one LISTEN per broker; each notification wakes the polls waiting on its partition.
 
     const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
@@ -548,8 +586,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
       awaitAppend,
       deleteRecords,
       enforceRetention,
-      // Compaction over PostgreSQL is not built yet: no log is cleaned, compacted topics keep every batch.
-      clean: Effect.succeed([]),
+      clean,
       describeLogDir: Effect.succeed({ path: options.path ?? "postgresql", totalBytes: -1, usableBytes: -1 }),
       partitionSize
     })
