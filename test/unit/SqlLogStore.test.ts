@@ -353,6 +353,7 @@ describe("SqlLogStore compaction", () => {
       // k1@0 and k2@1 were replaced later; k1@2 is the latest below the last batch; the tombstone stays (its
       // delete horizon is ahead); the last batch is never cleaned.
       assert.deepStrictEqual(left, [2, 3, 4, 5])
+      assert.strictEqual(yield* store.partitionSize(table), (read.records as Uint8Array).length)
       assert.deepStrictEqual(yield* store.offsets(table), { logStartOffset: 0, logEndOffset: 6, lastStableOffset: 6 })
       // A second pass finds nothing dirty enough; a new batch makes the clean go on from where it ended.
       assert.strictEqual((yield* store.clean).length, 0)

@@ -5,7 +5,8 @@
 //
 //   log_partitions   id, (topic, partition) unique, next_offset (the log end), log_start_offset, deleted
 //                    (a tombstone: the partition was deleted and stays unknown until created again),
-//                    cleaned_offset (where the last compaction ended, -1: never cleaned)
+//                    cleaned_offset (where the last compaction ended, -1: never cleaned), size_bytes (the
+//                    bytes of its batches, kept with every change)
 //   log_batches      (partition_id, base_offset) primary key, last_offset, max_timestamp, record_count, size,
 //                    producer_id, producer_epoch, base_sequence, control, transactional, bytes; an index on
 //                    (partition_id, last_offset) including base_offset, size and record_count finds the batch
@@ -36,6 +37,7 @@ const logTables: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*
       log_start_offset bigint NOT NULL DEFAULT 0,
       deleted boolean NOT NULL DEFAULT false,
       cleaned_offset bigint NOT NULL DEFAULT -1,
+      size_bytes bigint NOT NULL DEFAULT 0,
       UNIQUE (topic, partition)
     )`
   yield* sql`

@@ -176,7 +176,8 @@ export const cleanPartition = (sql: SqlClient, config: BrokerConfigShape, tp: To
             max_timestamp = ${h.maxTimestamp} WHERE partition_id = ${id} AND base_offset = ${h.baseOffset}`
       }
       if (forgotten.length > 0) yield* sql`DELETE FROM log_aborted WHERE partition_id = ${id} AND last_offset = ANY(${forgotten}::int8[])`
-      yield* sql`UPDATE log_partitions SET cleaned_offset = ${end} WHERE id = ${id}`
+      yield* sql`UPDATE log_partitions SET cleaned_offset = ${end},
+          size_bytes = (SELECT coalesce(sum(size), 0) FROM log_batches WHERE partition_id = ${id}) WHERE id = ${id}`
     }))
     const ms = (yield* Clock.currentTimeMillis) - started
     const stats: CleanStats = {

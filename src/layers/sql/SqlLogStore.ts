@@ -199,7 +199,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
               producer_epoch, base_sequence, control, transactional, bytes)
             VALUES (${p.id}, ${baseOffset}, ${lastOffset}, ${header.maxTimestamp}, ${header.recordCount}, ${batch.length}, ${header.producerId},
               ${header.producerEpoch}, ${header.baseSequence}, ${(header.attributes & CONTROL) !== 0}, ${(header.attributes & TRANSACTIONAL) !== 0}, ${batch})
-          ), u AS (UPDATE log_partitions SET next_offset = ${lastOffset + 1} WHERE id = ${p.id})
+          ), u AS (UPDATE log_partitions SET next_offset = ${lastOffset + 1}, size_bytes = size_bytes + ${batch.length} WHERE id = ${p.id})
           ${parts[0] ?? none} ${parts[1] ?? none}
           SELECT pg_notify(${APPEND_CHANNEL}, ${`${lastOffset + 1} ${partitionName(tp)}`})`
         return baseOffset
@@ -214,7 +214,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     const appendPlain = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
       Effect.map(
         sql`WITH p AS (
-            UPDATE log_partitions SET next_offset = next_offset + ${header.lastOffsetDelta + 1}
+            UPDATE log_partitions SET next_offset = next_offset + ${header.lastOffsetDelta + 1}, size_bytes = size_bytes + ${batch.length}
             WHERE topic = ${tp.topic} AND partition = ${tp.partition} AND NOT deleted
             RETURNING id, next_offset - ${header.lastOffsetDelta + 1} AS base, next_offset AS next, log_start_offset
           ), b AS (
@@ -351,8 +351,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
 
     const partitionSize = (tp: TopicPartition) =>
       Effect.gen(function*() {
-        const rows = yield* sql`SELECT p.deleted, (SELECT coalesce(sum(b.size), 0) FROM log_batches b WHERE b.partition_id = p.id) AS bytes
-          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition}`
+        const rows = yield* sql`SELECT deleted, size_bytes AS bytes FROM log_partitions WHERE topic = ${tp.topic} AND partition = ${tp.partition}`
         const r = rows[0]
         if (r === undefined) return 0
         if (r.deleted === true) return yield* new UnknownTopicOrPartition({ topic: tp.topic, partition: tp.partition })
@@ -384,9 +383,10 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     /** Moves the locked partition's log start up to `target`, deleting the batches wholly below it. */
     const moveLogStart = (p: PartitionRow, target: number) =>
       Effect.gen(function*() {
-        yield* sql`DELETE FROM log_batches WHERE partition_id = ${p.id} AND last_offset < ${target}`
+        yield* sql`WITH d AS (DELETE FROM log_batches WHERE partition_id = ${p.id} AND last_offset < ${target} RETURNING size)
+          UPDATE log_partitions SET log_start_offset = ${target}, size_bytes = size_bytes - (SELECT coalesce(sum(size), 0) FROM d)
+          WHERE id = ${p.id}`
         yield* sql`DELETE FROM log_aborted WHERE partition_id = ${p.id} AND last_offset < ${target}`
-        yield* sql`UPDATE log_partitions SET log_start_offset = ${target} WHERE id = ${p.id}`
       })
 
     const deleteRecords = (tp: TopicPartition, offset: number) =>
@@ -407,6 +407,27 @@ export const make = (options: SqlLogStoreOptions = {}) =>
      * below the last stable offset; the last batch stays.
      */
     const retainPartition = (tp: TopicPartition, s: LogSettings, now: number) =>
+      Effect.flatMap(mayRetain(tp, s, now), (may) => (may ? retainLocked(tp, s, now) : Effect.succeed(0)))
+
+    /**
+     * Whether retention may delete anything, without a lock: the partition is above retention.bytes, or its first
+     * batch (where the deleted prefix starts) is past retention.ms.
+     */
+    const mayRetain = (tp: TopicPartition, s: LogSettings, now: number) =>
+      Effect.map(
+        sql`SELECT p.size_bytes,
+            (SELECT b.max_timestamp FROM log_batches b WHERE b.partition_id = p.id ORDER BY b.base_offset LIMIT 1) AS first_timestamp
+          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition} AND NOT p.deleted`,
+        (rows) => {
+          const r = rows[0]
+          if (r === undefined) return false
+          const first = num(r.first_timestamp)
+          return (Number.isFinite(s.retentionBytes) && num(r.size_bytes) > s.retentionBytes) ||
+            (Number.isFinite(s.retentionMs) && first >= 0 && first < now - s.retentionMs)
+        }
+      ).pipe(Effect.mapError(failed(tp)))
+
+    const retainLocked = (tp: TopicPartition, s: LogSettings, now: number) =>
       sql.withTransaction(Effect.gen(function*() {
         const locked = yield* sql`SELECT p.id, p.next_offset, p.log_start_offset, p.deleted,
             (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable
