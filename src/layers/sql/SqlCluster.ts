@@ -156,6 +156,8 @@ export const makeMembership = Effect.gen(function*() {
       yield* Effect.addFinalizer(() =>
         sql`update brokers set last_heartbeat = '-infinity' where node_id = ${self} and incarnation = ${incarnation}`.pipe(
           Effect.andThen(pg.notify(BROKERS_CHANNEL, String(self))),
+          // A database that is away must not hold the shutdown: the session timeout will tell the others.
+          Effect.timeout("3 seconds"),
           Effect.catch((e) => Effect.logWarning(`brokers: deregistering failed: ${describeFailure(e)}`))
         )
       )
