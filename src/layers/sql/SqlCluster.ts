@@ -7,13 +7,14 @@
 // The lowest live node acts as controller: when the partitions' leaders do not match the live nodes
 // (services/cluster/Leadership.ts) it writes the PartitionChangeRecords through ClusterMetadata. It decides inside
 // the metadata update, on the latest image and on the live set read in that same transaction, so two nodes
-// that both believe they are controller for a moment write the same changes at most once.
+// that both believe they are controller for a moment write the same changes at most once. After its own
+// heartbeats failed (the database was away, so nobody could beat) it moves nothing for a session timeout.
 //
 // Addresses: a listener's `advertised.listeners` entry, else the address it is bound to; a wildcard host is
 // answered with the address the client connected to (right when the brokers share a host, as in tests; give
 // advertised.listeners otherwise).
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Queue, Schedule, Scope } from "effect"
+import { Clock, Context, Effect, Layer, Queue, Schedule, Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { Cluster, type ClusterShape, controllerOf, type NodeEndpoint } from "../../services/cluster/Cluster.ts"
@@ -88,6 +89,8 @@ export const makeMembership = Effect.gen(function*() {
   let own: ReadonlyArray<AdvertisedListener> | undefined
   let nodeIds: ReadonlyArray<number> = [self]
   let live: ReadonlyArray<number> = [self]
+  // Since when this broker's heartbeats have all succeeded (a broker just started has seen no outage).
+  let healthySince: number | undefined = -Infinity
 
   const withSelf = (ids: ReadonlyArray<number>) => (ids.includes(self) ? ids : [...ids, self].sort((a, b) => a - b))
 
@@ -121,6 +124,10 @@ export const makeMembership = Effect.gen(function*() {
     nodeIds = withSelf(brokers.map((b) => b.nodeId))
     live = withSelf(brokers.filter((b) => b.live).map((b) => b.nodeId))
     if (controllerOf(cluster) !== self) return
+    // After an outage of the database nobody could heartbeat: every broker looks dead until its next beat.
+    // Moving partitions then would shuffle them all and back, so the controller waits until it has beaten
+    // without failure for a whole session.
+    if (healthySince === undefined || (yield* Clock.currentTimeMillis) - healthySince < config.brokerSessionTimeoutMs) return
     // Cheap check on the local view first: the update (a table lock) only when something is to change.
     if (leadershipChanges(yield* metadata.image, live).length > 0) yield* reconcile
   }).pipe(
@@ -149,6 +156,8 @@ export const makeMembership = Effect.gen(function*() {
       yield* Effect.addFinalizer(() =>
         sql`update brokers set last_heartbeat = '-infinity' where node_id = ${self} and incarnation = ${incarnation}`.pipe(
           Effect.andThen(pg.notify(BROKERS_CHANNEL, String(self))),
+          // A database that is away must not hold the shutdown: the session timeout will tell the others.
+          Effect.timeout("3 seconds"),
           Effect.catch((e) => Effect.logWarning(`brokers: deregistering failed: ${describeFailure(e)}`))
         )
       )
@@ -165,7 +174,16 @@ export const makeMembership = Effect.gen(function*() {
       )
       yield* refresh
       yield* Effect.andThen(
-        heartbeat(listeners).pipe(Effect.catch((e) => Effect.logWarning(`brokers: heartbeat failed: ${describeFailure(e)}`))),
+        heartbeat(listeners).pipe(
+          Effect.andThen(Clock.currentTimeMillis),
+          Effect.tap((now) => Effect.sync(() => (healthySince ??= now))),
+          Effect.catch((e) =>
+            Effect.andThen(
+              Effect.sync(() => (healthySince = undefined)),
+              Effect.logWarning(`brokers: heartbeat failed: ${describeFailure(e)}`)
+            )
+          )
+        ),
         refresh
       ).pipe(
         Effect.repeat(Schedule.spaced(`${config.brokerHeartbeatIntervalMs} millis`)),

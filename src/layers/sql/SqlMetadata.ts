@@ -16,7 +16,7 @@
 //   format) to `metadata_snapshot` and deletes the batches and snapshots it covers, in the same transaction.
 //   A broker starts from the newest snapshot; one that finds its next batch deleted loads the snapshot past it.
 import { PgClient } from "@effect/sql-pg"
-import { Clock, Effect, Latch, Layer, Queue, Schedule, Semaphore } from "effect"
+import { Cause, Clock, Effect, Latch, Layer, Queue, Schedule, Semaphore } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import {
@@ -61,10 +61,6 @@ export const clusterIdOf = (sql: SqlClient): Effect.Effect<string, SqlError> =>
     return rows[0]!.cluster_id
   })
 
-/**
- * ClusterMetadata over the tables of layers/sql/Migrations.ts (migrated before). The follower runs for as long
- * as the layer's scope.
- */
 export interface Options {
   /**
    * Follow the log through notifications (the default). Without, the image moves only at this broker's own
@@ -73,12 +69,15 @@ export interface Options {
   readonly follow?: boolean
 }
 
+/**
+ * ClusterMetadata over the tables of layers/sql/Migrations.ts (migrated before). The follower runs for as long
+ * as the layer's scope.
+ */
 export const makeWith = (options: Options = {}) => Effect.gen(function*() {
   const sql = yield* SqlClient
   const pg = yield* PgClient.PgClient
-  const clusterId = yield* clusterIdOf(sql)
-
   const config = yield* BrokerConfig
+  const clusterId = yield* clusterIdOf(sql)
 
   let image: MetadataImage = emptyImage
   let nextOffset = 0
@@ -164,6 +163,8 @@ export const makeWith = (options: Options = {}) => Effect.gen(function*() {
     yield* follow.pipe(
       Effect.tapError((e) => Effect.logWarning(`metadata_log: following the log failed (${describeFailure(e)}); listening again`)),
       Effect.retry(Schedule.spaced("1 second")),
+      // Only an impossible log (a gap, a bad snapshot) ends it: say so loudly, the image stops moving.
+      Effect.tapCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("metadata_log: no longer following the log", cause)),
       Effect.forkScoped
     )
     yield* listening.await
