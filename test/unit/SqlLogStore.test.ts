@@ -360,6 +360,25 @@ describe("SqlLogStore", () => {
     }))
 })
 
+describe("SqlLogStore partitions", () => {
+  requirePostgres()
+
+  sqlIt("creating a partition keeps what other brokers appended to it already, and clears a deleted one", () =>
+    Effect.gen(function*() {
+      const on = yield* brokers(2)
+      const fresh = { topic: "fresh", partition: 0 }
+      const b = batchOf("early")
+      // The topic is in the metadata before its creator creates its partitions: a producer may be first.
+      yield* (yield* on(1, storeOf)).append(fresh, b, readHeader(b))
+      const store = yield* on(0, storeOf)
+      yield* store.createPartition(fresh)
+      assert.strictEqual((yield* store.offsets(fresh)).logEndOffset, 1)
+      yield* store.deletePartition(fresh)
+      yield* store.createPartition(fresh)
+      assert.deepStrictEqual(yield* (yield* on(1, storeOf)).offsets(fresh), { logStartOffset: 0, logEndOffset: 0, lastStableOffset: 0 })
+    }))
+})
+
 describe("SqlLogStore compaction", () => {
   requirePostgres()
 

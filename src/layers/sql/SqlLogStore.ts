@@ -361,11 +361,14 @@ export const make = (options: SqlLogStoreOptions = {}) =>
     // -------------------------------------------------------------------------------------------------------
     // Creating and deleting partitions
 
-    /** A new partition starts empty: rows left by an older topic of that name go (with their batches). */
+    /**
+     * A new partition starts empty: the tombstone of a deleted one of that name goes. A live row is kept: the
+     * topic is in the metadata before this runs, so appends through other brokers may already have reached it.
+     */
     const createPartition = (tp: TopicPartition) =>
       sql.withTransaction(Effect.gen(function*() {
-        yield* sql`DELETE FROM log_partitions WHERE topic = ${tp.topic} AND partition = ${tp.partition}`
-        yield* sql`INSERT INTO log_partitions (topic, partition) VALUES (${tp.topic}, ${tp.partition})`
+        yield* sql`DELETE FROM log_partitions WHERE topic = ${tp.topic} AND partition = ${tp.partition} AND deleted`
+        yield* sql`INSERT INTO log_partitions (topic, partition) VALUES (${tp.topic}, ${tp.partition}) ON CONFLICT (topic, partition) DO NOTHING`
         yield* notifyEnd(tp, 0)
       })).pipe(Effect.mapError(failed(tp)))
 
