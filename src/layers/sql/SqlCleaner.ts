@@ -82,10 +82,13 @@ export const cleanPartition = (sql: SqlClient, config: BrokerConfigShape, tp: To
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const rows = yield* sql`SELECT p.id, p.log_start_offset, p.next_offset, p.cleaned_offset, p.deleted,
-        (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable
+        (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable,
+        (SELECT max(b.base_offset) FROM log_batches b WHERE b.partition_id = p.id) AS last_base
       FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition}`
     const row = rows[0]
     if (row === undefined || row.deleted === true) return undefined
+    // Nothing written below the last batch since the last clean: no need to look at the batches.
+    if (row.last_base === null || num(row.cleaned_offset) >= num(row.last_base)) return undefined
     const id = num(row.id)
     const logStart = num(row.log_start_offset)
     const unstable = num(row.first_unstable)

@@ -410,27 +410,6 @@ export const make = (options: SqlLogStoreOptions = {}) =>
      * below the last stable offset; the last batch stays.
      */
     const retainPartition = (tp: TopicPartition, s: LogSettings, now: number) =>
-      Effect.flatMap(mayRetain(tp, s, now), (may) => (may ? retainLocked(tp, s, now) : Effect.succeed(0)))
-
-    /**
-     * Whether retention may delete anything, without a lock: the partition is above retention.bytes, or its first
-     * batch (where the deleted prefix starts) is past retention.ms.
-     */
-    const mayRetain = (tp: TopicPartition, s: LogSettings, now: number) =>
-      Effect.map(
-        sql`SELECT p.size_bytes,
-            (SELECT b.max_timestamp FROM log_batches b WHERE b.partition_id = p.id ORDER BY b.base_offset LIMIT 1) AS first_timestamp
-          FROM log_partitions p WHERE p.topic = ${tp.topic} AND p.partition = ${tp.partition} AND NOT p.deleted`,
-        (rows) => {
-          const r = rows[0]
-          if (r === undefined) return false
-          const first = num(r.first_timestamp)
-          return (Number.isFinite(s.retentionBytes) && num(r.size_bytes) > s.retentionBytes) ||
-            (Number.isFinite(s.retentionMs) && first >= 0 && first < now - s.retentionMs)
-        }
-      ).pipe(Effect.mapError(failed(tp)))
-
-    const retainLocked = (tp: TopicPartition, s: LogSettings, now: number) =>
       sql.withTransaction(Effect.gen(function*() {
         const locked = yield* sql`SELECT p.id, p.next_offset, p.log_start_offset, p.deleted,
             (SELECT min(o.txn_first_offset) FROM log_producers o WHERE o.partition_id = p.id AND o.txn_first_offset >= 0) AS first_unstable
@@ -455,17 +434,29 @@ export const make = (options: SqlLogStoreOptions = {}) =>
         return keepFrom - p.logStartOffset
       })).pipe(Effect.mapError(failed(tp)))
 
+    /**
+     * One look at every partition (its size, and its first batch's largest timestamp, through the index), then,
+     * under its lock, each one retention may delete from: above retention.bytes, or its first batch (where the
+     * deleted prefix starts) past retention.ms.
+     */
     const enforceRetention = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const image = yield* metadata.image
-      for (const topic of image.topics.values()) {
-        const s = yield* topicSettings(topic.name)
-        if (!s.deletes || (!Number.isFinite(s.retentionMs) && !Number.isFinite(s.retentionBytes))) continue
-        for (const info of topic.partitions) {
-          yield* retainPartition({ topic: topic.name, partition: info.index }, s, now).pipe(
-            Effect.catch((e) => Effect.logError(`retention: ${e.message}`))
-          )
-        }
+      const rows = yield* sql`SELECT p.topic, p.partition, p.size_bytes,
+          (SELECT b.max_timestamp FROM log_batches b WHERE b.partition_id = p.id ORDER BY b.base_offset LIMIT 1) AS first_timestamp
+        FROM log_partitions p WHERE NOT p.deleted`.pipe(
+          Effect.catch((e) => Effect.as(Effect.logError(`retention: ${e.message}`), []))
+        )
+      for (const r of rows) {
+        const tp = { topic: String(r.topic), partition: num(r.partition) }
+        const topic = image.topics.get(tp.topic)
+        if (topic === undefined || tp.partition >= topic.partitions.length) continue
+        const s = yield* topicSettings(tp.topic)
+        if (!s.deletes) continue
+        const first = num(r.first_timestamp)
+        const due = (Number.isFinite(s.retentionBytes) && num(r.size_bytes) > s.retentionBytes) ||
+          (Number.isFinite(s.retentionMs) && first >= 0 && first < now - s.retentionMs)
+        if (due) yield* retainPartition(tp, s, now).pipe(Effect.catch((e) => Effect.logError(`retention: ${e.message}`)))
       }
     })
 
