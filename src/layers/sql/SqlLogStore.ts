@@ -1,9 +1,10 @@
 // The LogStore over PostgreSQL (schema: LogSchema.ts), for brokers that keep no state of their own: every
 // broker over the same database serves the same logs.
 //
-// - Appends run in one transaction each: the partition's row is locked (SELECT … FOR UPDATE), the producer's
-//   state checked by the same pure core the file store uses (services/log/ProducerState.ts), the batch inserted
-//   with its base offset patched in and the log end moved on, then committed before the answer. Two brokers
+// - An append of a producer's batch is one transaction: the partition's row is locked (SELECT … FOR UPDATE), the
+//   producer's state checked by the same pure core the file store uses (services/log/ProducerState.ts), the
+//   batch inserted with its base offset patched in and the log end moved on, then committed before the answer; a
+//   batch without a producer id is one statement doing the same (UPDATE … RETURNING takes the lock). Two brokers
 //   appending to one partition queue on that row lock, so no offset is assigned twice, and what is acknowledged
 //   is committed. A duplicate is answered with its original's offset and writes nothing.
 // - Reads are one statement over the (partition, last offset) index: whole batches from the one holding the
@@ -21,7 +22,7 @@
 // A database failure fails the request with KAFKA_STORAGE_ERROR (StorageError); nothing is answered as written
 // unless it was committed.
 import { PgClient } from "@effect/sql-pg/PgClient"
-import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { type Marker, markerBatch } from "../../protocol/ControlRecords.ts"
@@ -39,7 +40,6 @@ import {
   type PartitionOffsets,
   type ProducerInfo,
   type ReadResult,
-  type SeenEnd,
   type TimestampLookup,
   type TopicPartition
 } from "../../services/log/LogStore.ts"
@@ -47,9 +47,11 @@ import { INTERNAL_LOGS, internalLogConfigs, type LogSettings, logSettings } from
 import * as ProducerState from "../../services/log/ProducerState.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
 import { cleanPartition } from "./SqlCleaner.ts"
+import * as SqlLogWaits from "./SqlLogWaits.ts"
 
-/** The channel appends notify on; the payload is `<log end> <topic>-<partition>`. */
-export const APPEND_CHANNEL = "kafka_log_append"
+import { APPEND_CHANNEL } from "./SqlLogWaits.ts"
+
+export { APPEND_CHANNEL }
 
 /** At most this many batches per read (a read is sized by maxBytes first). */
 const READ_BATCHES = 1000
@@ -505,87 +507,8 @@ export const make = (options: SqlLogStoreOptions = {}) =>
       yield* Effect.forkScoped(Effect.schedule(cleanTurn, Schedule.spaced(Duration.millis(config.logCleanerBackoffMs))))
     }
 
-    // -------------------------------------------------------------------------------------------------------
-    // Long polls: one LISTEN per broker; each notification wakes the polls waiting on its partition.
-
-    const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
-    const wake = (name: string) => {
-      const set = waiters.get(name)
-      if (set === undefined) return
-      waiters.delete(name)
-      for (const d of set) Deferred.doneUnsafe(d, Effect.void)
-    }
-    const wakeAll = () => {
-      for (const name of [...waiters.keys()]) wake(name)
-    }
-    // LISTEN is confirmed before the store is made, so no append committed after a poll's check goes unseen.
-    // When the listening connection fails, every poll is woken (to read again) and the LISTEN is made anew.
-    const drain = (queue: Queue.Dequeue<{ readonly payload: string }, SqlError>) =>
-      Effect.forever(Effect.map(Queue.take(queue), (n) => {
-        const space = n.payload.indexOf(" ")
-        if (space > 0) wake(n.payload.slice(space + 1))
-      }))
-    // One line when the notifications stop and one when they are back; tries again every second meanwhile.
-    let down = false
-    const relisten = (e: SqlError): Effect.Effect<never> =>
-      Effect.suspend(() => {
-        const first = !down
-        down = true
-        return first ? Effect.logWarning(`log notifications lost: ${e.message}; listening again`) : Effect.void
-      }).pipe(
-        Effect.andThen(Effect.sync(wakeAll)),
-        Effect.andThen(Effect.sleep(Duration.seconds(1))),
-        // Listening again: the polls that came meanwhile read again, then wait for notifications.
-        Effect.andThen(Effect.scoped(Effect.flatMap(pg.listen(APPEND_CHANNEL), (queue) =>
-          Effect.andThen(
-            Effect.suspend(() => {
-              down = false
-              wakeAll()
-              return Effect.logInfo("log notifications: listening again")
-            }),
-            drain(queue)
-          )))),
-        Effect.catch(relisten)
-      )
-    const queue = yield* pg.listen(APPEND_CHANNEL)
-    yield* Effect.forkScoped(drain(queue).pipe(Effect.catch(relisten)))
-
-    const awaitAppend = (seen: ReadonlyArray<SeenEnd>, timeout: Duration.Input) =>
-      Effect.suspend(() => {
-        const d = Deferred.makeUnsafe<void>()
-        const names = seen.map(partitionName)
-        for (const name of names) {
-          let set = waiters.get(name)
-          if (set === undefined) waiters.set(name, (set = new Set()))
-          set.add(d)
-        }
-        // Registered first, then checked: an append committed after the check wakes it.
-        const changed = ends(seen).pipe(
-          Effect.map((current) => seen.some((s, i) => current.get(names[i]!) !== s.logEndOffset)),
-          Effect.catch(() => Effect.succeed(true))
-        )
-        return Effect.flatMap(changed, (yes) => (yes ? Effect.void : Effect.asVoid(Effect.timeoutOption(Deferred.await(d), timeout)))).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            for (const name of names) {
-              const set = waiters.get(name)
-              set?.delete(d)
-              if (set?.size === 0) waiters.delete(name)
-            }
-          }))
-        )
-      })
-
-    /** The log ends of these partitions (0 before a first append, -1 when deleted). */
-    const ends = (seen: ReadonlyArray<TopicPartition>) =>
-      Effect.map(
-        sql`SELECT topic, partition, next_offset, deleted FROM log_partitions
-          WHERE (topic, partition) IN (SELECT * FROM unnest(${seen.map((s) => s.topic)}::text[], ${seen.map((s) => s.partition)}::int4[]))`,
-        (rows) => {
-          const out = new Map<string, number>(seen.map((s) => [partitionName(s), 0]))
-          for (const r of rows) out.set(partitionName({ topic: String(r.topic), partition: num(r.partition) }), r.deleted === true ? -1 : num(r.next_offset))
-          return out
-        }
-      )
+    // Long polls: one LISTEN per broker (SqlLogWaits.ts).
+    const { awaitAppend } = yield* SqlLogWaits.make(pg, sql)
 
     return LogStore.of({
       createPartition,
