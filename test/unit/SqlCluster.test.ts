@@ -20,7 +20,7 @@ import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from
 let pg: Postgres | undefined
 
 const HEARTBEAT_MS = 100
-const SESSION_MS = 600
+const SESSION_MS = 1000
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect.pipe(Effect.provide(Logger.layer([]))))
 
