@@ -17,7 +17,7 @@ import { databaseFor, sameLogs, sqlLogStores } from "./SqlLogStores.ts"
 import { ByteReader, type ByteSource, ByteWriter, bytesOf, concat } from "../../src/protocol/Bytes.ts"
 import { requestCodec, responseCodec } from "../../src/protocol/Message.ts"
 import { bootstrapRecords, type NewMetadataRecord, topicRecords } from "../../src/protocol/MetadataRecords.ts"
-import { scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
+import { readHeader, scanBatches, type BatchHeader } from "../../src/protocol/RecordBatch.ts"
 import { BrokerConfig } from "../../src/services/config/BrokerConfig.ts"
 import { ClusterMetadata } from "../../src/services/metadata/ClusterMetadata.ts"
 import { ConfigResource } from "../../src/services/metadata/MetadataImage.ts"
@@ -244,9 +244,21 @@ export const readLog = (tp: TopicPartition, logDir = LOG_DIR) =>
   Effect.gen(function*() {
     if (sqlLogStores) {
       const store = yield* LogStore
-      const { logStartOffset } = yield* store.offsets(tp)
-      const { records } = yield* store.read(tp, logStartOffset, Number.MAX_SAFE_INTEGER, true)
-      return yield* bytesOf(records)
+      const parts: Array<Uint8Array> = []
+      let offset = (yield* store.offsets(tp)).logStartOffset
+      for (;;) {
+        const read = yield* store.read(tp, offset, 1 << 30, true)
+        const bytes = yield* bytesOf(read.records)
+        if (bytes.length === 0) break
+        parts.push(bytes)
+        for (let at = 0; at < bytes.length;) {
+          const h = readHeader(bytes, at)
+          offset = h.baseOffset + h.lastOffsetDelta + 1
+          at += h.size
+        }
+        if (offset >= read.logEndOffset) break
+      }
+      return concat(parts)
     }
     const fs = yield* FileSystem.FileSystem
     return yield* fs.readFile(segmentPath(tp, logDir)).pipe(

@@ -379,6 +379,25 @@ describe("SqlLogStore partitions", () => {
     }))
 })
 
+describe("SqlLogStore large reads", () => {
+  requirePostgres()
+
+  sqlIt("a read asking for more than 8 MiB answers whole batches up to 8 MiB, and the rest on the next read", () =>
+    Effect.gen(function*() {
+      const on = yield* brokers(1)
+      const store = yield* on(0, storeOf)
+      const big = new Uint8Array(1_000_000).fill(7)
+      for (let i = 0; i < 10; i++) {
+        const b = encodeBatch([{ value: big }], { timestamp: NOW })
+        yield* store.append(T0, b, readHeader(b))
+      }
+      const first = batchesIn((yield* store.read(T0, 0, 100 * 1024 * 1024, true)).records as Uint8Array)
+      assert.strictEqual(first.length, 8)
+      const rest = batchesIn((yield* store.read(T0, 8, 100 * 1024 * 1024, true)).records as Uint8Array)
+      assert.deepStrictEqual(rest.map((b) => b.header.baseOffset), [8, 9])
+    }))
+})
+
 describe("SqlLogStore compaction", () => {
   requirePostgres()
 

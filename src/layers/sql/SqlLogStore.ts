@@ -56,6 +56,12 @@ export { APPEND_CHANNEL }
 /** At most this many batches per read (a read is sized by maxBytes first). */
 const READ_BATCHES = 1000
 
+/**
+ * At most this many bytes per read whatever the client asks (at least one batch still comes): one result row
+ * stays well below the client's largest backend message (16 MiB).
+ */
+const READ_MAX_BYTES = 8 * 1024 * 1024
+
 export interface SqlLogStoreOptions {
   /** What DescribeLogDirs names as the log dir (default "postgresql"). */
   readonly path?: string
@@ -294,7 +300,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
               WHERE partition_id = ${s.id} AND last_offset >= ${offset} AND base_offset < ${maxOffset} AND record_count > 0
               ORDER BY last_offset LIMIT ${READ_BATCHES}) c
           ) w JOIN log_batches b ON b.partition_id = ${s.id} AND b.base_offset = w.base_offset
-          WHERE w.running <= ${Math.max(0, maxBytes)} OR (w.n = 1 AND ${minOneBatch})`
+          WHERE w.running <= ${Math.min(READ_MAX_BYTES, Math.max(0, maxBytes))} OR (w.n = 1 AND ${minOneBatch})`
         const r = rows[0]
         if (r === undefined || r.records === null) return { ...offsets, records: emptyRecords, abortedTransactions: noAborted }
         const records = bytesOf(r.records)
