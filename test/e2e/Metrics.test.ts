@@ -64,12 +64,22 @@ describe("/metrics with kafkajs", () => {
     expect(groups).toMatchObject([{ groupId: "readers", state: "Empty", lag: 4 }])
   }, 60_000)
 
-  test("an unknown API path answers JSON 404, a bad body 400", async () => {
+  test("an unknown API path answers JSON 404; a bad, oversized or mistyped body 400; the console keeps serving", async () => {
     const missing = await fetch(`${broker.consoleUrl}/api/nothing-here`)
     expect(missing.status).toBe(404)
     expect(await missing.json()).toEqual({ error: "no such API" })
     const bad = await fetch(`${broker.consoleUrl}/api/topics`, { method: "POST", body: "not json" })
     expect(bad.status).toBe(400)
+    const post = (path: string, body: string) => fetch(`${broker.consoleUrl}${path}`, { method: "POST", body })
+    // Too large, not an object, fields of the wrong type, an unknown mode: 400 with what was expected.
+    const huge = await post("/api/topics/events/messages", JSON.stringify({ value: "x".repeat(5 * 1024 * 1024) }))
+    expect([huge.status, ((await huge.json()) as { error: string }).error]).toEqual([400, "expected a JSON object of at most 4194304 bytes"])
+    expect((await post("/api/topics", "[1,2]")).status).toBe(400)
+    expect(await (await post("/api/topics", JSON.stringify({ name: "t2", partitions: "3" }))).json()).toEqual({ error: "partitions: expected a positive integer" })
+    expect(await (await post("/api/topics/events/messages", JSON.stringify({ value: 5 }))).json()).toEqual({ error: "value: expected a string or null" })
+    expect((await fetch(`${broker.consoleUrl}/api/topics/events/messages?from=sideways`)).status).toBe(400)
+    // And the broker still serves.
+    expect((await fetch(`${broker.consoleUrl}/api/topics`)).status).toBe(200)
     const exists = await fetch(`${broker.consoleUrl}/api/topics`, { method: "POST", body: JSON.stringify({ name: "events" }) })
     expect(exists.status).toBe(409)
     expect(await exists.json()).toMatchObject({ errorCode: 36 })

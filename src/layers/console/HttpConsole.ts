@@ -5,8 +5,8 @@
 // credentials) and acts as that principal; with TLS or an authorizer but no SASL it must be bound to loopback.
 // Every second it samples the counters for the rates, and each group's lag for its chart.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Effect, Layer, Schedule } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Context, Effect, Layer, Schedule } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { existsSync, readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { dirname, extname, join, normalize } from "node:path"
@@ -65,6 +65,9 @@ const kafkaFailure = (e: unknown) => {
   const status = code === 3 ? 404 : code === 56 ? 500 : 400
   return Effect.succeed(json({ error: (e as Error).message, errorCode: code }, status))
 }
+
+/** The largest request body the actions read (a produced message's value included). */
+const MAX_BODY = 4 * 1024 * 1024
 
 /** Samples kept: one a second, five minutes. */
 const SAMPLES = 300
@@ -184,10 +187,18 @@ export const make = Effect.gen(function*() {
       )
     ) as Effect.Effect<HttpServerResponse.HttpServerResponse>
 
+  // The actions take small JSON bodies: anything larger than MAX_BODY is refused before it is read whole.
   const body = <A>(request: HttpServerRequest.HttpServerRequest) =>
     request.json.pipe(
-      Effect.map((b) => b as A),
-      Effect.mapError(() => new ConsoleError({ status: 400, error: "expected a JSON body" }))
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY)),
+      Effect.flatMap((b) =>
+        typeof b === "object" && b !== null && !Array.isArray(b)
+          ? Effect.succeed(b as A)
+          : Effect.fail(new ConsoleError({ status: 400, error: "expected a JSON object" }))
+      ),
+      Effect.mapError((e) =>
+        e instanceof ConsoleError ? e : new ConsoleError({ status: 400, error: `expected a JSON object of at most ${MAX_BODY} bytes` })
+      )
     )
   const query = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://console").searchParams
   const num = (v: string | null) => (v === null || v === "" || !/^-?\d+$/.test(v) ? undefined : Number(v))

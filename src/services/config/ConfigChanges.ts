@@ -7,6 +7,9 @@
 // setting a keystore's path anew reloads a certificate rotated in place. SSL keys are a node's only, and the
 // listeners' certificates must load with them. `validate_only` checks and writes nothing.
 import { Effect } from "effect"
+import type { ConnectionInfo } from "../api/Handler.ts"
+import { Authorization, configResourceRefusal } from "../auth/Authorization.ts"
+import { AclOperation } from "../auth/Authorizer.ts"
 import type { NewMetadataRecord } from "../../protocol/MetadataRecords.ts"
 import { InvalidConfigChange, InvalidRequest, InvalidTopic, InvalidTopicConfig, StorageError, UnknownTopicOrPartition } from "../Errors.ts"
 import { ClusterMetadata } from "../metadata/ClusterMetadata.ts"
@@ -190,3 +193,25 @@ export const changeEach = (changes: ReadonlyArray<ResourceChange>, validateOnly:
     )
   })
 }
+
+/**
+ * AlterConfigs and IncrementalAlterConfigs as the connection's principal: a resource without ALTER_CONFIGS
+ * (on the topic, or the cluster for a broker) answers 29 or 31; the others are changed as `changeEach` does.
+ */
+export const changeAuthorized = (connection: ConnectionInfo, changes: ReadonlyArray<ResourceChange>, validateOnly: boolean) =>
+  Effect.gen(function*() {
+    const check = yield* Authorization.current
+    const refusals = changes.map((c) => configResourceRefusal(check, connection, AclOperation.ALTER_CONFIGS, c.resourceType, c.resourceName))
+    const changed = yield* changeEach(changes.filter((_, i) => refusals[i] === 0), validateOnly)
+    let next = 0
+    return changes.map((c, i) =>
+      refusals[i] === 0
+        ? changed[next++]!
+        : {
+          errorCode: refusals[i]!,
+          errorMessage: (refusals[i] === 29 ? "Topic authorization failed." : "Cluster authorization failed.") as string | null,
+          resourceType: c.resourceType,
+          resourceName: c.resourceName
+        }
+    )
+  })

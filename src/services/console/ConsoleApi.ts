@@ -35,6 +35,10 @@ export class ConsoleError extends Schema.TaggedError<ConsoleError>()("ConsoleErr
 }) {}
 
 const notFound = (what: string) => new ConsoleError({ status: 404, error: `${what} not found` })
+const badField = (name: string, expected: string) => new ConsoleError({ status: 400, error: `${name}: expected ${expected}` })
+const isCount = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n > 0
+const isStringRecord = (o: unknown) =>
+  typeof o === "object" && o !== null && !Array.isArray(o) && Object.values(o).every((v) => typeof v === "string")
 
 /** A Kafka error code from a handler's answer as an HTTP error: 404 for unknown things, 403 refusals, else 400. */
 const kafkaError = (errorCode: number, message: string | null) =>
@@ -282,6 +286,8 @@ export const group = (groupId: string, lagHistory: ReadonlyArray<{ readonly at: 
 export const createTopic = (body: V.CreateTopicBody, connection: ConnectionInfo) =>
   Effect.gen(function*() {
     if (typeof body.name !== "string") return yield* new ConsoleError({ status: 400, error: "name: a topic name is required" })
+    if (body.partitions !== undefined && !isCount(body.partitions)) return yield* badField("partitions", "a positive integer")
+    if (body.configs !== undefined && !isStringRecord(body.configs)) return yield* badField("configs", "an object of strings")
     const answer = yield* call(CreateTopics.make, 7, {
       topics: [{
         name: body.name,
@@ -312,6 +318,12 @@ export const produce = (name: string, body: V.ProduceBody, connection: Connectio
     const image = yield* (yield* ClusterMetadata).image
     const info = image.topics.get(name)
     if (info === undefined) return yield* notFound(`topic ${name}`)
+    if (body.partition !== undefined && !(Number.isSafeInteger(body.partition) && body.partition >= 0)) return yield* badField("partition", "a partition number")
+    if (body.key !== undefined && body.key !== null && typeof body.key !== "string") return yield* badField("key", "a string or null")
+    if (body.value !== undefined && body.value !== null && typeof body.value !== "string") return yield* badField("value", "a string or null")
+    if (body.headers !== undefined && !(Array.isArray(body.headers) && body.headers.every((h) => typeof h?.key === "string" && typeof h?.value === "string"))) {
+      return yield* badField("headers", "a list of { key, value } strings")
+    }
     const key = body.key === undefined || body.key === null ? null : utf8.encode(body.key)
     const partition = body.partition ?? (key === null ? 0 : partitionForKey(key, info.partitions.length))
     const batch = encodeBatch([{
@@ -341,6 +353,8 @@ export const resetOffsets = (groupId: string, body: V.ResetOffsetsBody, connecti
         error: `Assignments can only be reset if the group '${groupId}' is inactive, but the current state is ${d.state}.`
       })
     }
+    if (body.to !== "earliest" && body.to !== "latest" && body.to !== "offset") return yield* badField("to", "earliest, latest or offset")
+    if (body.topic !== undefined && typeof body.topic !== "string") return yield* badField("topic", "a topic name")
     if (body.to === "offset" && (typeof body.offset !== "number" || !Number.isSafeInteger(body.offset) || body.offset < 0)) {
       return yield* new ConsoleError({ status: 400, error: "offset: a non-negative integer is required with to=offset" })
     }
