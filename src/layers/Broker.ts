@@ -39,6 +39,9 @@ const metadata = byStorage(KRaftMetadata.layer, SqlStorage.metadata)
 /** The TCP listener; over PostgreSQL, also the cluster of registered brokers (in the connections' context). */
 const listener = byStorage(TcpListener.layer, SqlStorage.listener)
 
+/** Over PostgreSQL, the other brokers whose coordinator logs the coordinators follow; alone, none. */
+const coordination = byStorage(Layer.empty, SqlStorage.coordination)
+
 /** The partition logs: files under log.dirs, or PostgreSQL's log_batches. */
 const logStore = byStorage(FileLogStore.layer, SqlStorage.logStore)
 
@@ -55,6 +58,7 @@ export const servicesWith = <A, E, R, E2, R2>(config: Layer.Layer<A, E, R>, logS
     Layer.provideMerge(ClientQuotas.layer),
     Layer.provideMerge(ScramCredentials.layer),
     Layer.provideMerge(NodeHashing.layer),
+    Layer.provideMerge(coordination),
     Layer.provideMerge(metadata),
     Layer.provideMerge(BufferPool.layer),
     Layer.provideMerge(BrokerMetrics.layer),

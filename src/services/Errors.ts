@@ -270,6 +270,22 @@ export class CoordinatorNotAvailable extends Schema.TaggedError<CoordinatorNotAv
   }
 }
 
+/** The coordinator of the key is taking it over from another broker: reading its state (retriable). */
+export class CoordinatorLoadInProgress extends Schema.TaggedError<CoordinatorLoadInProgress>()("CoordinatorLoadInProgress", { key: Schema.String }) {
+  readonly code = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+  override get message() {
+    return `the coordinator of ${this.key} is loading its state`
+  }
+}
+
+/** The key moved to another broker while its request waited here (the client finds the coordinator again). */
+export class NotCoordinator extends Schema.TaggedError<NotCoordinator>()("NotCoordinator", { key: Schema.String }) {
+  readonly code = ErrorCode.NOT_COORDINATOR
+  override get message() {
+    return `this broker no longer coordinates ${this.key}`
+  }
+}
+
 export class IllegalGeneration extends Schema.TaggedError<IllegalGeneration>()("IllegalGeneration", { detail: Schema.optional(Schema.String) }) {
   readonly code = ErrorCode.ILLEGAL_GENERATION
   override get message() {
@@ -427,6 +443,8 @@ export class TransactionalIdNotFound extends Schema.TaggedError<TransactionalIdN
 
 /** What the transaction coordinator answers instead of a result. */
 export type TxnError =
+  | CoordinatorLoadInProgress
+  | NotCoordinator
   | InvalidRequest
   | InvalidTxnState
   | InvalidProducerIdMapping
@@ -488,6 +506,8 @@ export class ConsumerInvalidRequest extends Schema.TaggedError<ConsumerInvalidRe
 
 /** What the group coordinator answers instead of a result. */
 export type GroupError =
+  | CoordinatorLoadInProgress
+  | NotCoordinator
   | CoordinatorNotAvailable
   | IllegalGeneration
   | InconsistentGroupProtocol
@@ -507,3 +527,7 @@ export type GroupError =
   | InvalidRegularExpression
   | ConsumerInvalidRequest
 
+
+/** Refusals a client retries as a matter of course (the coordinator busy or moving): logged at debug only. */
+export const retriable = (e: { readonly _tag: string }): boolean =>
+  e._tag === "ConcurrentTransactions" || e._tag === "CoordinatorLoadInProgress" || e._tag === "NotCoordinator"

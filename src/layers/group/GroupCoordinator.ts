@@ -8,8 +8,11 @@
 // Consumer groups (KIP-848) run on the pure machine of services/group/ConsumerGroups.ts beside the classic one:
 // its records (Kafka's ConsumerGroup* formats) are appended before a heartbeat is answered and replayed at start;
 // a group id belongs to one protocol at a time (an empty group of either kind gives way to the other).
+// Over storage other brokers write too (SharedCoordinators, services/cluster/Coordination.ts) it follows the
+// whole offsets log and serves the groups the live brokers place here; a group moving here answers
+// COORDINATOR_LOAD_IN_PROGRESS until the log is read to its end, one moving away drops its members (they join
+// its new coordinator) and keeps its offsets.
 import { Clock, Deferred, Duration, Effect, FiberMap, Layer } from "effect"
-import { bytesOf } from "../../protocol/Bytes.ts"
 import { type Marker, readMarker } from "../../protocol/ControlRecords.ts"
 import {
   type ConsumerGroupRecord,
@@ -21,16 +24,18 @@ import {
   encodeOffsetValue,
   type TopicPartitionsRecord
 } from "../../protocol/GroupRecords.ts"
-import { CONTROL, decodeRecords, encodeBatch, readHeader, scanBatches, TRANSACTIONAL } from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, CONTROL, decodeRecords, encodeBatch, readHeader, TRANSACTIONAL } from "../../protocol/RecordBatch.ts"
+import { ownership, SharedCoordinators } from "../../services/cluster/Coordination.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import {
+  CoordinatorLoadInProgress,
   CoordinatorNotAvailable,
   type GroupError,
   GroupSubscribedToTopic,
   InconsistentGroupProtocol,
   NonEmptyGroup,
+  NotCoordinator,
   OffsetMetadataTooLarge,
-  StorageError,
   UnknownTopicOrPartition
 } from "../../services/Errors.ts"
 import * as Consumer from "../../services/group/ConsumerGroups.ts"
@@ -42,14 +47,16 @@ import {
   type JoinRequest,
   type JoinResult,
   type MemberRef,
+  type Moving,
   OFFSETS_PARTITION,
   type OffsetToCommit,
   type SyncRequest,
   type SyncResult
 } from "../../services/group/GroupCoordinator.ts"
-import { LogStore, partitionName } from "../../services/log/LogStore.ts"
+import { LogStore } from "../../services/log/LogStore.ts"
 import { ClusterMetadata } from "../../services/metadata/ClusterMetadata.ts"
 import type { MetadataImage } from "../../services/metadata/MetadataImage.ts"
+import * as CoordinatorLog from "../cluster/CoordinatorLog.ts"
 
 /** The topics as the consumer group core sees them. */
 const topicsView = (image: MetadataImage): Consumer.TopicsView => {
@@ -148,6 +155,13 @@ export const make = Effect.gen(function*() {
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const parked = new Map<State.Ticket, Deferred.Deferred<unknown, GroupError>>()
   let tickets = 0
+  const peers = yield* Effect.serviceOption(SharedCoordinators)
+  const own = ownership(config.nodeId, peers._tag === "Some" ? peers.value.live() : undefined)
+  /** Fails the request unless this broker serves the group now. */
+  const serving = (groupId: string): Effect.Effect<void, Moving> =>
+    own.owns(groupId)
+      ? Effect.void
+      : Effect.fail(own.moving(groupId) ? new CoordinatorLoadInProgress({ key: groupId }) : new NotCoordinator({ key: groupId }))
 
   /** Does what the machine said. */
   const perform = (commands: ReadonlyArray<State.Command>): void => {
@@ -163,7 +177,10 @@ export const make = Effect.gen(function*() {
         }
         case "Start": {
           const timer = c.timer
-          void timers(c.key, Effect.andThen(Effect.sleep(Duration.millis(c.delayMs)), Effect.sync(() => perform(Classic.fire(state, timer)))))
+          // A group handed to another coordinator meanwhile is not timed here any more.
+          void timers(c.key, Effect.andThen(Effect.sleep(Duration.millis(c.delayMs)), Effect.sync(() => {
+            if (own.owns(timer.group.id)) perform(Classic.fire(state, timer))
+          })))
           break
         }
         case "Stop":
@@ -187,7 +204,8 @@ export const make = Effect.gen(function*() {
             c.key,
             Effect.andThen(
               Effect.sleep(Duration.millis(c.delayMs)),
-              Effect.flatMap(metadata.image, (image) => writeConsumer(performConsumer(Consumer.fire(consumer, timer, topicsView(image)))))
+              Effect.flatMap(metadata.image, (image) =>
+                own.owns(timer.groupId) ? writeConsumer(performConsumer(Consumer.fire(consumer, timer, topicsView(image)))) : Effect.void)
             )
           )
           break
@@ -222,6 +240,7 @@ export const make = Effect.gen(function*() {
 
   const consumerHeartbeat = (request: Consumer.HeartbeatRequest) =>
     Effect.gen(function*() {
+      yield* serving(request.groupId)
       const image = yield* metadata.image
       const { result, commands } = Consumer.heartbeat(consumer, request, topicsView(image), classicCheck)
       yield* writeConsumer(performConsumer(commands))
@@ -256,17 +275,23 @@ export const make = Effect.gen(function*() {
   }
 
   const join = (request: JoinRequest) =>
-    Effect.andThen(beforeClassicJoin(request.groupId), ask<JoinResult>((ticket) => Classic.join(state, request, ticket)))
-  const sync = (request: SyncRequest) => ask<SyncResult>((ticket) => Classic.sync(state, request, ticket))
+    serving(request.groupId).pipe(
+      Effect.andThen(beforeClassicJoin(request.groupId)),
+      Effect.andThen(ask<JoinResult>((ticket) => Classic.join(state, request, ticket)))
+    )
+  const sync = (request: SyncRequest) =>
+    Effect.andThen(serving(request.groupId), ask<SyncResult>((ticket) => Classic.sync(state, request, ticket)))
 
   const heartbeat = (groupId: string, generationId: number, member: MemberRef) =>
     Effect.suspend(() => {
+      if (!own.owns(groupId)) return serving(groupId)
       const error = outcome(Classic.heartbeat(state, groupId, generationId, member))
       return error === undefined ? Effect.void : Effect.fail(error)
     })
 
   const leave = (groupId: string, members: ReadonlyArray<MemberRef>) =>
     Effect.suspend(() => {
+      if (!own.owns(groupId)) return Effect.andThen(serving(groupId), Effect.succeed([]))
       const result = outcome(Classic.leave(state, groupId, members))
       return result.error === undefined ? Effect.succeed(result.members) : Effect.fail(result.error)
     })
@@ -321,6 +346,7 @@ export const make = Effect.gen(function*() {
 
   const commit = (groupId: string, generationId: number, member: MemberRef, offsets: ReadonlyArray<OffsetToCommit>) =>
     Effect.gen(function*() {
+      yield* serving(groupId)
       const cg = consumer.groups.get(groupId)
       let group: State.Group
       if (cg !== undefined) {
@@ -350,6 +376,7 @@ export const make = Effect.gen(function*() {
     offsets: ReadonlyArray<OffsetToCommit>
   ) =>
     Effect.gen(function*() {
+      yield* serving(groupId)
       const cg = consumer.groups.get(groupId)
       if (cg !== undefined) {
         // A consumer group's member commits with its member epoch; a producer outside the group with -1.
@@ -374,6 +401,7 @@ export const make = Effect.gen(function*() {
 
   const deleteGroup = (groupId: string) =>
     Effect.gen(function*() {
+      yield* serving(groupId)
       const cg = consumer.groups.get(groupId)
       if (cg !== undefined) {
         if (cg.members.size > 0) return yield* Effect.fail(new NonEmptyGroup({}))
@@ -402,6 +430,7 @@ export const make = Effect.gen(function*() {
   /** OffsetDelete: the partitions' offsets go unless the group's members consume them. */
   const deleteOffsets = (groupId: string, partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>) =>
     Effect.gen(function*() {
+      yield* serving(groupId)
       const checked = State.offsetDeletion(state, groupId, partitions)
       if ("_tag" in checked) return yield* Effect.fail(checked)
       const { group } = checked
@@ -427,49 +456,69 @@ export const make = Effect.gen(function*() {
       return refused
     })
 
-  // At start, the committed offsets are replayed from their log (the latest record per key wins).
-  const { logEndOffset } = yield* store.offsets(OFFSETS_PARTITION)
-  let next = 0
+  // The offsets log replayed: all of it at start; then, following it, the records of groups served elsewhere
+  // (those served here were applied as they were written). Markers settle a transaction's offsets whoever
+  // wrote them.
+  let loading = true
   let replayed = 0
-  while (next < logEndOffset) {
-    const read = yield* store.read(OFFSETS_PARTITION, next, 8 * 1024 * 1024, true)
-    const records = yield* bytesOf(read.records).pipe(
-      Effect.mapError((cause) => cause instanceof StorageError ? cause : new StorageError({ partition: partitionName(OFFSETS_PARTITION), cause }))
-    )
-    if (records.length === 0) break
-    scanBatches(records, (header, position) => {
-      next = header.baseOffset + header.lastOffsetDelta + 1
-      const batch = records.subarray(position, position + header.size)
-      if ((header.attributes & CONTROL) !== 0) {
-        const marker = readMarker(batch)
-        if (marker !== undefined) State.completePendingOffsets(state, marker.producerId, marker.commit)
-        return
-      }
-      const pending = (header.attributes & TRANSACTIONAL) !== 0 ? header.producerId : undefined
-      for (const record of decodeRecords(batch)) {
-        const key = record.key === null ? undefined : decodeOffsetKey(record.key)
-        if (key === undefined) {
-          const cg = record.key === null ? undefined : decodeConsumerGroupRecord(record.key, record.value)
-          if (cg !== undefined) {
-            Consumer.replay(consumer, fromRecord(cg))
-            replayed++
-          }
-          continue
+  const replay = (header: BatchHeader, batch: Uint8Array) => {
+    if ((header.attributes & CONTROL) !== 0) {
+      const marker = readMarker(batch)
+      if (marker !== undefined) State.completePendingOffsets(state, marker.producerId, marker.commit)
+      return
+    }
+    const pending = (header.attributes & TRANSACTIONAL) !== 0 ? header.producerId : undefined
+    for (const record of decodeRecords(batch)) {
+      const key = record.key === null ? undefined : decodeOffsetKey(record.key)
+      if (key === undefined) {
+        const cg = record.key === null ? undefined : decodeConsumerGroupRecord(record.key, record.value)
+        if (cg !== undefined && (loading || !own.owns(cg.groupId))) {
+          Consumer.replay(consumer, fromRecord(cg))
+          replayed++
         }
-        replayed++
-        const value = record.value === null ? null : decodeOffsetValue(record.value)
-        if (pending !== undefined && value !== null) {
-          State.addPendingOffsets(state, pending, key.group, [{ topic: key.topic, partition: key.partition, ...value, recordOffset: record.offset }])
-        } else {
-          State.replayOffset(state, key.group, key.topic, key.partition, value, record.offset)
-        }
+        continue
       }
-    })
+      if (!loading && own.owns(key.group)) continue
+      replayed++
+      const value = record.value === null ? null : decodeOffsetValue(record.value)
+      if (pending !== undefined && value !== null) {
+        State.addPendingOffsets(state, pending, key.group, [{ topic: key.topic, partition: key.partition, ...value, recordOffset: record.offset }])
+      } else {
+        State.replayOffset(state, key.group, key.topic, key.partition, value, record.offset)
+      }
+    }
   }
+  const log = CoordinatorLog.make(store, OFFSETS_PARTITION, replay)
+  yield* log.catchUp
+  loading = false
   State.replayed(state)
-  performConsumer(Consumer.sessionsAfterLoad(consumer))
+  performConsumer(Consumer.sessionsAfterLoad(consumer, own.owns))
   if (consumer.groups.size > 0) yield* Effect.logInfo(`group coordinator: ${consumer.groups.size} consumer groups`)
   yield* Effect.logInfo(`group coordinator: ${state.groups.size} groups with committed offsets (${replayed} offset records)`)
+
+  if (peers._tag === "Some") {
+    yield* Effect.forkScoped(log.follow({
+      cluster: peers.value,
+      ownership: own,
+      // Groups leaving: parked joins and syncs answered NOT_COORDINATOR (their members find the new coordinator).
+      lose: (lost) =>
+        Effect.sync(() => {
+          const ids = [...state.groups.keys()].filter(lost)
+          for (const id of ids) {
+            for (const ticket of State.unload(state, id)) {
+              perform([{ _tag: "Answer", ticket, answer: { _tag: "Failed", error: new NotCoordinator({ key: id }) } }])
+            }
+          }
+          return ids.length
+        }).pipe(Effect.tap((n) => n > 0 ? Effect.logInfo(`group coordinator: ${n} groups moved to other brokers`) : Effect.void)),
+      // Groups arriving: their consumer group members' sessions start (classic members join again).
+      gain: (gained) =>
+        Effect.sync(() => {
+          performConsumer(Consumer.sessionsAfterLoad(consumer, gained))
+          return [...state.groups.keys(), ...consumer.groups.keys()].filter(gained).length
+        }).pipe(Effect.tap((n) => n > 0 ? Effect.logInfo(`group coordinator: took over ${n} groups`) : Effect.void))
+    }))
+  }
 
   return GroupCoordinator.of({
     join,

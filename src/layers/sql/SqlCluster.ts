@@ -197,13 +197,18 @@ export const makeMembership = Effect.gen(function*() {
   return { cluster, register, refresh } satisfies Membership
 })
 
+/** This broker's view of the registered brokers, shared by its listener and its coordinators. */
+export class SqlMembership extends Context.Service<SqlMembership, Membership>()("kafka/SqlMembership") {}
+
+export const membership = Layer.effect(SqlMembership, makeMembership)
+
 /**
- * A broker of a PostgreSQL cluster: serves its listeners with this cluster view, then registers their addresses.
+ * A broker of a PostgreSQL cluster: serves its listeners with the cluster view, then registers their addresses.
  * Provides `Cluster` and `Listener` (in place of layers/network/TcpListener.ts's).
  */
 export const layer = Layer.effectContext(Effect.gen(function*() {
   const config = yield* BrokerConfig
-  const membership = yield* makeMembership
+  const membership = yield* SqlMembership
   const served = yield* serveNode({ nodeId: config.nodeId, cluster: membership.cluster, budget: new RequestBudget(config.queuedMaxRequestBytes) })
   yield* membership.register(advertisedListeners(config, served.listeners))
   const first = served.listeners[0]!

@@ -7,17 +7,22 @@
 // the log fails, and the Complete record follows. EndTxn (and the abort of a fenced transaction, and the start)
 // waits for that up to a few seconds, the outcome being decided either way. Background fibers on Effect's Clock
 // abort transactions open longer than their timeout and forget ids idle longer than
-// `transactional.id.expiration.ms`.
+// `transactional.id.expiration.ms`. Over storage other brokers write too (SharedCoordinators,
+// services/cluster/Coordination.ts) it follows the whole transaction log, serves the ids the live brokers place
+// here, and finishes the ends of those it takes over; a producer's writes elsewhere are checked against the
+// followed state, read again before one is refused.
 import { Clock, Duration, Effect, Fiber, Layer, Schedule } from "effect"
-import { bytesOf } from "../../protocol/Bytes.ts"
-import { decodeRecords, encodeBatch, readHeader, scanBatches } from "../../protocol/RecordBatch.ts"
+import { type BatchHeader, decodeRecords, encodeBatch, readHeader } from "../../protocol/RecordBatch.ts"
 import { decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from "../../protocol/TransactionRecords.ts"
+import { ownership, SharedCoordinators } from "../../services/cluster/Coordination.ts"
 import { BrokerConfig } from "../../services/config/BrokerConfig.ts"
 import {
   ConcurrentTransactions,
+  CoordinatorLoadInProgress,
   InvalidProducerIdMapping,
   InvalidRequest,
   InvalidTransactionTimeout,
+  NotCoordinator,
   StorageError,
   TransactionalIdNotFound
 } from "../../services/Errors.ts"
@@ -26,6 +31,7 @@ import { LogStore, partitionName, type TopicPartition } from "../../services/log
 import { ProducerIds } from "../../services/metadata/ProducerIds.ts"
 import { TRANSACTION_LOG, TransactionCoordinator, type TxnDescription } from "../../services/txn/TransactionCoordinator.ts"
 import * as Txn from "../../services/txn/Transactions.ts"
+import * as CoordinatorLog from "../cluster/CoordinatorLog.ts"
 
 /** The coordinator's epoch in the markers it writes: one coordinator, never replaced by another. */
 const COORDINATOR_EPOCH = 0
@@ -41,6 +47,13 @@ export const make = Effect.gen(function*() {
   const producerIds = yield* ProducerIds
   const scope = yield* Effect.scope
   const txns = Txn.make()
+  const peers = yield* Effect.serviceOption(SharedCoordinators)
+  const own = ownership(config.nodeId, peers._tag === "Some" ? peers.value.live() : undefined)
+  /** Fails the request unless this broker serves the transactional id now. */
+  const serving = (transactionalId: string) =>
+    own.owns(transactionalId)
+      ? Effect.void
+      : Effect.fail(own.moving(transactionalId) ? new CoordinatorLoadInProgress({ key: transactionalId }) : new NotCoordinator({ key: transactionalId }))
   const asStorageError = (e: unknown) =>
     e instanceof StorageError ? e : new StorageError({ partition: partitionName(TRANSACTION_LOG), cause: e })
 
@@ -111,6 +124,7 @@ export const make = Effect.gen(function*() {
   const initProducerId = (transactionalId: string, timeoutMs: number, expected: Txn.ExpectedProducer | undefined) =>
     Effect.gen(function*() {
       if (transactionalId === "") return yield* new InvalidRequest({ detail: "empty transactional id" })
+      yield* serving(transactionalId)
       if (timeoutMs <= 0 || timeoutMs > config.transactionMaxTimeoutMs) {
         return yield* new InvalidTransactionTimeout({ timeoutMs, maxMs: config.transactionMaxTimeoutMs })
       }
@@ -134,6 +148,7 @@ export const make = Effect.gen(function*() {
 
   const addPartitions = (transactionalId: string, producer: Txn.ExpectedProducer, partitions: ReadonlyArray<TopicPartition>) =>
     Effect.gen(function*() {
+      yield* serving(transactionalId)
       const meta = yield* metaOf(transactionalId)
       const transit = Txn.prepareAddPartitions(meta, producer.producerId, producer.producerEpoch, partitions, yield* Clock.currentTimeMillis)
       if (transit === undefined) return
@@ -141,15 +156,23 @@ export const make = Effect.gen(function*() {
       yield* write(meta, transit)
     })
 
-  const verify = (transactionalId: string, producer: Txn.ExpectedProducer, tp: TopicPartition) =>
+  const check = (transactionalId: string, producer: Txn.ExpectedProducer, tp: TopicPartition) =>
     Effect.suspend(() => {
       const error = Txn.verify(txns.byId.get(transactionalId), producer.producerId, producer.producerEpoch, tp)
       return error === undefined ? Effect.void : Effect.fail(error)
     })
 
+  // The id's coordinator may be another broker that added the partition an instant ago: the log is read up to
+  // its end before the write is refused.
+  const verify = (transactionalId: string, producer: Txn.ExpectedProducer, tp: TopicPartition) =>
+    own.owns(transactionalId)
+      ? check(transactionalId, producer, tp)
+      : check(transactionalId, producer, tp).pipe(Effect.catch(() => Effect.andThen(log.catchUp, check(transactionalId, producer, tp))))
+
   const endTransaction = (transactionalId: string, producer: Txn.ExpectedProducer, commit: boolean, clientTransactionVersion: number) =>
     Effect.gen(function*() {
       if (transactionalId === "") return yield* new InvalidRequest({ detail: "empty transactional id" })
+      yield* serving(transactionalId)
       const meta = yield* metaOf(transactionalId)
       const v2Exhausted = clientTransactionVersion >= 2 && meta.state === "Ongoing" && Txn.isEpochExhausted(meta.producerEpoch)
       const newProducerId = v2Exhausted ? yield* producerIds.next : undefined
@@ -200,22 +223,19 @@ export const make = Effect.gen(function*() {
       return { transactions, unknownStates }
     })
 
-  // At start: the transaction log replayed, then the ends it had decided but not finished are finished.
-  const { logEndOffset } = yield* store.offsets(TRANSACTION_LOG)
-  let next = 0
-  while (next < logEndOffset) {
-    const read = yield* store.read(TRANSACTION_LOG, next, 8 * 1024 * 1024, true)
-    const records = yield* bytesOf(read.records).pipe(Effect.mapError(asStorageError))
-    if (records.length === 0) break
-    scanBatches(records, (header, position) => {
-      next = header.baseOffset + header.lastOffsetDelta + 1
-      for (const record of decodeRecords(records.subarray(position, position + header.size))) {
-        const id = record.key === null ? undefined : decodeTransactionKey(record.key)
-        if (id !== undefined) Txn.replay(txns, id, record.value === null ? null : decodeTransactionValue(record.value))
-      }
-    })
+  // The transaction log replayed: all of it at start; then, following it, the records of ids served elsewhere
+  // (those served here were applied as they were written).
+  let loading = true
+  const replay = (_: BatchHeader, batch: Uint8Array) => {
+    for (const record of decodeRecords(batch)) {
+      const id = record.key === null ? undefined : decodeTransactionKey(record.key)
+      if (id !== undefined && (loading || !own.owns(id))) Txn.replay(txns, id, record.value === null ? null : decodeTransactionValue(record.value))
+    }
   }
-  const unfinished = Txn.toComplete(txns)
+  const log = CoordinatorLog.make(store, TRANSACTION_LOG, replay)
+  yield* log.catchUp
+  loading = false
+  const unfinished = Txn.toComplete(txns).filter((m) => own.owns(m.transactionalId))
   yield* Effect.logInfo(`transaction coordinator: ${txns.byId.size} transactional ids, ${unfinished.length} ends to complete`)
   yield* Effect.forEach(unfinished, startCompletion, { concurrency: "unbounded", discard: true })
 
@@ -225,7 +245,7 @@ export const make = Effect.gen(function*() {
   // Transactions open past their timeout are aborted, their producers fenced.
   yield* every(config.transactionAbortTimedOutIntervalMs, Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    for (const meta of Txn.timedOut(txns, now)) {
+    for (const meta of Txn.timedOut(txns, now).filter((m) => own.owns(m.transactionalId))) {
       yield* fenceAndAbort(meta, now, `open for more than its timeout of ${meta.timeoutMs} ms`).pipe(Effect.ignore)
     }
   }))
@@ -233,7 +253,7 @@ export const make = Effect.gen(function*() {
   // Ids idle past `transactional.id.expiration.ms` are forgotten: a tombstone each, then gone.
   yield* every(config.transactionRemoveExpiredIntervalMs, Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const expired = Txn.expired(txns, now, config.transactionalIdExpirationMs)
+    const expired = Txn.expired(txns, now, config.transactionalIdExpirationMs).filter((m) => own.owns(m.transactionalId))
     if (expired.length === 0) return
     for (const meta of expired) Txn.prepareDead(meta)
     yield* appendLog(expired.map((m) => ({ key: encodeTransactionKey(m.transactionalId), value: null }))).pipe(
@@ -247,6 +267,22 @@ export const make = Effect.gen(function*() {
       })
     )
   }))
+
+  if (peers._tag === "Some") {
+    yield* Effect.forkIn(log.follow({
+      cluster: peers.value,
+      ownership: own,
+      // Ends begun here go on to completion; the new coordinator completes them too (a second marker for a
+      // producer without an open transaction ends nothing).
+      lose: () => Effect.void,
+      gain: (gained) =>
+        Effect.gen(function*() {
+          const taken = Txn.toComplete(txns).filter((m) => gained(m.transactionalId))
+          if (taken.length > 0) yield* Effect.logInfo(`transaction coordinator: completing ${taken.length} ends taken over`)
+          yield* Effect.forEach(taken, startCompletion, { concurrency: "unbounded", discard: true })
+        }).pipe(Effect.catch((e) => Effect.logError(`transaction coordinator: completing ends taken over: ${e.message}`)))
+    }), scope)
+  }
 
   return TransactionCoordinator.of({ initProducerId, addPartitions, verify, endTransaction, describe, list })
 })

@@ -2,6 +2,7 @@
 // transaction, so that TxnOffsetCommit may write there and the transaction's end settles the offsets. Errors as
 // AddPartitionsToTxn: 49, 90 (47 before v2), 51; an empty group id → 24.
 import { Effect } from "effect"
+import { retriable } from "../Errors.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { AddOffsetsToTxn } from "../../protocol/messages/AddOffsetsToTxn.ts"
 import { OFFSETS_PARTITION } from "../group/GroupCoordinator.ts"
@@ -26,7 +27,7 @@ export const make = handler(AddOffsetsToTxn, "0-4", (request, context) =>
       Effect.as(ErrorCode.NONE as number),
       Effect.catch((e) =>
         Effect.as(
-          (e._tag === "ConcurrentTransactions" ? Effect.logDebug : Effect.logWarning)(`AddOffsetsToTxn ${request.transactionalId}: ${e.message}`),
+          (retriable(e) ? Effect.logDebug : Effect.logWarning)(`AddOffsetsToTxn ${request.transactionalId}: ${e.message}`),
           e.code === ErrorCode.PRODUCER_FENCED && context.apiVersion < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : e.code
         )
       )

@@ -4,6 +4,7 @@
 // exist → 3 and the others of that transaction 55 (nothing is added); a wrong producer id → 49, a fenced epoch
 // → 90 (47 before v2), a transaction completing → 51.
 import { Effect } from "effect"
+import { retriable } from "../Errors.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { AddPartitionsToTxn } from "../../protocol/messages/AddPartitionsToTxn.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
@@ -67,7 +68,7 @@ export const make = handler(AddPartitionsToTxn, "0-5", (request, context) =>
           Effect.as(ErrorCode.NONE as number),
           Effect.catch((e) =>
             Effect.as(
-              (e._tag === "ConcurrentTransactions" ? Effect.logDebug : Effect.logWarning)(`AddPartitionsToTxn ${t.transactionalId}: ${e.message}`),
+              (retriable(e) ? Effect.logDebug : Effect.logWarning)(`AddPartitionsToTxn ${t.transactionalId}: ${e.message}`),
               e.code === ErrorCode.PRODUCER_FENCED && version < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : e.code
             )
           )

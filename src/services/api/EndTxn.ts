@@ -5,6 +5,7 @@
 // epoch → 90 (47 before v2), an end under way → 51. v5 (transaction version 2, KIP-890) bumps the epoch at every
 // end and answers the producer id and epoch to go on with.
 import { Effect } from "effect"
+import { retriable } from "../Errors.ts"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { EndTxn } from "../../protocol/messages/EndTxn.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
@@ -24,7 +25,7 @@ export const make = handler(EndTxn, "0-5", (request, context) =>
       Effect.map((r) => ({ throttleTimeMs: 0, errorCode: ErrorCode.NONE, ...r })),
       Effect.catch((e) =>
         Effect.as(
-          (e._tag === "ConcurrentTransactions" ? Effect.logDebug : Effect.logWarning)(`EndTxn ${request.transactionalId}: ${e.message}`),
+          (retriable(e) ? Effect.logDebug : Effect.logWarning)(`EndTxn ${request.transactionalId}: ${e.message}`),
           {
             throttleTimeMs: 0,
             errorCode: e.code === ErrorCode.PRODUCER_FENCED && context.apiVersion < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : e.code,

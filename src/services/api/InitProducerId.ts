@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { InitProducerId } from "../../protocol/messages/InitProducerId.ts"
 import type { ResponseOf } from "../../protocol/Message.ts"
-import { InvalidRequest } from "../Errors.ts"
+import { InvalidRequest, retriable } from "../Errors.ts"
 import { ProducerIds } from "../metadata/ProducerIds.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from "../txn/Transactions.ts"
@@ -52,7 +52,7 @@ export const make = handler(InitProducerId, "0-5", (request, context) =>
       Effect.catch((e) => {
         // Older clients know the fencing only as INVALID_PRODUCER_EPOCH.
         const code = e.code === ErrorCode.PRODUCER_FENCED && context.apiVersion < 4 ? ErrorCode.INVALID_PRODUCER_EPOCH : e.code
-        const log = e._tag === "ConcurrentTransactions" ? Effect.logDebug : Effect.logWarning
+        const log = retriable(e) ? Effect.logDebug : Effect.logWarning
         return Effect.as(
           log(`InitProducerId ${request.transactionalId ?? ""} refused (error ${code}): ${e.message}`),
           { throttleTimeMs: 0, errorCode: code, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH }

@@ -2,11 +2,12 @@
 // and which node coordinates a group or a transactional id. A broker on its own is a cluster of one (its
 // node.id, always up); the embedded broker's `brokers: N` is N nodes in one process over the same storage
 // (layers/cluster/SimulatedCluster.ts), each with its own listener. Coordinators are spread over the live nodes
-// by the key's Java hash, as Kafka spreads them over the partitions of its coordinator logs.
+// by rendezvous hashing of the key, so that a node going or coming moves only the keys it had or takes.
 import { Context, Effect } from "effect"
 import type { ConnectionInfo } from "../api/Handler.ts"
 import { BrokerConfig, type BrokerConfigShape } from "../config/BrokerConfig.ts"
-import { javaHash, logPartitionFor } from "../txn/Transactions.ts"
+import { javaHash } from "../txn/Transactions.ts"
+import { rendezvous } from "./Leadership.ts"
 
 export interface NodeEndpoint {
   readonly nodeId: number
@@ -69,11 +70,12 @@ export const single = (config: BrokerConfigShape): ClusterShape => {
 /** The node a connection reached (the broker's own without a cluster). */
 export const nodeOf = (config: BrokerConfigShape, connection: ConnectionInfo): number => connection.nodeId ?? config.nodeId
 
-/** The node coordinating `key` (a group id or transactional id): the live nodes spread by its Java hash. */
-export const coordinatorFor = (cluster: ClusterShape, key: string): number => {
-  const live = cluster.live()
-  return live[logPartitionFor(key, live.length)]!
-}
+/** The node of `live` coordinating `key` (a group id or transactional id); -1 when none is live. */
+export const coordinatorOf = (live: ReadonlyArray<number>, key: string): number =>
+  live.length === 1 ? live[0]! : rendezvous(key, live) ?? -1
+
+/** The live node coordinating `key`. */
+export const coordinatorFor = (cluster: ClusterShape, key: string): number => coordinatorOf(cluster.live(), key)
 
 /** The lowest live node id: the one Metadata names as controller. */
 export const controllerOf = (cluster: ClusterShape): number => cluster.live()[0] ?? -1

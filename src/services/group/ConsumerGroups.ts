@@ -780,9 +780,10 @@ export const fire = (s: ConsumerGroups, timer: Timer, topics: TopicsView): Array
 }
 
 /** After a restart, every member gets a full session to come back (as Kafka schedules at load). */
-export const sessionsAfterLoad = (s: ConsumerGroups): Array<Command> => {
+export const sessionsAfterLoad = (s: ConsumerGroups, only: (groupId: string) => boolean = () => true): Array<Command> => {
   const step = new Step()
   for (const group of s.groups.values()) {
+    if (!only(group.id)) continue
     for (const m of group.members.values()) {
       step.later(sessionKey(group.id, m.memberId), s.config.sessionTimeoutMs, { _tag: "ConsumerSession", groupId: group.id, memberId: m.memberId })
     }

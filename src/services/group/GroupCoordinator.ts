@@ -6,18 +6,23 @@
 // marker follows them (the transaction coordinator asks for it with `completeTransaction`).
 import { Context, type Effect } from "effect"
 import type {
+  CoordinatorLoadInProgress,
   GroupError,
   GroupIdNotFound,
   GroupSubscribedToTopic,
   InvalidGroupId,
   InvalidProducerEpoch,
   NonEmptyGroup,
+  NotCoordinator,
   OffsetMetadataTooLarge,
   StorageError,
   TransactionCoordinatorFenced,
   UnknownTopicOrPartition
 } from "../Errors.ts"
 import type { Marker } from "../../protocol/ControlRecords.ts"
+
+/** The group is served by another broker, or moving between brokers (services/cluster/Coordination.ts). */
+export type Moving = NotCoordinator | CoordinatorLoadInProgress
 import type { ConsumerGroupDescription, HeartbeatRequest, HeartbeatResult } from "./ConsumerGroups.ts"
 
 /** Classic groups' states, and consumer groups' (Assigning, Reconciling; Empty and Stable are both's). */
@@ -175,7 +180,7 @@ export class GroupCoordinator extends Context.Service<GroupCoordinator, {
   readonly checkFetch: (groupId: string, memberId: string | null, memberEpoch: number) => Effect.Effect<void, GroupError>
   readonly list: Effect.Effect<ReadonlyArray<GroupListing>>
   readonly describe: (groupId: string) => Effect.Effect<GroupDescription>
-  readonly delete: (groupId: string) => Effect.Effect<void, GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition>
+  readonly delete: (groupId: string) => Effect.Effect<void, Moving | GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition>
   /**
    * OffsetDelete: writes tombstones for the partitions' committed offsets (and those open transactions
    * committed), one outcome per partition (undefined: gone, or there was none); the group's own error fails.
@@ -185,6 +190,6 @@ export class GroupCoordinator extends Context.Service<GroupCoordinator, {
     partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>
   ) => Effect.Effect<
     ReadonlyArray<GroupSubscribedToTopic | undefined>,
-    InvalidGroupId | GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition
+    Moving | InvalidGroupId | GroupIdNotFound | NonEmptyGroup | StorageError | UnknownTopicOrPartition
   >
 }>()("kafka/GroupCoordinator") {}

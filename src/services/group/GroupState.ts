@@ -282,6 +282,22 @@ export const replayOffset = (s: Groups, groupId: string, topic: string, partitio
   keep(group, { topic, partition, ...value, recordOffset })
 }
 
+/**
+ * The group handed to another coordinator: its members and rebalance go (they join there), its offsets stay
+ * (the log goes on being followed); answers the tickets of the requests its members had parked.
+ */
+export const unload = (s: Groups, groupId: string): Array<Ticket> => {
+  const group = s.groups.get(groupId)
+  if (group === undefined) return []
+  const tickets: Array<Ticket> = []
+  for (const m of group.members.values()) {
+    if (m.awaitingJoin !== undefined) tickets.push(m.awaitingJoin)
+    if (m.awaitingSync !== undefined) tickets.push(m.awaitingSync)
+  }
+  s.groups.set(groupId, { ...newGroup(groupId), offsets: group.offsets })
+  return tickets
+}
+
 /** After a replay: groups that are left with no offsets and no pending ones are not kept. */
 export const replayed = (s: Groups): void => {
   const pendingGroups = new Set<string>()
