@@ -2,6 +2,8 @@
 // none live, rendezvous hashing picks a live node (stable, and moving few partitions when nodes come and go).
 import { assert, describe, it } from "@effect/vitest"
 import { topicRecords } from "../../src/protocol/MetadataRecords.ts"
+import { coordinatorOf } from "../../src/services/cluster/Cluster.ts"
+import { ownership } from "../../src/services/cluster/Coordination.ts"
 import { leadershipChanges, rendezvous } from "../../src/services/cluster/Leadership.ts"
 import { replay } from "../../src/services/metadata/MetadataImage.ts"
 
@@ -39,5 +41,52 @@ describe("leadership", () => {
     leaders.forEach((l, p) => {
       if (l !== 4) assert.strictEqual(without4[p], l)
     })
+  })
+})
+
+describe("coordinator placement", () => {
+  const keys = Array.from({ length: 300 }, (_, i) => `group-${i}`)
+
+  it("spreads keys over the live nodes and moves only a leaving node's keys", () => {
+    const three = keys.map((k) => coordinatorOf([1, 2, 3], k))
+    for (const n of [1, 2, 3]) assert.isAbove(three.filter((c) => c === n).length, 60)
+    const two = keys.map((k) => coordinatorOf([1, 3], k))
+    keys.forEach((_, i) => assert.strictEqual(two[i], three[i] === 2 ? two[i] : three[i]))
+    assert.deepStrictEqual(new Set(two), new Set([1, 3]))
+    assert.strictEqual(coordinatorOf([7], "anything"), 7)
+    assert.strictEqual(coordinatorOf([], "anything"), -1)
+  })
+
+  it("serves a key only when both the view served by and the one moved to place it here", () => {
+    const own = ownership(1, [1, 2])
+    const mine = keys.filter((k) => coordinatorOf([1, 2], k) === 1)
+    const stays = mine.find((k) => coordinatorOf([1, 2, 3], k) === 1)!
+    const leaves = mine.find((k) => coordinatorOf([1, 2, 3], k) === 3)!
+    const arrives = keys.find((k) => coordinatorOf([1, 2], k) === 2 && coordinatorOf([1], k) === 1)!
+    assert.isTrue(own.owns(stays) && own.owns(leaves) && !own.owns(arrives))
+    assert.isFalse(own.begin([1, 2]), "the same live set is no move")
+
+    assert.isTrue(own.begin([1, 2, 3]))
+    assert.isTrue(own.owns(stays))
+    assert.isFalse(own.owns(leaves))
+    assert.isTrue(own.moving(leaves) && own.lost(leaves) && !own.lost(stays))
+    const gained = own.commit()
+    assert.isFalse(gained(stays) || gained(leaves))
+    assert.isFalse(own.moving(leaves) || own.owns(leaves))
+
+    // Node 2 going: its keys arrive here, refused while the log is read, served once committed.
+    assert.isTrue(own.begin([1]))
+    const arriving = keys.find((k) => coordinatorOf([1, 2, 3], k) === 2)!
+    assert.isFalse(own.owns(arriving))
+    assert.isTrue(own.moving(arriving))
+    assert.isTrue(own.commit()(arriving))
+    assert.isTrue(own.owns(arriving) && own.owns(leaves))
+  })
+
+  it("serves every key without peers", () => {
+    const own = ownership(1, undefined)
+    assert.isTrue(own.owns("x"))
+    assert.isFalse(own.begin([2]))
+    assert.isTrue(own.owns("x"))
   })
 })

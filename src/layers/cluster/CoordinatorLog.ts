@@ -1,6 +1,7 @@
 // A coordinator's log read from where the coordinator last read it: at start from the beginning; over storage
 // other brokers write too (services/cluster/Coordination.ts), again whenever they append and whenever the live
-// brokers change, the coordinator handing over the keys it loses and taking up those it gains.
+// brokers change, the coordinator handing over the keys it loses and taking up those it gains. Following, the
+// batches the coordinator appended itself are passed over: it applied them as it wrote them.
 import { Duration, Effect, Semaphore } from "effect"
 import { bytesOf } from "../../protocol/Bytes.ts"
 import { type BatchHeader, scanBatches } from "../../protocol/RecordBatch.ts"
@@ -17,6 +18,8 @@ const LOOK = Duration.millis(500)
 export interface CoordinatorLog {
   /** Reads what was appended since the last read (one reader at a time), each batch to the coordinator's replay. */
   readonly catchUp: Effect.Effect<void, StorageError>
+  /** The coordinator appended a batch at `baseOffset` (and applied it): following, it is not replayed. */
+  readonly wrote: (baseOffset: number) => void
   /**
    * Forever: waits for appends (or half a second), moves the coordinator's ownership to the live brokers
    * (`lose`: the keys it no longer serves; `gain`: those it now serves, once the log is read up to its end).
@@ -31,6 +34,8 @@ export interface CoordinatorLog {
 
 export const make = (store: LogStore["Service"], tp: TopicPartition, replay: (header: BatchHeader, batch: Uint8Array) => void): CoordinatorLog => {
   let next = 0
+  let following = false
+  const own = new Set<number>()
   const lock = Semaphore.makeUnsafe(1)
   const asStorageError = (cause: unknown) => cause instanceof StorageError ? cause : new StorageError({ partition: partitionName(tp), cause })
 
@@ -42,15 +47,20 @@ export const make = (store: LogStore["Service"], tp: TopicPartition, replay: (he
       if (records.length === 0) break
       scanBatches(records, (header, position) => {
         next = header.baseOffset + header.lastOffsetDelta + 1
-        replay(header, records.subarray(position, position + header.size))
+        if (!own.delete(header.baseOffset)) replay(header, records.subarray(position, position + header.size))
       })
     }
   })).pipe(Effect.mapError(asStorageError))
 
+  // A batch already read past was read before its append returned: applied twice, the same record.
+  const wrote = (baseOffset: number) => {
+    if (following && baseOffset >= next) own.add(baseOffset)
+  }
+
   const follow: CoordinatorLog["follow"] = ({ cluster, ownership, lose, gain }) => {
+    following = true
     let failing = false
     const step = Effect.gen(function*() {
-      yield* store.awaitAppend([{ ...tp, logEndOffset: next }], LOOK)
       const moving = ownership.begin(cluster.live())
       if (moving) yield* lose(ownership.lost)
       const read = yield* Effect.result(catchUp)
@@ -63,9 +73,10 @@ export const make = (store: LogStore["Service"], tp: TopicPartition, replay: (he
       if (failing) yield* Effect.logInfo(`${partitionName(tp)}: following the coordinator log again`)
       failing = false
       if (moving) yield* gain(ownership.commit())
+      yield* store.awaitAppend([{ ...tp, logEndOffset: next }], LOOK)
     })
     return Effect.forever(step)
   }
 
-  return { catchUp, follow }
+  return { catchUp, wrote, follow }
 }

@@ -155,6 +155,7 @@ export const make = Effect.gen(function*() {
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const parked = new Map<State.Ticket, Deferred.Deferred<unknown, GroupError>>()
   let tickets = 0
+  const log = CoordinatorLog.make(store, OFFSETS_PARTITION, (header, batch) => replay(header, batch))
   const peers = yield* Effect.serviceOption(SharedCoordinators)
   const own = ownership(config.nodeId, peers._tag === "Some" ? peers.value.live() : undefined)
   /** Fails the request unless this broker serves the group now. */
@@ -315,6 +316,7 @@ export const make = Effect.gen(function*() {
         // transaction error (the producer writes nothing else here).
         Effect.catchTag(["OutOfOrderSequence", "InvalidTxnState"], (e) => Effect.die(e))
       )
+      log.wrote(result.baseOffset)
       return result.baseOffset
     })
 
@@ -456,10 +458,8 @@ export const make = Effect.gen(function*() {
       return refused
     })
 
-  // The offsets log replayed: all of it at start; then, following it, the records of groups served elsewhere
-  // (those served here were applied as they were written). Markers settle a transaction's offsets whoever
-  // wrote them.
-  let loading = true
+  // The offsets log replayed: all of it at start; then, following it, what the other brokers append. Markers
+  // settle a transaction's offsets whoever wrote them.
   let replayed = 0
   const replay = (header: BatchHeader, batch: Uint8Array) => {
     if ((header.attributes & CONTROL) !== 0) {
@@ -472,13 +472,12 @@ export const make = Effect.gen(function*() {
       const key = record.key === null ? undefined : decodeOffsetKey(record.key)
       if (key === undefined) {
         const cg = record.key === null ? undefined : decodeConsumerGroupRecord(record.key, record.value)
-        if (cg !== undefined && (loading || !own.owns(cg.groupId))) {
+        if (cg !== undefined) {
           Consumer.replay(consumer, fromRecord(cg))
           replayed++
         }
         continue
       }
-      if (!loading && own.owns(key.group)) continue
       replayed++
       const value = record.value === null ? null : decodeOffsetValue(record.value)
       if (pending !== undefined && value !== null) {
@@ -488,9 +487,7 @@ export const make = Effect.gen(function*() {
       }
     }
   }
-  const log = CoordinatorLog.make(store, OFFSETS_PARTITION, replay)
   yield* log.catchUp
-  loading = false
   State.replayed(state)
   performConsumer(Consumer.sessionsAfterLoad(consumer, own.owns))
   if (consumer.groups.size > 0) yield* Effect.logInfo(`group coordinator: ${consumer.groups.size} consumer groups`)

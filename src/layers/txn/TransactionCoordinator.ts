@@ -47,6 +47,7 @@ export const make = Effect.gen(function*() {
   const producerIds = yield* ProducerIds
   const scope = yield* Effect.scope
   const txns = Txn.make()
+  const log = CoordinatorLog.make(store, TRANSACTION_LOG, (header, batch) => replay(header, batch))
   const peers = yield* Effect.serviceOption(SharedCoordinators)
   const own = ownership(config.nodeId, peers._tag === "Some" ? peers.value.live() : undefined)
   /** Fails the request unless this broker serves the transactional id now. */
@@ -61,7 +62,8 @@ export const make = Effect.gen(function*() {
   const appendLog = (records: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>) =>
     Effect.gen(function*() {
       const batch = encodeBatch(records.map((r) => ({ key: r.key, value: r.value })), { timestamp: yield* Clock.currentTimeMillis })
-      yield* store.append(TRANSACTION_LOG, batch, readHeader(batch))
+      const { baseOffset } = yield* store.append(TRANSACTION_LOG, batch, readHeader(batch))
+      log.wrote(baseOffset)
       yield* store.flush(TRANSACTION_LOG)
     }).pipe(Effect.mapError(asStorageError))
 
@@ -165,7 +167,7 @@ export const make = Effect.gen(function*() {
   // The id's coordinator may be another broker that added the partition an instant ago: the log is read up to
   // its end before the write is refused.
   const verify = (transactionalId: string, producer: Txn.ExpectedProducer, tp: TopicPartition) =>
-    own.owns(transactionalId)
+    peers._tag === "None" || own.owns(transactionalId)
       ? check(transactionalId, producer, tp)
       : check(transactionalId, producer, tp).pipe(Effect.catch(() => Effect.andThen(log.catchUp, check(transactionalId, producer, tp))))
 
@@ -223,18 +225,14 @@ export const make = Effect.gen(function*() {
       return { transactions, unknownStates }
     })
 
-  // The transaction log replayed: all of it at start; then, following it, the records of ids served elsewhere
-  // (those served here were applied as they were written).
-  let loading = true
+  // The transaction log replayed: all of it at start; then, following it, what the other brokers append.
   const replay = (_: BatchHeader, batch: Uint8Array) => {
     for (const record of decodeRecords(batch)) {
       const id = record.key === null ? undefined : decodeTransactionKey(record.key)
-      if (id !== undefined && (loading || !own.owns(id))) Txn.replay(txns, id, record.value === null ? null : decodeTransactionValue(record.value))
+      if (id !== undefined) Txn.replay(txns, id, record.value === null ? null : decodeTransactionValue(record.value))
     }
   }
-  const log = CoordinatorLog.make(store, TRANSACTION_LOG, replay)
   yield* log.catchUp
-  loading = false
   const unfinished = Txn.toComplete(txns).filter((m) => own.owns(m.transactionalId))
   yield* Effect.logInfo(`transaction coordinator: ${txns.byId.size} transactional ids, ${unfinished.length} ends to complete`)
   yield* Effect.forEach(unfinished, startCompletion, { concurrency: "unbounded", discard: true })

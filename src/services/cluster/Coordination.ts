@@ -6,10 +6,10 @@
 //
 // When the live brokers change, a coordinator goes from the view it served by to the new one in three steps:
 // the keys it loses stop being served at once (parked requests answered NOT_COORDINATOR, timers dropped); it
-// reads its log to the end, replaying the records of every key it did not serve under both views (what the old
-// owners wrote last); then it serves by the new view and takes up the keys it gained (sessions, unfinished
-// transaction ends). Meanwhile the keys that move answer COORDINATOR_LOAD_IN_PROGRESS, as Kafka's coordinator
-// does while it loads a partition of its log, and the client retries.
+// reads its log to the end (what the keys' old coordinators wrote last); then it serves by the new view and
+// takes up the keys it gained (sessions, unfinished transaction ends). Meanwhile the keys that move answer
+// COORDINATOR_LOAD_IN_PROGRESS, as Kafka's coordinator does while it loads a partition of its log, and the
+// client retries.
 import { Context } from "effect"
 import { type ClusterShape, coordinatorOf } from "./Cluster.ts"
 
