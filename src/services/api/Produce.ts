@@ -62,7 +62,11 @@ type AppendError = Effect.Error<ReturnType<LogStore["Service"]["append"]>>
 
 /** A transaction's refusals as Produce answers them (Kafka's translation for produce responses). */
 const produceCode = (e: Rejection | AppendError | TxnError): number =>
-  e._tag === "ProducerFenced" ? ErrorCode.INVALID_PRODUCER_EPOCH : e._tag === "ConcurrentTransactions" ? ErrorCode.NOT_ENOUGH_REPLICAS : e.code
+  e._tag === "ProducerFenced"
+    ? ErrorCode.INVALID_PRODUCER_EPOCH
+    : e._tag === "ConcurrentTransactions" || e._tag === "CoordinatorLoadInProgress" || e._tag === "NotCoordinator"
+    ? ErrorCode.NOT_ENOUGH_REPLICAS
+    : e.code
 
 /** The most a compressed batch may decompress to: far above real batches, far below what would hurt the broker. */
 const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024
