@@ -1,12 +1,17 @@
 // `your_program.sh format -c server.properties [-t cluster-id] [--add-scram SPEC]...`: prepares log.dirs as
 // `kafka-storage format` does. A new log dir gets meta.properties with the given (or a generated) cluster id;
 // SCRAM credentials are appended to the metadata log as UserScramCredentialRecords. An existing log dir keeps
-// its data and identity and gets the credentials added. Passwords are never printed.
+// its data and identity and gets the credentials added. With `storage.url`, the database is what is formatted:
+// its schema migrated, the cluster id stored there (refused when it already holds another), the credentials
+// added to its metadata log. Passwords are never printed.
 import { Console, Effect, Layer, Logger } from "effect"
 import * as Broker from "./layers/Broker.ts"
 import * as PropertiesConfig from "./layers/config/PropertiesConfig.ts"
 import * as NodeFileSystem from "./layers/fs/NodeFileSystem.ts"
 import { META_PROPERTIES } from "./layers/metadata/KRaftMetadata.ts"
+import { clusterIdOf } from "./layers/sql/SqlMetadata.ts"
+import * as SqlStorage from "./layers/sql/SqlStorage.ts"
+import { SqlClient } from "effect/sql/SqlClient"
 import { BrokerConfig } from "./services/config/BrokerConfig.ts"
 import { type AddScram, parseAddScram } from "./services/security/AddScram.ts"
 import { makeCredential } from "./services/security/Scram.ts"
@@ -42,9 +47,13 @@ export const run = async (args: ReadonlyArray<string>, usage: string) => {
 
   const program = Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const { logDir, nodeId } = yield* BrokerConfig
+    const { logDir, nodeId, storageUrl } = yield* BrokerConfig
     const path = `${logDir}/${META_PROPERTIES}`
-    if (clusterId !== undefined && !(yield* fs.exists(path))) {
+    if (clusterId !== undefined && storageUrl !== undefined) {
+      const wanted = clusterId
+      const stored = yield* Effect.flatMap(SqlClient, (sql) => clusterIdOf(sql, wanted)).pipe(Effect.provide(SqlStorage.client))
+      if (stored !== wanted) return yield* Effect.fail(new Error(`the database of storage.url belongs to cluster ${stored}, not ${wanted}`))
+    } else if (clusterId !== undefined && !(yield* fs.exists(path))) {
       yield* fs.makeDirectory(logDir, { recursive: true })
       yield* fs.writeFileString(path, `#\n#Written by format\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\n`, { flag: "wx" })
     }
@@ -57,7 +66,7 @@ export const run = async (args: ReadonlyArray<string>, usage: string) => {
         yield* Console.log(`added ${s.mechanism} credentials for ${s.name}`)
       }
     }).pipe(Effect.provide(Broker.services(Layer.succeed(BrokerConfig, yield* BrokerConfig).pipe(Layer.merge(Layer.succeed(FileSystem.FileSystem, fs))))))
-    yield* Console.log(`formatted ${logDir}`)
+    yield* Console.log(storageUrl === undefined ? `formatted ${logDir}` : "formatted the database of storage.url")
   })
   const exit = await Effect.runPromiseExit(program.pipe(
     Effect.scoped,

@@ -29,7 +29,9 @@ Subcommand:
   format -c server.properties [-t cluster-id] [--add-scram 'SCRAM-SHA-256=[name=bob,password=bob-secret]']...
                prepares log.dirs before the first start, as kafka-storage format: a new log dir gets
                meta.properties (a generated cluster id unless -t gives one); SCRAM users are added to the
-               metadata log (an existing log dir keeps its data and gets the credentials added).`
+               metadata log (an existing log dir keeps its data and gets the credentials added). With
+               storage.url the database is formatted instead: its schema created, -t's cluster id stored
+               (refused when it holds another), the users added.`
 
 const args = process.argv.slice(2)
 if (args[0] === "format") {

@@ -53,10 +53,10 @@ interface SnapshotRow {
 
 const storageError = (cause: SqlError) => new StorageError({ partition: LOG_NAME, cause })
 
-/** The cluster id stored in the database, chosen by the first broker to ask. */
-export const clusterIdOf = (sql: SqlClient): Effect.Effect<string, SqlError> =>
+/** The cluster id stored in the database, chosen by the first broker to ask (`format -t` chooses it first). */
+export const clusterIdOf = (sql: SqlClient, proposed: string = generateClusterId()): Effect.Effect<string, SqlError> =>
   Effect.gen(function*() {
-    yield* sql`insert into cluster (cluster_id) values (${generateClusterId()}) on conflict do nothing`
+    yield* sql`insert into cluster (cluster_id) values (${proposed}) on conflict do nothing`
     const rows = yield* sql<{ cluster_id: string }>`select cluster_id from cluster`
     return rows[0]!.cluster_id
   })
