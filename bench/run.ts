@@ -255,7 +255,7 @@ const startTarget = async (target: Target, dir: string, topics: Readonly<Record<
   return { server: servers[0]!, servers, profileDir: prof?.dir }
 }
 
-/** Polls `check` every 100 ms until it holds; fails with `what` (and the last state seen) after `timeoutMs`. */
+/** Reads `get` every 100 ms until `check` holds of it; fails naming `what` (and the last state seen) after `timeoutMs`. */
 const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 30_000): Promise<A> => {
   const deadline = performance.now() + timeoutMs
   for (;;) {
