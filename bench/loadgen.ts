@@ -6,6 +6,7 @@
 //        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create] \
 //        [--producer plain|idempotent|transactional] [--txn-batches 100]
 //   node bench/loadgen.ts fetch --port 9092 --topic t [--partition 0] [--max-bytes 33554432]
+//   produce with [--by-leader]: each partition's batches to its leader (Metadata from --port), for a cluster
 //   either with [--tls] [--sasl-plain user:password]: a TLS connection (certificates not checked) and a
 //   SASL/PLAIN login (SaslHandshake v1, SaslAuthenticate v2) before the load, e.g. to a SASL_SSL listener
 //   node bench/loadgen.ts send-cost        # what each way of sending a prebuilt request costs here
@@ -34,6 +35,7 @@ import { ZERO_UUID } from "../src/protocol/Bytes.ts"
 import { CreateTopics } from "../src/protocol/messages/CreateTopics.ts"
 import { Fetch } from "../src/protocol/messages/Fetch.ts"
 import { ListOffsets } from "../src/protocol/messages/ListOffsets.ts"
+import { Metadata } from "../src/protocol/messages/Metadata.ts"
 import { Produce } from "../src/protocol/messages/Produce.ts"
 import { ApiVersions } from "../src/protocol/messages/ApiVersions.ts"
 import { AddPartitionsToTxn } from "../src/protocol/messages/AddPartitionsToTxn.ts"
@@ -260,6 +262,12 @@ export interface ProduceOptions {
   /** Plain batches (the default), an idempotent producer per connection, or a transactional one. */
   readonly producer?: ProducerMode
   readonly security?: Security
+  /**
+   * Each partition's batches to its leader, as a Metadata request to `port` names them (the brokers of a cluster):
+   * each of the `connections` is then one connection to every leader, its requests carrying the partitions that
+   * broker leads (as many batches in flight in all as to a single broker). Not with transactional producers.
+   */
+  readonly byLeader?: boolean
 }
 
 /** How the load connections reach the broker: over TLS (certificates not checked), logged in with SASL/PLAIN. */
@@ -408,13 +416,11 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   const version = o.version ?? PRODUCE_VERSION
   const perRequest = Math.min(o.partitionsPerRequest ?? o.partitions, o.partitions)
   const batch = makeBatch(o.recordSize, o.recordsPerBatch)
-  const groups = Math.ceil(o.partitions / perRequest)
-  /** The requests of one connection (a transactional producer's carry its transactional id). */
-  const templatesFor = (transactionalId: string | null) => {
+  /** The requests of one connection to `partitions` (a transactional producer's carry its transactional id). */
+  const templatesFor = (partitions: ReadonlyArray<number>, transactionalId: string | null) => {
     const templates: Array<ProduceTemplate> = []
-    for (let g = 0; g < groups; g++) {
-      const ps: Array<number> = []
-      for (let p = g * perRequest; p < Math.min(o.partitions, (g + 1) * perRequest); p++) ps.push(p)
+    for (let at = 0; at < partitions.length; at += perRequest) {
+      const ps = partitions.slice(at, at + perRequest)
       templates.push(buildProduce({ topic: o.topic, partitions: ps, batch, recordsPerBatch: o.recordsPerBatch, recordSize: o.recordSize, acks: o.acks, version, transactionalId }))
     }
     return templates
@@ -425,10 +431,18 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   if (o.security !== undefined && (o.producer ?? { kind: "plain" }).kind !== "plain") {
     throw new Error("idempotent and transactional producers set up over a plaintext connection: use --producer plain with --tls or --sasl-plain")
   }
-  const sockets = await Promise.all(Array.from({ length: o.connections }, () => connect(o.port, host, o.security)))
-  const sessions = await Promise.all(sockets.map((_, c) => openSession(o, host, c)))
-  const shared = templatesFor(null)
-  const templatesOf = sessions.map((s) => (s?.transactionalId == null ? shared : templatesFor(s.transactionalId)))
+  if (o.byLeader === true && o.producer?.kind === "transactional") {
+    throw new Error("a transactional producer sends its transaction's requests to one coordinator: not with byLeader")
+  }
+  // Where the batches go: the brokers with the partitions each one takes, and the connections to them.
+  const routes: ReadonlyArray<Leader> = o.byLeader === true
+    ? await leadersOf(o.port, o.topic, o.partitions, host)
+    : [{ nodeId: -1, host, port: o.port, partitions: allPartitions(o) }]
+  const links = Array.from({ length: o.connections }, (_, c) => routes.map((_, route) => ({ c, route }))).flat()
+  const sockets = await Promise.all(links.map((l) => connect(routes[l.route]!.port, routes[l.route]!.host, o.security)))
+  const sessions = await Promise.all(links.map((_, i) => openSession(o, host, i)))
+  const shared = routes.map((r) => templatesFor(r.partitions, null))
+  const templatesOf = sessions.map((s, i) => (s?.transactionalId == null ? shared[links[i]!.route]! : templatesFor(routes[links[i]!.route]!.partitions, s.transactionalId)))
   const commitEvery = o.producer?.kind === "transactional" ? o.producer.commitEvery : Infinity
   let commits = 0
 
@@ -496,17 +510,18 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       })
     }
 
-    sockets.forEach((socket, c) => {
+    sockets.forEach((socket, i) => {
+      const c = links[i]!.c
       // FIFO of what is in flight: send time and template index, in request order.
       const sentAt = new Float64Array(o.inflight)
       const sentTemplate = new Int32Array(o.inflight)
       let head = 0
       let inflight = 0
       let correlation = 0
-      const templates = templatesOf[c]!
+      const templates = templatesOf[i]!
       let next = c % templates.length
       let done = false
-      const session = sessions[c]
+      const session = sessions[i]
       /** Sequenced frames written out, by template, to be reused. */
       const free = new Map<number, Array<Buffer>>()
       // Record batches sent in the open transaction, and whether it is being committed.
@@ -634,7 +649,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       })
       socket.on("error", (e) => fail(e))
       socket.on("close", () => {
-        if (!done) fail(new Error(`connection ${c} closed by the server with ${inflight} requests in flight`))
+        if (!done) fail(new Error(`connection ${c}${routes.length > 1 ? ` to node ${routes[links[i]!.route]!.nodeId}` : ""} closed by the server with ${inflight} requests in flight`))
       })
       pump()
     })
@@ -845,6 +860,46 @@ export const createTopics = async (port: number, topics: Readonly<Record<string,
   }
 }
 
+/** A broker and the partitions of a topic it leads. */
+export interface Leader {
+  readonly nodeId: number
+  readonly host: string
+  readonly port: number
+  readonly partitions: ReadonlyArray<number>
+}
+
+/** What one broker's Metadata (v12) says: the live brokers' ids, and each partition's leader (-1: none) and error. */
+export const clusterView = async (port: number, topic: string, host = "127.0.0.1") => {
+  const client = await RawClient.connect(port, host)
+  try {
+    const response = await client.request(Metadata, 12, { topics: [{ topicId: ZERO_UUID, name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })
+    const t = response.topics[0]
+    return {
+      brokers: response.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.nodeId - b.nodeId),
+      errorCode: t?.errorCode ?? -1,
+      partitions: (t?.partitions ?? []).map((p) => ({ partition: p.partitionIndex, leader: p.errorCode === 0 ? p.leaderId : -1 })).sort((a, b) => a.partition - b.partition)
+    }
+  } finally {
+    client.close()
+  }
+}
+
+/** Partitions 0..partitions-1 of `topic` by leader, as the broker at `port` sees them; fails when one has none. */
+export const leadersOf = async (port: number, topic: string, partitions: number, host = "127.0.0.1"): Promise<Array<Leader>> => {
+  const view = await clusterView(port, topic, host)
+  if (view.errorCode !== 0) throw new Error(`Metadata ${topic}: error ${view.errorCode}`)
+  const out = new Map<number, { nodeId: number; host: string; port: number; partitions: Array<number> }>()
+  for (let p = 0; p < partitions; p++) {
+    const leader = view.partitions.find((x) => x.partition === p)?.leader ?? -1
+    const broker = view.brokers.find((b) => b.nodeId === leader)
+    if (broker === undefined) throw new Error(`Metadata ${topic}-${p}: no live leader (${leader})`)
+    const route = out.get(leader) ?? { ...broker, partitions: [] }
+    route.partitions.push(p)
+    out.set(leader, route)
+  }
+  return [...out.values()]
+}
+
 /** The log end offset of each partition 0..partitions-1 (ListOffsets v6, latest). */
 export const endOffsets = async (port: number, topic: string, partitions: number, host = "127.0.0.1"): Promise<Array<number>> => {
   const client = await RawClient.connect(port, host)
@@ -936,7 +991,8 @@ if (isMain) {
       "txn-batches": { type: "string", default: "100" },
       create: { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
-      "sasl-plain": { type: "string" }
+      "sasl-plain": { type: "string" },
+      "by-leader": { type: "boolean", default: false }
     }
   })
   const mode = positionals[0] ?? "produce"
@@ -977,7 +1033,8 @@ if (isMain) {
           : values.producer === "idempotent"
           ? { kind: "idempotent" }
           : { kind: "plain" },
-        security
+        security,
+        byLeader: values["by-leader"]
       })
       console.log(
         `${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSec)} records/s, ${r.payloadMBps.toFixed(1)} MB/s payload (${r.wireMBps.toFixed(1)} MB/s on the wire), ` +

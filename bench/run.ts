@@ -36,17 +36,24 @@
 //                 open console page would (GET /metrics, /api/rates, /api/overview, /api/topics/<t>: each once a
 //                 second), against the same broker without a console: broker only, the ratio is what the console
 //                 and metrics cost produce (no target: reported)
+//   10 postgresql scenario 1's and scenario 2's loads against the broker on files, against one broker with
+//                 storage.url on a throwaway PostgreSQL (bench/postgres.ts: initdb in a temp dir, fsync off, a
+//                 fresh database per run), and against three brokers (node.id 1-3) over one database, each
+//                 partition's batches sent to its leader as Metadata names it (scenario 1: each of the 4
+//                 connections becomes one to every leader): broker only, the ratios PostgreSQL / files are what
+//                 the database costs; RSS is the largest broker's (no target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
 // Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
-import { execSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs"
+import { execFileSync, execSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs"
 import { cpus, release, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
 import { codecOf, type DirtyLog, writeDirtyLog } from "./cleaner.ts"
-import { apiVersions, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult, type Security } from "./loadgen.ts"
+import { apiVersions, clusterView, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult, type Security } from "./loadgen.ts"
+import { postgresBin, startPostgres } from "./postgres.ts"
 import { summarizeProfile } from "./profile.ts"
 import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
 
@@ -77,8 +84,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 to 9 on request)
-  --seconds N         measured seconds per run of scenarios 1-3 (default 5)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 to 10 on request)
+  --seconds N         measured seconds per produce run (scenarios 1-3, 6-10; default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
   --inflight N        requests in flight per connection in scenarios 1 and 3 (default 5)
@@ -91,7 +98,11 @@ if (flags.help) {
   --soak              scenario 1 without pause for --minutes N (default 5), broker RSS every second
   --txn-batches N     record batches per transaction in scenario 6 (default 100; not run by default)
   --cleaner-mib N     MiB of dirty log the cleaner has to compact in scenario 7 (default 512, over 4 partitions)
-  --cleaner-codec C   its batches' codec: none, gzip, snappy, lz4 or zstd (default none)`)
+  --cleaner-codec C   its batches' codec: none, gzip, snappy, lz4 or zstd (default none)
+
+  Scenarios 6-10 measure the broker against itself (no reference): 6 transactions, 7 the log cleaner, 8 TLS and
+  SASL, 9 the console and /metrics, 10 PostgreSQL storage (scenarios 1 and 2 on files, on one broker over a
+  throwaway PostgreSQL, and on three brokers over one database; needs Debian's postgresql)`)
   process.exit(0)
 }
 
@@ -216,25 +227,77 @@ const findProfile = (dir: string | undefined): string | undefined => {
   }
 }
 
-const startTarget = async (target: Target, dir: string, topics: Readonly<Record<string, number>>, label: string, brokerExtra: Readonly<Record<string, string>> = {}) => {
-  if (target === "reference") return { server: await startReference(join(dir, "data"), { io: flags.io }), profileDir: undefined }
+/**
+ * Starts the target with `topics` created: `server` is the one the load connects to, `servers` all of them. With
+ * `brokers` > 1, brokers with node ids 1..n (each with its own log dir, sharing the storage.url of `brokerExtra`),
+ * ready once each lists all of them and knows every partition's leader; the first one is profiled.
+ */
+const startTarget = async (target: Target, dir: string, topics: Readonly<Record<string, number>>, label: string, brokerExtra: Readonly<Record<string, string>> = {}, brokers = 1) => {
+  if (target === "reference") {
+    const server = await startReference(join(dir, "data"), { io: flags.io })
+    return { server, servers: [server], profileDir: undefined }
+  }
   const prof = profileArgs(label)
-  const server = await startBroker(writeBrokerConfig(dir, join(dir, "logs"), brokerExtra), { nodeArgs: prof?.args ?? [], entry })
+  const servers: Array<ServerProcess> = []
   try {
-    await createTopics(server.port, topics)
+    for (let id = 1; id <= brokers; id++) {
+      const nodeDir = brokers === 1 ? dir : join(dir, `node-${id}`)
+      mkdirSync(nodeDir, { recursive: true })
+      const config = writeBrokerConfig(nodeDir, join(nodeDir, "logs"), { ...brokerExtra, "node.id": String(id) })
+      servers.push(await startBroker(config, { nodeArgs: id === 1 ? prof?.args ?? [] : [], entry }))
+    }
+    if (brokers > 1) await clusterReady(servers, Object.keys(topics)[0]!, () => createTopics(servers[0]!.port, topics))
+    else await createTopics(servers[0]!.port, topics)
   } catch (e) {
-    await server.stop()
+    for (const server of servers) await server.stop()
     throw e
   }
-  return { server, profileDir: prof?.dir }
+  return { server: servers[0]!, servers, profileDir: prof?.dir }
 }
 
-const stopTarget = async (server: ServerProcess, dir: string) => {
-  const code = await server.stop()
+/** Reads `get` every 100 ms until `check` holds of it; fails naming `what` (and the last state seen) after `timeoutMs`. */
+const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 30_000): Promise<A> => {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    let last: unknown
+    try {
+      const a = await get()
+      if (check(a)) return a
+      last = a
+    } catch (e) {
+      last = (e as Error).message
+    }
+    if (performance.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s: ${JSON.stringify(last)}`)
+    await sleep(100)
+  }
+}
+
+/**
+ * Brokers over one database: `create` (the topic) once every broker lists all of them (so that its partitions
+ * are placed over every node), then ready once every broker names the same live leader for each partition.
+ */
+const clusterReady = async (servers: ReadonlyArray<ServerProcess>, topic: string, create: () => Promise<void>) => {
+  const ids = (view: Awaited<ReturnType<typeof clusterView>>) => view.brokers.map((b) => b.nodeId).join(",")
+  const all = servers.map((_, i) => i + 1).join(",")
+  for (const server of servers) await eventually(`broker on port ${server.port} listing nodes ${all}`, () => clusterView(server.port, topic), (v) => ids(v) === all)
+  await create()
+  const leaders = (view: Awaited<ReturnType<typeof clusterView>>) => view.partitions.map((p) => p.leader).join(",")
+  const first = await eventually(`leaders of ${topic}`, () => clusterView(servers[0]!.port, topic), (v) => v.partitions.length > 0 && v.partitions.every((p) => p.leader > 0))
+  for (const server of servers.slice(1)) {
+    await eventually(`broker on port ${server.port} naming the leaders of ${topic} as the first does (${leaders(first)})`, () => clusterView(server.port, topic), (v) => leaders(v) === leaders(first))
+  }
+  progress(`    ${servers.length} brokers; leaders of ${topic}'s partitions 0-${first.partitions.length - 1}: nodes ${leaders(first)}`)
+}
+
+const stopTarget = async (servers: ServerProcess | ReadonlyArray<ServerProcess>, dir: string) => {
+  const all = Array.isArray(servers) ? servers : [servers as ServerProcess]
+  const codes = await Promise.all(all.map((server) => server.stop()))
   rmSync(dir, { recursive: true, force: true })
   // Let the deletion of the run's files (and the disk's discards) settle before the next run.
   await new Promise((r) => setTimeout(r, 500))
-  if (code !== 0) progress(`    ${server.kind} exited with code ${code}: ${server.output().trim().split("\n").slice(-3).join(" | ")}`)
+  all.forEach((server, i) => {
+    if (codes[i] !== 0) progress(`    ${server.kind}${all.length > 1 ? ` ${i + 1}` : ""} exited with code ${codes[i]}: ${server.output().trim().split("\n").slice(-3).join(" | ")}`)
+  })
 }
 
 /** How one produce run differs from its scenario's: the producer, the broker's extra config, the listener loaded. */
@@ -246,6 +309,10 @@ interface RunOptions {
   readonly label?: string
   /** Started once the broker is up, stopped after the load (returns its stopper). */
   readonly alongside?: (server: ServerProcess) => () => Promise<void>
+  /** Brokers of one cluster (default 1): more need a storage.url in brokerExtra; RSS is then the largest one's. */
+  readonly brokers?: number
+  /** Each partition's batches to its leader (loadgen's byLeader), as a client of a cluster sends them. */
+  readonly byLeader?: boolean
 }
 
 /** The port of the broker's listener `name`, from its "listening on host:port (NAME" line. */
@@ -257,25 +324,27 @@ const listenerPort = (server: ServerProcess, name: string) => {
 
 const produceRun = async (target: Target, s: ProduceScenario, round: number, options: RunOptions = {}): Promise<RunResult> => {
   const dir = freshDir(target)
-  let server: ServerProcess | undefined
+  let servers: ReadonlyArray<ServerProcess> | undefined
   let profileDir: string | undefined
   let rss: ReturnType<typeof sampleRss> | undefined
   const { producer, listener } = options
   try {
-    ;({ server, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}${options.label === undefined ? "" : `-${options.label}`}`, options.brokerExtra))
-    rss = sampleRss(server.rss)
+    ;({ servers, profileDir } = await startTarget(target, dir, { [s.topic]: s.partitions }, `s${s.id}-r${round}${options.label === undefined ? "" : `-${options.label}`}`, options.brokerExtra, options.brokers))
+    const server = servers[0]!
+    const each = servers
+    rss = sampleRss(() => Math.max(...each.map((x) => x.rss() ?? 0)) || undefined)
     const ticks = cpuTicks()
     const port = listener === undefined ? server.port : listenerPort(server, listener.name)
     const stopAlongside = options.alongside?.(server)
-    const result = await runProduce({ port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security })
+    const result = await runProduce({ port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security, byLeader: options.byLeader })
     await stopAlongside?.()
     const steal = stealSince(ticks)
     const rssMax = rss.stop()
-    await stopTarget(server, dir)
+    await stopTarget(servers, dir)
     return { result, error: undefined, rssMax, profile: findProfile(profileDir), steal }
   } catch (e) {
     const rssMax = rss?.stop() ?? NaN
-    if (server !== undefined) await stopTarget(server, dir)
+    if (servers !== undefined) await stopTarget(servers, dir)
     else rmSync(dir, { recursive: true, force: true })
     return { result: undefined, error: (e as Error).message.split("\n")[0]!, rssMax, profile: undefined, steal: NaN }
   }
@@ -510,6 +579,79 @@ const runConsoleScenario = async () => {
   row("  MB/s (payload)", fixed(off.MBps), fixed(on.MBps), ratioOf(on.MBps, off.MBps))
   row("  p50/p99/p999 ms", `${msOf(off.p50)}/${msOf(off.p99)}/${msOf(off.p999)}`, `${msOf(on.p50)}/${msOf(on.p99)}/${msOf(on.p999)}`, ratioOf(on.p99, off.p99))
   row("  max RSS MB", mb(off.rss), mb(on.rss), ratioOf(on.rss, off.rss))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario 10: the broker's state in PostgreSQL, one broker and three (broker only)
+
+/** Where the broker keeps its state: files, or a PostgreSQL database shared by `brokers` brokers. */
+const storages = {
+  files: { title: "files", brokers: 1 },
+  pg1: { title: "PostgreSQL, 1 broker", brokers: 1 },
+  pg3: { title: "PostgreSQL, 3 brokers", brokers: 3 }
+} as const
+type Storage = keyof typeof storages
+
+const runPostgresScenario = async () => {
+  const loads = [produceScenarios[0]!, produceScenarios[1]!]
+  const pg = await startPostgres()
+  const version = execFileSync(join(postgresBin!, "postgres"), ["--version"]).toString().trim().replace(/^postgres \(PostgreSQL\) /, "")
+  const describe = `scenario 1's and 2's loads against the broker on files, against one broker with storage.url on a throwaway PostgreSQL ${version} ` +
+    `on this machine (fsync off, a fresh database per run), and against three brokers over one database, each partition's batches sent to its leader`
+  progress(`scenario 10 postgresql: ${describe}`)
+  const runs = new Map(loads.map((load) => [load.id, { files: [], pg1: [], pg3: [] } as Record<Storage, Array<RunResult>>]))
+  const names = Object.keys(storages) as Array<Storage>
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const order = names.map((_, i) => names[(i + round - 1) % names.length]!)
+      for (const load of loads) {
+        for (const storage of order) {
+          const { brokers } = storages[storage]
+          const url = storage === "files" ? undefined : await pg.createDatabase()
+          const r = await produceRun("broker", { ...load, id: 10 }, round, {
+            label: `${load.name}-${storage}`,
+            brokers,
+            byLeader: true,
+            brokerExtra: url === undefined ? {} : { "storage.url": url }
+          })
+          if (url !== undefined) await pg.dropDatabase(url)
+          runs.get(load.id)![storage].push(r)
+          progress(`  round ${round} s${load.id} ${storages[storage].title.padEnd(21)} ${describeRun(r)}`)
+        }
+      }
+    }
+  } finally {
+    await pg.stop()
+  }
+  const [s1, s2] = loads.map((load) => {
+    const of = runs.get(load.id)!
+    return { files: figures(of.files), pg1: figures(of.pg1), pg3: figures(of.pg3) }
+  }) as [Record<Storage, Figures>, Record<Storage, Figures>]
+  const latencies = (f: Figures, ...ks: Array<"p50" | "p99" | "p999">) => ks.map((k) => msOf(f[k])).join("/")
+  summary.push(`10 postgresql: ${describe}`)
+  summary.push(`  (columns: files, PostgreSQL, PostgreSQL / files; ×1: one broker over PostgreSQL, ×3: three brokers, 4 connections to each leader in s1; ms)`)
+  for (const pg of ["pg1", "pg3"] as const) {
+    const n = `×${storages[pg].brokers}`
+    row(`  s1 records/s ${n}`, int(s1.files.recordsPerSec), int(s1[pg].recordsPerSec), ratioOf(s1[pg].recordsPerSec, s1.files.recordsPerSec), "reported", failures(s1[pg]) + failures(s1.files) || "-")
+  }
+  for (const pg of ["pg1", "pg3"] as const) {
+    row(`  s1 p50/p99/p999 ×${storages[pg].brokers}`, latencies(s1.files, "p50", "p99", "p999"), latencies(s1[pg], "p50", "p99", "p999"), ratioOf(s1[pg].p99, s1.files.p99))
+  }
+  for (const pg of ["pg1", "pg3"] as const) {
+    row(`  s2 p99 ms ×${storages[pg].brokers}`, msOf(s2.files.p99), msOf(s2[pg].p99), ratioOf(s2[pg].p99, s2.files.p99), "reported", failures(s2[pg]) + failures(s2.files) || "-")
+  }
+  for (const pg of ["pg1", "pg3"] as const) {
+    row(`  s2 p50/p999 ×${storages[pg].brokers}`, latencies(s2.files, "p50", "p999"), latencies(s2[pg], "p50", "p999"), ratioOf(s2[pg].p50, s2.files.p50))
+  }
+  for (const pg of ["pg1", "pg3"] as const) {
+    row(`  s2 records/s ×${storages[pg].brokers}`, int(s2.files.recordsPerSec), int(s2[pg].recordsPerSec), ratioOf(s2[pg].recordsPerSec, s2.files.recordsPerSec))
+  }
+  for (const pg of ["pg1", "pg3"] as const) {
+    const rss = Math.max(s1[pg].rss, s2[pg].rss)
+    const files = Math.max(s1.files.rss, s2.files.rss)
+    row(`  max RSS MB ×${storages[pg].brokers}`, mb(files), mb(rss), ratioOf(rss, files), storages[pg].brokers > 1 ? "the largest broker's" : "")
+  }
+  addProfile("broker profile, scenario 10 (last round, scenario 1's load, PostgreSQL, 1 broker)", runs.get(1)!.pg1.at(-1)?.profile)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -904,6 +1046,7 @@ if (flags.soak) {
   if (selected.has(7)) await guarded("7 cleaner", runCleanerScenario)
   if (selected.has(8)) await guarded("8 tls", runTlsScenario)
   if (selected.has(9)) await guarded("9 console", runConsoleScenario)
+  if (selected.has(10)) await guarded("10 postgresql", runPostgresScenario)
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)

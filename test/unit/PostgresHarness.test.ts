@@ -1,5 +1,6 @@
-// The throwaway PostgreSQL server of test/support/Postgres.ts: it starts (as nobody when run as root), answers
-// through the broker's client layer (src/layers/sql/PgClient.ts), hands out fresh databases, and stops.
+// The throwaway PostgreSQL server of bench/postgres.ts (test/support/Postgres.ts for the tests): it starts (as
+// nobody when run as root), answers through the broker's client layer (src/layers/sql/PgClient.ts), hands out
+// fresh databases and drops them, and stops.
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -27,6 +28,19 @@ describe("PostgreSQL test server", () => {
     await query(a, (sql) => sql`create table t (x int)`)
     const tables = await query(b, (sql) => sql<{ n: number }>`select count(*)::int as n from pg_tables where tablename = 't'`)
     assert.strictEqual(tables[0]!.n, 0)
+  })
+
+  it.runIf(postgresInstalled)("drops a database by its URL, even with a session open on it", async () => {
+    const url = await pg!.createDatabase()
+    const name = new URL(url).pathname.slice(1)
+    const count = () => query(pg!.url, (sql) => sql<{ n: number }>`select count(*)::int as n from pg_database where datname = ${name}`)
+    assert.strictEqual((await count())[0]!.n, 1)
+    await Effect.runPromise(Effect.gen(function*() {
+      const sql = yield* SqlClient
+      yield* sql`select 1`
+      yield* Effect.promise(() => pg!.dropDatabase(url))
+    }).pipe(Effect.provide(PgClient.layerFromUrl(url)), Effect.scoped))
+    assert.strictEqual((await count())[0]!.n, 0)
   })
 
   it.runIf(postgresInstalled)("runs as an unprivileged user and stops by its pid", async () => {
