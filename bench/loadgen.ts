@@ -528,18 +528,19 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       let inTransaction = 0
       let committing = false
 
-      const acknowledged = (now: number) => {
+      /** `written`: the share of the request's partitions answered without an error (the others' records do not count). */
+      const acknowledged = (now: number, written = 1) => {
         const t = templates[sentTemplate[head]!]!
         const at = sentAt[head]!
         head = (head + 1) % o.inflight
         inflight--
-        allRecords += t.records
-        allPayload += t.payloadBytes
+        allRecords += t.records * written
+        allPayload += t.payloadBytes * written
         lastAck = now
         if (now >= measureFrom && now <= measureTo && at >= measureFrom) {
           requests++
-          records += t.records
-          payloadBytes += t.payloadBytes
+          records += t.records * written
+          payloadBytes += t.payloadBytes * written
           wireBytes += t.frame.length
           samples.add((now - at) * 1000)
         }
@@ -637,7 +638,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
           errors += r.errors
           if (firstError === 0) firstError = r.firstError
         }
-        acknowledged(performance.now())
+        acknowledged(performance.now(), r.partitions === 0 ? 1 : (r.partitions - r.errors) / r.partitions)
       })
       socket.on("data", (chunk: Buffer) => {
         try {
