@@ -26,7 +26,7 @@ import { type BoundListener, Listener } from "../../services/network/Listener.ts
 import { RequestBudget } from "../../services/network/RequestBudget.ts"
 import { serveNode } from "../network/TcpListener.ts"
 
-/** The NOTIFY channel of `brokers`: a broker registered or left (the payload is its node id). */
+/** The NOTIFY channel of `brokers`: a broker registered or left, or the controller moved partitions (the payload is its node id). */
 export const BROKERS_CHANNEL = "brokers"
 
 export interface AdvertisedListener {
@@ -116,7 +116,15 @@ export const makeMembership = Effect.gen(function*() {
       return { records, result: records.length }
     })
   ).pipe(
-    Effect.tap((moved) => moved > 0 ? Effect.logInfo(`controller: ${moved} partitions changed leader or ISR (live brokers ${live.join(", ")})`) : Effect.void)
+    // The others read the table again at once: their Metadata lists the brokers the leaders were chosen from.
+    Effect.tap((moved) =>
+      moved > 0
+        ? Effect.andThen(
+          Effect.logInfo(`controller: ${moved} partitions changed leader or ISR (live brokers ${live.join(", ")})`),
+          pg.notify(BROKERS_CHANNEL, String(self))
+        )
+        : Effect.void
+    )
   )
 
   const refresh = Effect.gen(function*() {
