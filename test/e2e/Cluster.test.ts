@@ -2,11 +2,14 @@
 // three, partitions are led by all of them, a request to a node that does not lead a partition answers
 // NOT_LEADER_OR_FOLLOWER and one to a node that does not coordinate a group NOT_COORDINATOR; kafkajs and
 // @platformatic/kafka keep producing and a group keeps consuming across moveLeader, stopNode and startNode with
-// nothing lost; a virtual clock expels a member whose heartbeats stop, and `reset` starts from nothing.
+// nothing lost; a partition reassigned with kafkajs is led by its new first replica at once, with its records,
+// and a preferred election gives it back to that replica; a virtual clock expels a member whose heartbeats
+// stop, and `reset` starts from nothing.
 import { Producer, stringSerializers } from "@platformatic/kafka"
 import { Kafka, logLevel } from "kafkajs"
 import { afterEach, describe, expect, test } from "vitest"
 import { RawClient } from "../../src/client/RawClient.ts"
+import { ElectLeaders } from "../../src/protocol/messages/ElectLeaders.ts"
 import { FindCoordinator } from "../../src/protocol/messages/FindCoordinator.ts"
 import { Heartbeat } from "../../src/protocol/messages/Heartbeat.ts"
 import { Produce } from "../../src/protocol/messages/Produce.ts"
@@ -128,6 +131,71 @@ describe("a simulated cluster", () => {
       expect(ends.reduce((n, o) => n + Number(o.high), 0)).toBe(27)
     } finally {
       await producer.close()
+    }
+  }, 60_000)
+
+  test("kafkajs reassigns a partition: the new replicas lead it at once, its records stay; a preferred election brings its leader back", async () => {
+    broker = await startBroker({ brokers: 3 })
+    const b = broker
+    const client = kafka(b, "cluster-reassign")
+    const admin = client.admin()
+    await admin.connect()
+    const producer = client.producer()
+    await producer.connect()
+    const partition0 = async () => (await admin.fetchTopicMetadata({ topics: ["moving"] })).topics[0]!.partitions.find((p) => p.partitionId === 0)!
+    try {
+      await admin.createTopics({ topics: [{ topic: "moving", numPartitions: 2, replicationFactor: 1 }] })
+      const before = await partition0()
+      const [x] = before.replicas as [number]
+      const [y] = [1, 2, 3].filter((n) => n !== x) as [number]
+      await producer.send({ topic: "moving", messages: ["a", "b", "c"].map((value) => ({ value, partition: 0 })) })
+
+      await admin.alterPartitionReassignments({ topics: [{ topic: "moving", partitionAssignment: [{ partition: 0, replicas: [y, x] }] }] })
+      const moved = await partition0()
+      expect([moved.leader, moved.replicas, moved.isr]).toEqual([y, [y, x], [y, x]])
+      expect((await admin.listPartitionReassignments({})).topics).toEqual([])
+      await producer.send({ topic: "moving", messages: ["d", "e"].map((value) => ({ value, partition: 0 })) })
+      // A broker that is not registered: refused, nothing changes.
+      await expect(admin.alterPartitionReassignments({ topics: [{ topic: "moving", partitionAssignment: [{ partition: 0, replicas: [y, 9] }] }] }))
+        .rejects.toThrow(/altering partition reassignments/)
+      expect((await partition0()).replicas).toEqual([y, x])
+
+      // Led by its second replica, then a preferred election (to the controller) gives it back to the first.
+      await b.moveLeader("moving", 0, x)
+      expect((await partition0()).leader).toBe(x)
+      const controller = b.nodes().find((n) => n.nodeId === 1)!
+      const raw = await RawClient.connect(controller.port)
+      const election = () =>
+        raw.request(ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: "moving", partitions: [0] }], timeoutMs: 5000 })
+          .then((r) => r.replicaElectionResults[0]!.partitionResult.map((p) => p.errorCode))
+      try {
+        expect(await election()).toEqual([0])
+        expect((await partition0()).leader).toBe(y)
+        expect(await election()).toEqual([84])
+        // Its preferred replica stopped: not available; back, it leads again.
+        await b.stopNode(y)
+        expect(await election()).toEqual([80])
+        await b.startNode(y)
+        expect(await election()).toEqual([84])
+      } finally {
+        raw.close()
+      }
+      await producer.send({ topic: "moving", messages: [{ value: "f", partition: 0 }] })
+
+      const seen: Array<string> = []
+      const consumer = client.consumer({ groupId: "moving-reader" })
+      await consumer.connect()
+      await consumer.subscribe({ topics: ["moving"], fromBeginning: true })
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) })
+      try {
+        await until("every record read", () => seen.length >= 6, 20_000)
+        expect(seen).toEqual(["a", "b", "c", "d", "e", "f"])
+      } finally {
+        await consumer.disconnect()
+      }
+    } finally {
+      await producer.disconnect()
+      await admin.disconnect()
     }
   }, 60_000)
 

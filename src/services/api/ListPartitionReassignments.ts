@@ -1,6 +1,6 @@
-// ListPartitionReassignments v0: this node is the only broker, so no reassignment is ever in progress; every
-// request (all topics when null, or the ones named) answers an empty list, as Kafka's controller does when
-// nothing is reassigning.
+// ListPartitionReassignments v0: no reassignment is ever in progress (the brokers share their storage, so one is
+// complete as soon as it is written: AlterPartitionReassignments.ts); every request (all topics when null, or the
+// ones named) answers an empty list, as Kafka's controller does when nothing is reassigning.
 import { Effect } from "effect"
 import { ErrorCode } from "../../protocol/ErrorCode.ts"
 import { ListPartitionReassignments } from "../../protocol/messages/ListPartitionReassignments.ts"
