@@ -531,3 +531,13 @@ export type GroupError =
 /** Refusals a client retries as a matter of course (the coordinator busy or moving): logged at debug only. */
 export const retriable = (e: { readonly _tag: string }): boolean =>
   e._tag === "ConcurrentTransactions" || e._tag === "CoordinatorLoadInProgress" || e._tag === "NotCoordinator"
+
+/** The database of `storage.url` cannot be reached or used at start-up (host:port/database, never the password). */
+export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
+  where: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `storage.url: cannot use PostgreSQL at ${this.where}: ${this.detail}`
+  }
+}

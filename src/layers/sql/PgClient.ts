@@ -2,20 +2,11 @@
 // driver of ours) over `storage.url`. It provides both `PgClient` (LISTEN/NOTIFY) and the generic `SqlClient`.
 // The URL is kept Redacted: it may carry a password.
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { BrokerConfig, InvalidConfig } from "../../services/config/BrokerConfig.ts"
-
-/** The database of `storage.url` cannot be reached at start: the broker does not start (one line, no password). */
-export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
-  where: Schema.String,
-  detail: Schema.String
-}) {
-  override get message() {
-    return `storage.url: cannot use PostgreSQL at ${this.where}: ${this.detail}`
-  }
-}
+import { DatabaseUnavailable } from "../../services/Errors.ts"
 
 /** host:port/database of a URL, without its user and password. */
 export const whereOf = (url: string): string => {
