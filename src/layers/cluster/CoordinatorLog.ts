@@ -40,7 +40,9 @@ export const make = (store: LogStore["Service"], tp: TopicPartition, replay: (he
   const asStorageError = (cause: unknown) => cause instanceof StorageError ? cause : new StorageError({ partition: partitionName(tp), cause })
 
   const catchUp = lock.withPermits(1)(Effect.gen(function*() {
-    const { logEndOffset } = yield* store.offsets(tp)
+    const { logStartOffset, logEndOffset } = yield* store.offsets(tp)
+    // Records deleted below the log start (DeleteRecords) are not there to read.
+    if (next < logStartOffset) next = logStartOffset
     while (next < logEndOffset) {
       const read = yield* store.read(tp, next, CHUNK, true)
       const records = yield* bytesOf(read.records)
