@@ -1,11 +1,14 @@
 // Load generator: raw Kafka Produce requests over N TCP connections, pipelined (a fixed number in flight per
-// connection), built once from prebuilt record batches; and a Fetch consumer reading a partition from offset 0
-// to its end. Usable as a module (`runProduce`, `runFetch`, `createTopics`) and from the command line:
+// connection), built once from prebuilt record batches; a Fetch consumer reading a partition from offset 0 to its
+// end; and a consumer tailing the partition one producer writes to. Usable as a module (`runProduce`, `runFetch`,
+// `runProduceAndTail`, `createTopics`) and from the command line:
 //
 //   node bench/loadgen.ts produce --port 9092 --topic t --partitions 8 --record-size 1024 --batch 100 \
 //        --connections 4 --inflight 8 --acks 1 --seconds 10 [--warmup 2] [--create] \
 //        [--producer plain|idempotent|transactional] [--txn-batches 100]
 //   node bench/loadgen.ts fetch --port 9092 --topic t [--partition 0] [--max-bytes 33554432]
+//   produce with [--tail]: a consumer tails the partition meanwhile (one connection and partition; Fetch long
+//   polls of --max-wait-ms 500, min bytes 1), and the end-to-end latency (produce sent → record fetched) is printed
 //   produce with [--by-leader]: each partition's batches to its leader (Metadata from --port), for a cluster
 //   either with [--tls] [--sasl-plain user:password]: a TLS connection (certificates not checked) and a
 //   SASL/PLAIN login (SaslHandshake v1, SaslAuthenticate v2) before the load, e.g. to a SASL_SSL listener
@@ -23,9 +26,10 @@
 // producer id, epoch and per-partition sequences (each send is then a patched copy of the template, CRCs
 // recomputed), and a transactional one commits (EndTxn, then AddPartitionsToTxn for the next transaction) after
 // every `commitEvery` record batches, once what it has in flight is answered.
-// The Fetch consumer keeps one request in flight and reads each response where it arrived (the socket chunks,
-// not copied into one buffer): the fields before the records, then the 61-byte header of each batch. The load
-// generator shares the two cores with the server under test, so it does as little as it can.
+// The Fetch consumers keep one request in flight (encoded once, its correlation id and offset patched per send)
+// and read each response where it arrived (the socket chunks, not copied into one buffer): the fields before the
+// records, then the 61-byte header of each batch. The load generator shares the two cores with the server under
+// test, so it does as little as it can.
 import { realpathSync } from "node:fs"
 import { performance } from "node:perf_hooks"
 import * as net from "node:net"
@@ -211,6 +215,10 @@ export class Samples {
     }
     this.data[this.length++] = v
   }
+  /** The `i`-th value added. */
+  get(i: number): number {
+    return this.data[i]!
+  }
   summary(): Latency {
     const s = this.data.slice(0, this.length).sort()
     const at = (q: number) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!)
@@ -268,6 +276,8 @@ export interface ProduceOptions {
    * broker leads (as many batches in flight in all as to a single broker). Not with transactional producers.
    */
   readonly byLeader?: boolean
+  /** Called with the time (`performance.now()`) of each request as it is written, in send order. */
+  readonly onSend?: (at: number) => void
 }
 
 /** How the load connections reach the broker: over TLS (certificates not checked), logged in with SASL/PLAIN. */
@@ -349,6 +359,9 @@ const sequenced = (t: ProduceTemplate, s: ProducerSession, recordsPerBatch: numb
 export interface ProduceResult {
   /** Transactions committed (transactional producers). */
   readonly commits: number
+  /** The measured time, as `performance.now()` values: requests sent and answered within it count. */
+  readonly measuredFrom: number
+  readonly measuredTo: number
   readonly seconds: number
   readonly requests: number
   readonly records: number
@@ -361,6 +374,11 @@ export interface ProduceResult {
   readonly wireMBps: number
   /** Send → response, microseconds (acks=0: send → handed to the kernel). */
   readonly latency: Latency
+  /**
+   * Requests answered within the measured time, per connection: fewest, median, most (a server that serves some
+   * connections much less than others; their requests still unanswered at the end are in no latency).
+   */
+  readonly perConnection: { readonly min: number; readonly median: number; readonly max: number }
   readonly errors: number
   readonly firstError: number
 }
@@ -460,6 +478,8 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
   let allPayload = 0
   let sentPayload = 0
   let lastAck = start
+  /** Requests answered within the measured time, by connection. */
+  const answered = new Int32Array(sockets.length)
 
   const ticker = setInterval(() => o.onTick?.({ records: allRecords, payloadBytes: allPayload, elapsed: (performance.now() - start) / 1000 }), 1000)
   const stopTimer = byTotal ? undefined : setTimeout(() => (stopping = true), measureTo - start)
@@ -496,6 +516,8 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
       for (const s of sessions) s?.control.close()
       resolve({
         commits,
+        measuredFrom: measureFrom,
+        measuredTo: measureTo,
         seconds,
         requests,
         records,
@@ -505,6 +527,10 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
         payloadMBps: payloadBytes / seconds / 1e6,
         wireMBps: wireBytes / seconds / 1e6,
         latency: samples.summary(),
+        perConnection: (() => {
+          const sorted = [...answered].sort((a, b) => a - b)
+          return { min: sorted[0] ?? 0, median: sorted[sorted.length >> 1] ?? 0, max: sorted.at(-1) ?? 0 }
+        })(),
         errors,
         firstError
       })
@@ -538,6 +564,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
         allPayload += t.payloadBytes * written
         lastAck = now
         if (now >= measureFrom && now <= measureTo && at >= measureFrom) {
+          answered[i]!++
           requests++
           records += t.records * written
           payloadBytes += t.payloadBytes * written
@@ -583,6 +610,7 @@ export const runProduce = async (o: ProduceOptions): Promise<ProduceResult> => {
           sentAt[slot] = performance.now()
           socket.write(copy, written)
         }
+        o.onSend?.(sentAt[slot]!)
         return id
       }
 
@@ -789,11 +817,54 @@ export const readFetchResponse = (frame: Parts, version: number) => {
   return { correlationId, errorCode, partitionError, highWatermark, bytes: at - start, nextOffset, records, batches }
 }
 
+/**
+ * Fetch requests (v4-v12, `maxWaitMs`, `minBytes`) for one partition, encoded once: each send is a copy with its
+ * correlation id and fetch offset patched in (the offset's place found by encoding two offsets and comparing).
+ */
+const fetchRequests = (o: {
+  readonly topic: string
+  readonly partition: number
+  readonly maxBytes: number
+  readonly maxWaitMs: number
+  readonly minBytes: number
+  readonly version: number
+}): ((correlationId: number, offset: number) => Buffer) => {
+  const encode = (fetchOffset: number) =>
+    Buffer.from(RawClient.encode(Fetch, o.version, {
+      clusterId: null,
+      replicaId: -1,
+      maxWaitMs: o.maxWaitMs,
+      minBytes: o.minBytes,
+      maxBytes: o.maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{
+        topic: o.topic,
+        topicId: ZERO_UUID,
+        partitions: [{ partition: o.partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: o.maxBytes }]
+      }],
+      forgottenTopicsData: [],
+      rackId: ""
+    }, 0, "bench"))
+  const template = encode(0)
+  const other = encode(1)
+  const offsetAt = template.findIndex((b, i) => b !== other[i]) - 7
+  return (correlationId, offset) => {
+    const frame = Buffer.from(template)
+    frame.writeInt32BE(correlationId, 8)
+    frame.writeUInt32BE(Math.floor(offset / 4294967296), offsetAt)
+    frame.writeUInt32BE(offset >>> 0, offsetAt + 4)
+    return frame
+  }
+}
+
 export const runFetch = async (o: FetchOptions): Promise<FetchResult> => {
   const version = o.version ?? 12
   if (version < 4 || version > 12) throw new Error(`Fetch v${version}: the consumer reads v4-v12 (topic names)`)
   const maxBytes = o.maxBytes ?? 32 * 1024 * 1024
   const partition = o.partition ?? 0
+  const request = fetchRequests({ topic: o.topic, partition, maxBytes, maxWaitMs: 500, minBytes: 1, version })
   const conn = new FrameConnection(await connect(o.port, o.host ?? "127.0.0.1", o.security))
   let offset = 0
   let until = o.untilOffset ?? -1
@@ -805,23 +876,7 @@ export const runFetch = async (o: FetchOptions): Promise<FetchResult> => {
   try {
     for (;;) {
       const id = ++requests
-      conn.write(RawClient.encode(Fetch, version, {
-        clusterId: null,
-        replicaId: -1,
-        maxWaitMs: 500,
-        minBytes: 1,
-        maxBytes,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{
-          topic: o.topic,
-          topicId: ZERO_UUID,
-          partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: maxBytes }]
-        }],
-        forgottenTopicsData: [],
-        rackId: ""
-      }, id, "bench"))
+      conn.write(request(id, offset))
       const r = readFetchResponse(await conn.next(), version)
       if (r.correlationId !== id) throw new Error(`correlation id ${r.correlationId}, expected ${id}`)
       if (r.errorCode !== 0) throw new Error(`Fetch error ${r.errorCode}`)
@@ -839,6 +894,116 @@ export const runFetch = async (o: FetchOptions): Promise<FetchResult> => {
   }
   const seconds = (performance.now() - start) / 1000
   return { seconds, requests, bytes, records, batches, endOffset: offset, MBps: bytes / seconds / 1e6 }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A producer and a consumer tailing its partition
+
+/** Fetch's long poll as the tailing consumer asks for it. */
+export interface TailOptions {
+  /** How long the server may hold a Fetch that has nothing to return. */
+  readonly maxWaitMs: number
+  /** The bytes it waits for. */
+  readonly minBytes: number
+}
+
+export interface TailResult {
+  /** Fetches answered within the producer's measured time. */
+  readonly requests: number
+  readonly requestsPerSec: number
+  /** Of those, the ones answered without a record (a long poll's time running out). */
+  readonly empty: number
+  /** Records received of the batches sent within the measured time. */
+  readonly records: number
+  /** Produce request written → its record received by the consumer, microseconds (batches sent in the measured time). */
+  readonly latency: Latency
+}
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3
+/** How long the consumer may take, once the producer is done, to receive what it produced. */
+const CATCH_UP_MS = 10_000
+
+/**
+ * `runProduce` on one connection to a fresh partition 0 while a consumer tails that partition on a connection of
+ * its own, as a caught-up consumer does: one Fetch in flight, from its next offset, the server holding it
+ * (`maxWaitMs`, `minBytes`) until there is a record. The consumer starts first, on the empty partition (a server
+ * that knows the partition only from its first produce answers UNKNOWN_TOPIC_OR_PARTITION until then: the
+ * consumer asks again 10 ms later), and ends once it has received every record produced. One connection writing
+ * in order, the n-th request's batch is the one at offset n × recordsPerBatch: its send time is the start of the
+ * end-to-end latency of its records.
+ */
+export const runProduceAndTail = async (o: ProduceOptions & TailOptions): Promise<{ readonly produce: ProduceResult; readonly tail: TailResult }> => {
+  if (o.connections !== 1 || o.partitions !== 1 || o.byLeader === true || (o.producer ?? { kind: "plain" }).kind !== "plain") {
+    throw new Error("a tailed producer: one connection, partition 0, plain batches")
+  }
+  const version = 12
+  const request = fetchRequests({ topic: o.topic, partition: 0, maxBytes: 1024 * 1024, maxWaitMs: o.maxWaitMs, minBytes: o.minBytes, version })
+  const conn = new FrameConnection(await connect(o.port, o.host ?? "127.0.0.1", o.security))
+  /** Times (performance.now()): of each produce request's send, by batch; of each record's arrival, by offset; of Fetch answers. */
+  const sentAt = new Samples()
+  const receivedAt = new Samples()
+  const answeredAt = new Samples()
+  const emptyAt = new Samples()
+  /** The records produced, once the producer is done. */
+  let until = Infinity
+  let offset = 0
+  const tail = (async () => {
+    for (let id = 1; offset < until; id++) {
+      conn.write(request(id, offset))
+      let frame: Parts
+      try {
+        frame = await conn.next()
+      } catch (e) {
+        if (offset >= until) return
+        throw new Error(`the consumer got to offset ${offset}${until < Infinity ? ` of ${until}` : ""}: ${(e as Error).message}`)
+      }
+      const now = performance.now()
+      const r = readFetchResponse(frame, version)
+      if (r.correlationId !== id) throw new Error(`correlation id ${r.correlationId}, expected ${id}`)
+      if (r.errorCode !== 0) throw new Error(`Fetch error ${r.errorCode}`)
+      if (r.partitionError === UNKNOWN_TOPIC_OR_PARTITION && offset === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        continue
+      }
+      if (r.partitionError !== 0) throw new Error(`Fetch error ${r.partitionError} for ${o.topic}-0 at offset ${offset}`)
+      answeredAt.add(now)
+      if (r.records === 0) emptyAt.add(now)
+      for (; offset < r.nextOffset; offset++) receivedAt.add(now)
+    }
+  })()
+  const stopProducer = new AbortController()
+  tail.catch(() => stopProducer.abort())
+  let produce: ProduceResult
+  try {
+    produce = await runProduce({ ...o, signal: stopProducer.signal, onSend: (at) => sentAt.add(at) })
+    if (produce.errors > 0) throw new Error(`${produce.errors} produce errors (first: ${produce.firstError}): the offsets of the sends are not known`)
+    until = sentAt.length * o.recordsPerBatch
+    // Caught up: the Fetch waiting now would only time out.
+    if (offset >= until) conn.close()
+    const timer = setTimeout(() => conn.close(), CATCH_UP_MS)
+    await tail.finally(() => clearTimeout(timer))
+  } finally {
+    conn.close()
+    await tail.catch(() => undefined)
+  }
+  if (offset > until) throw new Error(`the consumer read to offset ${offset}, past the ${until} records produced: the partition was not fresh`)
+  const from = produce.measuredFrom
+  const to = produce.measuredTo
+  const latency = new Samples()
+  for (let k = 0; k < receivedAt.length; k++) {
+    const sent = sentAt.get(Math.floor(k / o.recordsPerBatch))
+    if (sent >= from && sent <= to) latency.add((receivedAt.get(k) - sent) * 1000)
+  }
+  const within = (times: Samples) => {
+    let n = 0
+    for (let i = 0; i < times.length; i++) if (times.get(i) >= from && times.get(i) <= to) n++
+    return n
+  }
+  const requests = within(answeredAt)
+  return {
+    produce,
+    tail: { requests, requestsPerSec: requests / produce.seconds, empty: within(emptyAt), records: latency.length, latency: latency.summary() }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -993,7 +1158,9 @@ if (isMain) {
       create: { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
       "sasl-plain": { type: "string" },
-      "by-leader": { type: "boolean", default: false }
+      "by-leader": { type: "boolean", default: false },
+      tail: { type: "boolean", default: false },
+      "max-wait-ms": { type: "string", default: "500" }
     }
   })
   const mode = positionals[0] ?? "produce"
@@ -1013,7 +1180,7 @@ if (isMain) {
     }
     if (values.create) await createTopics(port, { [values.topic]: num("partitions") }, host)
     if (mode === "produce") {
-      const r = await runProduce({
+      const options: ProduceOptions = {
         host,
         port,
         topic: values.topic,
@@ -1036,12 +1203,22 @@ if (isMain) {
           : { kind: "plain" },
         security,
         byLeader: values["by-leader"]
-      })
+      }
+      const { produce: r, tail } = values.tail
+        ? await runProduceAndTail({ ...options, maxWaitMs: num("max-wait-ms"), minBytes: 1 })
+        : { produce: await runProduce(options), tail: undefined }
       console.log(
         `${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSec)} records/s, ${r.payloadMBps.toFixed(1)} MB/s payload (${r.wireMBps.toFixed(1)} MB/s on the wire), ` +
           `latency p50 ${ms(r.latency.p50)} ms p99 ${ms(r.latency.p99)} ms p999 ${ms(r.latency.p999)} ms max ${ms(r.latency.max)} ms` +
-          (r.errors > 0 ? `, ${r.errors} partition errors (first: ${r.firstError})` : "")
+          (r.errors > 0 ? `, ${r.errors} partition errors (first: ${r.firstError})` : "") +
+          `; requests answered per connection ${r.perConnection.min}-${r.perConnection.max} (median ${r.perConnection.median})`
       )
+      if (tail !== undefined) {
+        console.log(
+          `consumer: ${tail.requests} Fetch requests answered (${Math.round(tail.requestsPerSec)}/s, ${tail.empty} without records), ${tail.records} records; ` +
+            `end to end p50 ${ms(tail.latency.p50)} ms p99 ${ms(tail.latency.p99)} ms p999 ${ms(tail.latency.p999)} ms max ${ms(tail.latency.max)} ms`
+        )
+      }
     } else if (mode === "fetch") {
       const r = await runFetch({ host, port, topic: values.topic, partition: num("partition"), maxBytes: num("max-bytes"), version: values.version === undefined ? undefined : num("version"), security })
       console.log(`${r.bytes} bytes (${r.records} records, ${r.batches} batches, offsets 0-${r.endOffset}) in ${r.seconds.toFixed(2)} s over ${r.requests} requests: ${r.MBps.toFixed(0)} MB/s`)

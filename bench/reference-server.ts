@@ -7,7 +7,8 @@
 // Produce response for the request's version once the write is done (acks=0: no answer). Responses leave in
 // request order, several per writev when ready together. It also serves Fetch v4-v12 (topic names; whole
 // batches from the one holding the offset, found by binary search in an in-memory list of batch positions; read
-// into one buffer and written after the response header without a copy; no long poll) and ApiVersions (v0-v4);
+// into one buffer and written after the response header without a copy; a minimal long poll: a Fetch with nothing
+// to return waits for the next append to one of its partitions, max_wait_ms at most) and ApiVersions (v0-v4);
 // any other request closes the connection. No fsync, as the broker's default (`log.flush.interval.*` unset: the
 // OS decides). Each start truncates what it finds: it is meant for a fresh directory.
 //
@@ -64,6 +65,8 @@ class PartitionFile {
   /** The end of the written bytes and offsets: Fetch's high watermark. */
   writtenEnd = 0
   writtenOffset = 0
+  /** Long polls waiting for the next batch written: each removes itself from all its partitions when called. */
+  readonly waiters = new Set<() => void>()
   private queue: Array<Buffer> = []
   private pending: Array<{ readonly base: number; readonly position: number; readonly next: number; readonly done: () => void }> = []
   private writing = false
@@ -89,12 +92,17 @@ class PartitionFile {
       while (n < batch.length) n += fs.writeSync(this.fd, batch, n, batch.length - n, position + n)
       this.written(base, position, this.nextOffset)
       done()
+      this.wake()
     } else {
       this.queue.push(batch)
       this.pending.push({ base, position, next: this.nextOffset, done })
       if (!this.writing) this.flush()
     }
     return base
+  }
+
+  private wake(): void {
+    if (this.waiters.size > 0) for (const w of [...this.waiters]) w()
   }
 
   private written(base: number, position: number, next: number): void {
@@ -122,6 +130,7 @@ class PartitionFile {
       }
       this.writtenEnd = pending.at(-1)!.position + buffers.at(-1)!.length
       for (const p of pending) p.done()
+      this.wake()
       if (this.queue.length > 0) this.flush()
     })
   }
@@ -379,6 +388,12 @@ interface FetchTopic {
   readonly partitions: Array<FetchPartition>
 }
 
+/** What a Fetch asks of a topic: per partition, the offset, the bytes at most, and its file when it has one. */
+interface FetchWanted {
+  readonly name: string
+  readonly partitions: ReadonlyArray<{ readonly index: number; readonly offset: number; readonly maxBytes: number; readonly file: PartitionFile | undefined }>
+}
+
 const fetchResponse = (correlationId: number, version: number, results: ReadonlyArray<FetchTopic>): Array<Buffer> => {
   const flexible = version >= 12
   let capacity = 48
@@ -511,39 +526,68 @@ class ConnectionState {
     done()
   }
 
-  /** Fetch v4-v12 (topic names): whole batches from the one holding the offset; no waiting for data. */
+  /**
+   * Fetch v4-v12 (topic names): whole batches from the one holding the offset. A long poll (max_wait_ms and
+   * min_bytes above 0) with nothing to return, each of its partitions known and read to its end, waits for the
+   * next append to one of them, max_wait_ms at most, then answers what there is (min_bytes counts as 1: one batch
+   * is enough).
+   */
   fetch(frame: Buffer, at: number, correlationId: number, version: number): void {
     const r = new Reader(frame, at, version >= 12)
     r.int32()
-    r.int32()
-    r.int32()
-    let budget = r.int32()
+    const maxWaitMs = r.int32()
+    const minBytes = r.int32()
+    const maxBytes = r.int32()
     r.at += 1
     if (version >= 7) r.at += 8
-    const slot: Slot = { response: null, waiting: 1 }
-    this.slots.push(slot)
-    const results: Array<FetchTopic> = []
-    const done = () => {
-      if (--slot.waiting > 0) return
-      slot.response = fetchResponse(correlationId, version, results)
-      this.ready(slot)
-    }
+    const wanted: Array<FetchWanted> = []
     const topicCount = r.count()
     for (let t = 0; t < topicCount; t++) {
       const name = r.string() ?? ""
       const partitionCount = r.count()
-      const partitions: Array<FetchPartition> = []
+      const partitions: Array<FetchWanted["partitions"][number]> = []
       for (let p = 0; p < partitionCount; p++) {
         const index = r.int32()
         if (version >= 9) r.int32()
         const offset = r.int64()
         if (version >= 12) r.int32()
         if (version >= 5) r.int64()
-        const partitionMaxBytes = r.int32()
+        const maxBytes = r.int32()
         r.skipTags()
+        partitions.push({ index, offset, maxBytes, file: topics.get(name)?.[index] })
+      }
+      r.skipTags()
+      wanted.push({ name, partitions })
+    }
+    const slot: Slot = { response: null, waiting: 1 }
+    this.slots.push(slot)
+    const answer = () => this.fetchRead(slot, correlationId, version, wanted, maxBytes)
+    const files = wanted.flatMap((t) => t.partitions.map((p) => p.file))
+    const atEnd = wanted.every((t) => t.partitions.every((p) => p.file !== undefined && p.offset === p.file.writtenOffset))
+    if (maxWaitMs <= 0 || minBytes <= 0 || files.length === 0 || !atEnd) return answer()
+    const wake = () => {
+      clearTimeout(timer)
+      for (const f of files) f!.waiters.delete(wake)
+      answer()
+    }
+    for (const f of files) f!.waiters.add(wake)
+    const timer = setTimeout(wake, maxWaitMs)
+  }
+
+  /** Reads what a Fetch asks for into its slot (which holds one `waiting` for this call) and answers it. */
+  private fetchRead(slot: Slot, correlationId: number, version: number, wanted: ReadonlyArray<FetchWanted>, maxBytes: number): void {
+    let budget = maxBytes
+    const results: Array<FetchTopic> = []
+    const done = () => {
+      if (--slot.waiting > 0) return
+      slot.response = fetchResponse(correlationId, version, results)
+      this.ready(slot)
+    }
+    for (const t of wanted) {
+      const partitions: Array<FetchPartition> = []
+      for (const { index, offset, maxBytes: partitionMaxBytes, file } of t.partitions) {
         const out: FetchPartition = { index, errorCode: 0, highWatermark: -1, records: Buffer.alloc(0) }
         partitions.push(out)
-        const file = topics.get(name)?.[index]
         if (file === undefined) {
           out.errorCode = UNKNOWN_TOPIC_OR_PARTITION
           continue
@@ -569,8 +613,7 @@ class ConnectionState {
           })
         }
       }
-      r.skipTags()
-      results.push({ name, partitions })
+      results.push({ name: t.name, partitions })
     }
     done()
   }

@@ -3,8 +3,8 @@
 // dir per run; the load generator (bench/loadgen.ts) runs in this process. Progress goes to stderr, the summary
 // (machine, command, figures, PASS/FAIL, profiles) to stdout.
 //
-//   npm run bench                                   # scenarios 1-5 (a few minutes; the 10 GiB data set of
-//                                                   # scenario 5 is built once, into /tmp/bench-10g)
+//   npm run bench                                   # scenarios 1-5, 11 and 12 (a few minutes; the 10 GiB data
+//                                                   # set of scenario 5 is built once, into /tmp/bench-10g)
 //   npm run bench -- --scenario 2 --seconds 5       # one scenario (or a list: --scenario 1,3), shorter runs
 //   npm run bench -- --profile --scenario 1         # broker under --cpu-prof; prints its top self-time functions
 //   npm run bench:soak [-- --minutes 5]             # scenario 1 for 5 minutes, broker RSS sampled every second
@@ -42,8 +42,23 @@
 //                 partition's batches sent to its leader as Metadata names it (scenario 1: each of the 4
 //                 connections becomes one to every leader): broker only, the ratios PostgreSQL / files are what
 //                 the database costs; RSS is the largest broker's (no target: reported)
+//   11 consumer   scenario 2's producer (100-byte single-record batches, 1 connection, 1 in flight, acks=1) while a
+//                 consumer on a connection of its own tails the partition as a caught-up consumer does: one Fetch in
+//                 flight, from its next offset, max_wait_ms 500 and min_bytes 1, so that the long poll answers as
+//                 soon as the record is appended (the reference has a minimal long poll: a Fetch with nothing to
+//                 return waits for its partition's next append). Produce and fetch requests/s, end-to-end latency
+//                 (produce sent → record fetched) p50/p99/p999 (no target: reported)
+//   12 clients    200 connections with one produce in flight each, 100-byte single-record batches, each request
+//                 to one partition of 8 (each connection rotating over them), acks=1: requests/s, p50/p99/p999,
+//                 requests answered per connection (fewest, median: a server starving some connections) (no
+//                 target: reported)
 //   soak          scenario 1 without pause                        broker max RSS < 150 MB
-// Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only.
+// Figures are medians over the rounds. MB = 10^6 bytes; "payload" counts record values only. Scenarios 1-3, 11
+// and 12 also show the CPU of the server under test (utime + stime of /proc/<pid>/stat, all its threads) and of
+// the load generator (this process) during the load, warm-up included, as % of one core: the load generator
+// not near 100% means it is not what limits the rate. Steal is the hypervisor's share of the machine's CPU time
+// during the runs (/proc/stat): per run in the progress lines, the median of the runs in the rows of those
+// scenarios, and for the whole invocation at the end.
 import { execFileSync, execSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs"
 import { cpus, release, tmpdir, totalmem } from "node:os"
@@ -52,14 +67,14 @@ import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { BIG_TOPIC, ensureBigLogs } from "./biglogs.ts"
 import { codecOf, type DirtyLog, writeDirtyLog } from "./cleaner.ts"
-import { apiVersions, clusterView, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, type ProduceResult, type Security } from "./loadgen.ts"
+import { apiVersions, clusterView, createTopics, endOffsets, type ProducerMode, runFetch, runProduce, runProduceAndTail, type ProduceResult, type Security, type TailOptions, type TailResult } from "./loadgen.ts"
 import { postgresBin, startPostgres } from "./postgres.ts"
 import { summarizeProfile } from "./profile.ts"
 import { launcherEntry, root, sampleRss, startBroker, startReference, writeBrokerConfig, type BrokerEntry, type ServerProcess } from "./servers.ts"
 
 const { values: flags } = parseArgs({
   options: {
-    scenario: { type: "string", default: "1,2,3,4,5" },
+    scenario: { type: "string", default: "1,2,3,4,5,11,12" },
     seconds: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     rounds: { type: "string", default: "3" },
@@ -84,8 +99,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [options]      (or node bench/run.ts [options])
 
-  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5; 6 to 10 on request)
-  --seconds N         measured seconds per produce run (scenarios 1-3, 6-10; default 5)
+  --scenario LIST     scenarios to run, e.g. 1 or 1,3,5 (default 1,2,3,4,5,11,12; 6 to 10 on request)
+  --seconds N         measured seconds per produce run (scenarios 1-3, 6-12; default 5)
   --warmup N          unmeasured seconds before each (default 2)
   --rounds N          reference/broker pairs per scenario; medians are reported (default 3)
   --inflight N        requests in flight per connection in scenarios 1 and 3 (default 5)
@@ -100,6 +115,11 @@ if (flags.help) {
   --cleaner-mib N     MiB of dirty log the cleaner has to compact in scenario 7 (default 512, over 4 partitions)
   --cleaner-codec C   its batches' codec: none, gzip, snappy, lz4 or zstd (default none)
 
+  Scenarios 1-3, 11 and 12 compare the broker with the reference server: 1 throughput, 2 latency, 3 width
+  (1,000 partitions), 11 consumer (scenario 2's producer while a consumer tails the partition with Fetch long
+  polls, max_wait_ms 500: produce and fetch requests/s, end-to-end latency produce sent → record fetched),
+  12 clients (200 connections, one single-record produce in flight each, over 8 partitions: requests/s, latency,
+  requests answered per connection). 4 fetch and 5 start-up have targets of their own.
   Scenarios 6-10 measure the broker against itself (no reference): 6 transactions, 7 the log cleaner, 8 TLS and
   SASL, 9 the console and /metrics, 10 PostgreSQL storage (scenarios 1 and 2 on files, on one broker over a
   throwaway PostgreSQL, and on three brokers over one database; needs Debian's postgresql)`)
@@ -157,42 +177,59 @@ out(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(t
 out(`code:    broker ${gitState}, ${entry === "launcher" ? `your_program.sh → ${launcherEntry()}` : "node src/Main.ts"}`)
 out(`         reference bench/reference-server.ts (${flags.io} writes); load generator (bench/loadgen.ts) in the runner's process`)
 if (!flags.soak) {
-  out(`method:  scenarios 1-3: ${rounds} rounds of reference and broker alternating (order swapped each round), fresh process and`)
+  out(`method:  scenarios 1-3, 11, 12: ${rounds} rounds of reference and broker alternating (order swapped each round), fresh process and`)
   out(`         log dir per run, ${warmup} s warm-up + ${seconds} s measured; medians. MB = 10^6 B; payload = record values.`)
 }
 if (profileRoot !== undefined) out(`profile: broker runs under --cpu-prof (figures include its overhead); profiles in ${profileRoot}`)
 out()
 
 // ---------------------------------------------------------------------------------------------------------
-// Produce scenarios (1-3)
+// Produce scenarios against the reference (1-3, 11, 12)
 
 interface ProduceScenario {
   readonly id: number
   readonly name: string
   readonly topic: string
   readonly partitions: number
+  /** Partitions per request (one batch each), rotating over all of them; default: all in every request. */
+  readonly partitionsPerRequest?: number
   readonly recordSize: number
   readonly recordsPerBatch: number
   readonly connections: number
   readonly inflight: number
+  /** A consumer tailing the (one) partition meanwhile, with these long polls (loadgen's runProduceAndTail). */
+  readonly tail?: TailOptions
   readonly describe: string
 }
 
 const produceScenarios: ReadonlyArray<ProduceScenario> = [
   { id: 1, name: "throughput", topic: "s1", partitions: 8, recordSize: 1024, recordsPerBatch: 100, connections: 4, inflight, describe: `1 KiB records × 100/batch, 8 partitions per request, 4 conns × ${inflight} in flight, acks=1` },
   { id: 2, name: "latency", topic: "s2", partitions: 1, recordSize: 100, recordsPerBatch: 1, connections: 1, inflight: 1, describe: "100-byte single-record batches, 1 conn × 1 in flight, acks=1" },
-  { id: 3, name: "width", topic: "s3", partitions: 1000, recordSize: 1024, recordsPerBatch: 1, connections: 4, inflight, describe: `1,000 partitions × 1 record (1 KiB) per request, 4 conns × ${inflight} in flight, acks=1` }
+  { id: 3, name: "width", topic: "s3", partitions: 1000, recordSize: 1024, recordsPerBatch: 1, connections: 4, inflight, describe: `1,000 partitions × 1 record (1 KiB) per request, 4 conns × ${inflight} in flight, acks=1` },
+  {
+    id: 11, name: "consumer", topic: "s11", partitions: 1, recordSize: 100, recordsPerBatch: 1, connections: 1, inflight: 1, tail: { maxWaitMs: 500, minBytes: 1 },
+    describe: "100-byte single-record batches, 1 conn × 1 in flight, acks=1, one partition tailed by a consumer on its own conn (Fetch from its next offset, 1 in flight, max_wait_ms 500, min_bytes 1)"
+  },
+  {
+    id: 12, name: "clients", topic: "s12", partitions: 8, partitionsPerRequest: 1, recordSize: 100, recordsPerBatch: 1, connections: 200, inflight: 1,
+    describe: "100-byte single-record batches, 200 conns × 1 in flight, each request to one of 8 partitions (each conn rotating over them), acks=1"
+  }
 ]
 
 type Target = "reference" | "broker"
 
 interface RunResult {
   readonly result: ProduceResult | undefined
+  /** The tailing consumer's figures (scenarios with `tail`). */
+  readonly tail?: TailResult
   readonly error: string | undefined
   readonly rssMax: number
   readonly profile: string | undefined
   /** Percentage of CPU time stolen by the hypervisor during the run. */
   readonly steal: number
+  /** CPU used during the load (warm-up included), as a percentage of one core: the load generator's (this process), the servers'. */
+  readonly loadCpu?: number
+  readonly serverCpu?: number
 }
 
 /** Aggregate CPU ticks from /proc/stat: total and stolen by the hypervisor (a noisy neighbour shows here). */
@@ -207,6 +244,21 @@ const cpuTicks = (): { total: number; steal: number } => {
 const stealSince = (from: { total: number; steal: number }) => {
   const now = cpuTicks()
   return now.total > from.total ? (100 * (now.steal - from.steal)) / (now.total - from.total) : NaN
+}
+
+/** CPU used from now to `stop()`, as percentages of one core: this process's (the load generator's) and the servers' together. */
+const cpuMeter = (servers: ReadonlyArray<ServerProcess>) => {
+  const serverSeconds = () => servers.reduce((sum, server) => sum + (server.cpu() ?? NaN), 0)
+  const started = performance.now()
+  const own = process.cpuUsage()
+  const theirs = serverSeconds()
+  return {
+    stop: () => {
+      const wall = (performance.now() - started) / 1000
+      const used = process.cpuUsage(own)
+      return { loadCpu: (100 * (used.user + used.system)) / 1e6 / wall, serverCpu: (100 * (serverSeconds() - theirs)) / wall }
+    }
+  }
 }
 
 const freshDir = (label: string) => mkdtempSync(join(tmpdir(), `bench-${label}-`))
@@ -336,12 +388,15 @@ const produceRun = async (target: Target, s: ProduceScenario, round: number, opt
     const ticks = cpuTicks()
     const port = listener === undefined ? server.port : listenerPort(server, listener.name)
     const stopAlongside = options.alongside?.(server)
-    const result = await runProduce({ port, topic: s.topic, partitions: s.partitions, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security, byLeader: options.byLeader })
+    const cpu = cpuMeter(each)
+    const load = { port, topic: s.topic, partitions: s.partitions, partitionsPerRequest: s.partitionsPerRequest, recordSize: s.recordSize, recordsPerBatch: s.recordsPerBatch, connections: s.connections, inflight: s.inflight, acks: 1, warmupSeconds: warmup, seconds, producer, security: listener?.security, byLeader: options.byLeader }
+    const { produce: result, tail } = s.tail === undefined ? { produce: await runProduce(load), tail: undefined } : await runProduceAndTail({ ...load, ...s.tail })
+    const { loadCpu, serverCpu } = cpu.stop()
     await stopAlongside?.()
     const steal = stealSince(ticks)
     const rssMax = rss.stop()
     await stopTarget(servers, dir)
-    return { result, error: undefined, rssMax, profile: findProfile(profileDir), steal }
+    return { result, tail, error: undefined, rssMax, profile: findProfile(profileDir), steal, loadCpu, serverCpu }
   } catch (e) {
     const rssMax = rss?.stop() ?? NaN
     if (servers !== undefined) await stopTarget(servers, dir)
@@ -353,11 +408,15 @@ const produceRun = async (target: Target, s: ProduceScenario, round: number, opt
 const describeRun = (r: RunResult) =>
   r.result === undefined
     ? `error: ${r.error}`
-    : `${int(r.result.recordsPerSec)} records/s, ${fixed(r.result.payloadMBps)} MB/s,${r.result.commits > 0 ? ` ${int(r.result.commits)} commits,` : ""} p50 ${msOf(r.result.latency.p50)} p99 ${msOf(r.result.latency.p99)} p999 ${msOf(r.result.latency.p999)} ms, RSS ${mb(r.rssMax)} MB, steal ${fixed(r.steal, 0)}%` +
+    : `${int(r.result.recordsPerSec)} records/s, ${fixed(r.result.payloadMBps)} MB/s,${r.result.commits > 0 ? ` ${int(r.result.commits)} commits,` : ""} p50 ${msOf(r.result.latency.p50)} p99 ${msOf(r.result.latency.p99)} p999 ${msOf(r.result.latency.p999)} ms, ` +
+      (r.tail === undefined ? "" : `consumer ${int(r.tail.requestsPerSec)} fetches/s (${int(r.tail.empty)} empty), end to end p50 ${msOf(r.tail.latency.p50)} p99 ${msOf(r.tail.latency.p99)} ms, `) +
+      (r.result.perConnection.min < r.result.perConnection.median / 2 ? `answered per connection ${int(r.result.perConnection.min)} to ${int(r.result.perConnection.max)} (median ${int(r.result.perConnection.median)}), ` : "") +
+      `RSS ${mb(r.rssMax)} MB, CPU server ${fixed(r.serverCpu ?? NaN, 0)}% load ${fixed(r.loadCpu ?? NaN, 0)}%, steal ${fixed(r.steal, 0)}%` +
       (r.result.errors > 0 ? `, ${r.result.errors} partition errors (first ${r.result.firstError})` : "")
 
 interface Figures {
   readonly recordsPerSec: number
+  readonly requestsPerSec: number
   readonly MBps: number
   readonly p50: number
   readonly p99: number
@@ -365,19 +424,45 @@ interface Figures {
   readonly rss: number
   readonly errors: number
   readonly failed: number
+  /** Requests answered per connection within the measured time (medians of the runs'): fewest, median. */
+  readonly perConnectionMin: number
+  readonly perConnectionMedian: number
+  /** Medians of the runs': hypervisor steal and CPU (% of one core), see RunResult. */
+  readonly steal: number
+  readonly loadCpu: number
+  readonly serverCpu: number
+  /** The tailing consumer's, where there is one (NaN otherwise): Fetches answered per second, end-to-end latencies. */
+  readonly fetchesPerSec: number
+  readonly emptyFetches: number
+  readonly e2eP50: number
+  readonly e2eP99: number
+  readonly e2eP999: number
 }
 
 const figures = (runs: ReadonlyArray<RunResult>): Figures => {
   const ok = runs.flatMap((r) => (r.result === undefined ? [] : [r.result]))
+  const done = runs.filter((r) => r.result !== undefined)
+  const tails = done.flatMap((r) => (r.tail === undefined ? [] : [r.tail]))
   return {
     recordsPerSec: median(ok.map((r) => r.recordsPerSec)),
+    requestsPerSec: median(ok.map((r) => r.requests / r.seconds)),
     MBps: median(ok.map((r) => r.payloadMBps)),
     p50: median(ok.map((r) => r.latency.p50)),
     p99: median(ok.map((r) => r.latency.p99)),
     p999: median(ok.map((r) => r.latency.p999)),
     rss: runs.some((r) => Number.isFinite(r.rssMax)) ? Math.max(...runs.map((r) => r.rssMax).filter(Number.isFinite)) : NaN,
     errors: ok.reduce((n, r) => n + r.errors, 0),
-    failed: runs.length - ok.length
+    failed: runs.length - ok.length,
+    perConnectionMin: median(ok.map((r) => r.perConnection.min)),
+    perConnectionMedian: median(ok.map((r) => r.perConnection.median)),
+    steal: median(done.map((r) => r.steal)),
+    loadCpu: median(done.map((r) => r.loadCpu ?? NaN)),
+    serverCpu: median(done.map((r) => r.serverCpu ?? NaN)),
+    fetchesPerSec: median(tails.map((t) => t.requestsPerSec)),
+    emptyFetches: median(tails.map((t) => t.empty)),
+    e2eP50: median(tails.map((t) => t.latency.p50)),
+    e2eP99: median(tails.map((t) => t.latency.p99)),
+    e2eP999: median(tails.map((t) => t.latency.p999))
   }
 }
 
@@ -432,6 +517,21 @@ const reportProduce = (s: ProduceScenario, ref: Figures, broker: Figures) => {
     row("  p99 ms", msOf(ref.p99), msOf(broker.p99), ratioOf(broker.p99, ref.p99), "≤ 1.20 × reference", verdict(ok) + failures(broker))
     row("  p50/p999 ms", `${msOf(ref.p50)}/${msOf(ref.p999)}`, `${msOf(broker.p50)}/${msOf(broker.p999)}`, ratioOf(broker.p50, ref.p50))
     row("  records/s", int(ref.recordsPerSec), int(broker.recordsPerSec), ratioOf(broker.recordsPerSec, ref.recordsPerSec))
+  } else if (s.id === 11) {
+    row("  produce requests/s", int(ref.requestsPerSec), int(broker.requestsPerSec), ratioOf(broker.requestsPerSec, ref.requestsPerSec), "reported", failures(broker) || "-")
+    row("  fetch requests/s", int(ref.fetchesPerSec), int(broker.fetchesPerSec), ratioOf(broker.fetchesPerSec, ref.fetchesPerSec), "answered, in the measured time")
+    row("  end to end p50 ms", msOf(ref.e2eP50), msOf(broker.e2eP50), ratioOf(broker.e2eP50, ref.e2eP50), "produce sent → record fetched")
+    row("  end to end p99 ms", msOf(ref.e2eP99), msOf(broker.e2eP99), ratioOf(broker.e2eP99, ref.e2eP99))
+    row("  end to end p999 ms", msOf(ref.e2eP999), msOf(broker.e2eP999), ratioOf(broker.e2eP999, ref.e2eP999))
+    row("  produce p50/p99 ms", `${msOf(ref.p50)}/${msOf(ref.p99)}`, `${msOf(broker.p50)}/${msOf(broker.p99)}`, ratioOf(broker.p99, ref.p99), "produce sent → answered")
+    row("  empty fetches", int(ref.emptyFetches), int(broker.emptyFetches), "", "long polls timed out")
+  } else if (s.id === 12) {
+    row("  requests/s", int(ref.requestsPerSec), int(broker.requestsPerSec), ratioOf(broker.requestsPerSec, ref.requestsPerSec), "reported", failures(broker) || "-")
+    row("  p50 ms", msOf(ref.p50), msOf(broker.p50), ratioOf(broker.p50, ref.p50))
+    row("  p99 ms", msOf(ref.p99), msOf(broker.p99), ratioOf(broker.p99, ref.p99))
+    row("  p999 ms", msOf(ref.p999), msOf(broker.p999), ratioOf(broker.p999, ref.p999))
+    const perConnection = (f: Figures) => `${int(f.perConnectionMin)}/${int(f.perConnectionMedian)}`
+    row("  answered/conn min/med", perConnection(ref), perConnection(broker), "", "requests, in the measured time")
   } else {
     const s1 = produced.get(1)?.broker.MBps
     const ok = s1 !== undefined && Number.isFinite(s1) && Number.isFinite(broker.MBps) ? broker.MBps >= 0.8 * s1 : undefined
@@ -439,6 +539,8 @@ const reportProduce = (s: ProduceScenario, ref: Figures, broker: Figures) => {
     row("  records/s", int(ref.recordsPerSec), int(broker.recordsPerSec), ratioOf(broker.recordsPerSec, ref.recordsPerSec))
     row("  p50/p99/p999 ms", latencyCells(ref), latencyCells(broker), ratioOf(broker.p99, ref.p99))
   }
+  row("  CPU % server, loadgen", `${fixed(ref.serverCpu, 0)}, ${fixed(ref.loadCpu, 0)}`, `${fixed(broker.serverCpu, 0)}, ${fixed(broker.loadCpu, 0)}`, ratioOf(broker.serverCpu, ref.serverCpu), "of one core, warm-up included")
+  row("  steal %", fixed(ref.steal), fixed(broker.steal), "", "hypervisor, during the runs")
   row("  max RSS MB", mb(ref.rss), mb(broker.rss), ratioOf(broker.rss, ref.rss))
 }
 
@@ -1033,20 +1135,23 @@ const ticksAtStart = cpuTicks()
 if (flags.soak) {
   await guarded("soak", runSoak)
 } else {
-  for (const s of produceScenarios) {
-    if (!selected.has(s.id)) continue
-    await guarded(`${s.id} ${s.name}`, async () => {
-      const { ref, broker } = await runProduceScenario(s)
-      reportProduce(s, ref, broker)
-    })
+  const produceAgainstReference = (s: ProduceScenario) => async () => {
+    const { ref, broker } = await runProduceScenario(s)
+    reportProduce(s, ref, broker)
   }
-  if (selected.has(4)) await guarded("4 fetch", runFetchScenario)
-  if (selected.has(5)) await guarded("5 start-up", runStartupScenario)
-  if (selected.has(6)) await guarded("6 transactions", runTransactionScenario)
-  if (selected.has(7)) await guarded("7 cleaner", runCleanerScenario)
-  if (selected.has(8)) await guarded("8 tls", runTlsScenario)
-  if (selected.has(9)) await guarded("9 console", runConsoleScenario)
-  if (selected.has(10)) await guarded("10 postgresql", runPostgresScenario)
+  const scenarios: ReadonlyArray<readonly [id: number, name: string, run: () => Promise<void>]> = [
+    ...produceScenarios.map((s) => [s.id, s.name, produceAgainstReference(s)] as const),
+    [4, "fetch", runFetchScenario],
+    [5, "start-up", runStartupScenario],
+    [6, "transactions", runTransactionScenario],
+    [7, "cleaner", runCleanerScenario],
+    [8, "tls", runTlsScenario],
+    [9, "console", runConsoleScenario],
+    [10, "postgresql", runPostgresScenario]
+  ]
+  for (const [id, name, run] of [...scenarios].sort((a, b) => a[0] - b[0])) {
+    if (selected.has(id)) await guarded(`${id} ${name}`, run)
+  }
 }
 
 summary.push(`CPU time stolen by the hypervisor during the whole run: ${fixed(stealSince(ticksAtStart), 1)}% (figures swing between invocations when it is high)`)

@@ -22,6 +22,8 @@ export interface ServerProcess {
   readonly output: () => string
   /** Resident set size in bytes now (VmRSS), or undefined once the process is gone. */
   readonly rss: () => number | undefined
+  /** CPU seconds used so far (user and system, all threads), or undefined once the process is gone. */
+  readonly cpu: () => number | undefined
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves with the exit code once it has exited. */
   readonly stop: (graceMs?: number) => Promise<number | null>
 }
@@ -30,6 +32,25 @@ export const readRss = (pid: number): number | undefined => {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
     return m === null ? undefined : Number(m[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execSync("getconf CLK_TCK", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU seconds a process has used (utime + stime of /proc/<pid>/stat). */
+export const readCpu = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks
   } catch {
     return undefined
   }
@@ -105,7 +126,7 @@ export const spawnServer = async (
     clearTimeout(killer)
     return code
   }
-  return { kind, pid, port, listeningMs, spawnedAt, output: () => output, rss: () => readRss(pid), stop }
+  return { kind, pid, port, listeningMs, spawnedAt, output: () => output, rss: () => readRss(pid), cpu: () => readCpu(pid), stop }
 }
 
 /** Writes `<dir>/server.properties` for a broker keeping its logs in `logDir`; returns its path. */
