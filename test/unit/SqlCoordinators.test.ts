@@ -56,6 +56,9 @@ const startNode = async (url: string, nodeId: number): Promise<Node> => {
   }
 }
 
+/** The coordinators look at the live brokers at least every half second (layers/cluster/CoordinatorLog.ts). */
+const coordinatorsCaughtUp = () => new Promise((r) => setTimeout(r, 1000))
+
 /** Retries `f` until it succeeds (failures: the error's tag) and `check` holds. */
 const until = async <A>(what: string, f: () => Effect.Effect<A, { readonly _tag: string }>, check: (a: A) => boolean = () => true) => {
   const deadline = Date.now() + 10_000
@@ -117,6 +120,7 @@ describe("coordinators of brokers over PostgreSQL", () => {
     const nodes: Array<Node> = [await startNode(url, 1), await startNode(url, 2)]
     try {
       for (const n of nodes) await until(`both live at ${n.nodeId}`, () => Effect.sync(n.live), (l) => l.join() === "1,2")
+      await coordinatorsCaughtUp()
       const [n1, n2] = nodes as [Node, Node]
       await run(n1.metadata.update(() => Effect.succeed({ records: topicRecords("events", "00000000-0000-4000-8000-0000000000e1", 1, () => ({ replicas: [1, 2], leader: 1 })), result: undefined })))
       await until("topic at 2", () => n2.metadata.image, (i) => i.topics.has("events"))
@@ -153,6 +157,7 @@ describe("coordinators of brokers over PostgreSQL", () => {
     const nodes: Array<Node> = [await startNode(url, 1), await startNode(url, 2), await startNode(url, 3)]
     try {
       for (const n of nodes) await until(`all live at ${n.nodeId}`, () => Effect.sync(n.live), (l) => l.join() === "1,2,3")
+      await coordinatorsCaughtUp()
       const [n1, n2, n3] = nodes as [Node, Node, Node]
       await run(n1.metadata.update(() => Effect.succeed({ records: topicRecords("events", "00000000-0000-4000-8000-0000000000e2", 1, () => ({ replicas: [1, 2, 3], leader: 1 })), result: undefined })))
       await until("topic at 3", () => n3.metadata.image, (i) => i.topics.has("events"))

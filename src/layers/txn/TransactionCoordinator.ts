@@ -164,10 +164,10 @@ export const make = Effect.gen(function*() {
       return error === undefined ? Effect.void : Effect.fail(error)
     })
 
-  // The id's coordinator may be another broker that added the partition an instant ago: the log is read up to
-  // its end before the write is refused.
+  // The id's coordinator may be another broker that added the partition an instant ago (this broker's view of
+  // who coordinates it may be a heartbeat behind): the log is read up to its end before the write is refused.
   const verify = (transactionalId: string, producer: Txn.ExpectedProducer, tp: TopicPartition) =>
-    peers._tag === "None" || own.owns(transactionalId)
+    peers._tag === "None"
       ? check(transactionalId, producer, tp)
       : check(transactionalId, producer, tp).pipe(Effect.catch(() => Effect.andThen(log.catchUp, check(transactionalId, producer, tp))))
 
