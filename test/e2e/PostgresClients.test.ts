@@ -18,7 +18,8 @@ import { RawClient } from "../../src/client/RawClient.ts"
 import { FindCoordinator } from "../../src/protocol/messages/FindCoordinator.ts"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
-import { kcat, kcatInstalled } from "../support/Kcat.ts"
+import { kcat, kcatInstalled, leadersOf, listCluster } from "../support/Kcat.ts"
+import { eventually } from "../support/Until.ts"
 import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
 import { compare, type Consumed, killScripts, type Placement, pythonHas, recordSet, type RecordSpec, runScript } from "../support/PythonClients.ts"
 
@@ -29,30 +30,11 @@ const MARGIN_MS = 3000
 const PARTITIONS = 6
 const TWO_MIB = String(2 * 1024 * 1024)
 
-interface Listing {
-  readonly brokers: Array<{ id: number; name: string }>
-  readonly topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number }> }>
-}
 
-const list = async (port: number, topic?: string): Promise<Listing> =>
-  JSON.parse(await kcat(["-b", `127.0.0.1:${port}`, "-L", "-J", ...(topic === undefined ? [] : ["-t", topic])])) as Listing
 
-const leadersOf = (l: Listing): Array<number> => l.topics[0]?.partitions.slice().sort((a, b) => a.partition - b.partition).map((p) => p.leader) ?? []
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  let last: A | undefined
-  for (;;) {
-    try {
-      last = await get()
-      if (check(last)) return last
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`)
-    await sleep(100)
-  }
-}
 
 /** Every record of a topic through the broker at `port`, as "partition offset value" lines. */
 const readAll = async (port: number, topic: string): Promise<Array<{ partition: number; offset: number; value: string }>> => {
@@ -153,7 +135,7 @@ describe("real clients over brokers sharing PostgreSQL", () => {
       "group.initial.rebalance.delay.ms": "0"
     })
     brokers.push(...await Promise.all([1, 2, 3].map((id) => startBroker({ properties: propertiesOf(id) }))))
-    await eventually("three brokers", () => list(brokers[0]!.port), (l) => l.brokers.length === 3)
+    await eventually("three brokers", () => listCluster(brokers[0]!.port), (l) => l.brokers.length === 3)
   }, 60_000)
 
   afterAll(async () => {
@@ -176,7 +158,7 @@ describe("real clients over brokers sharing PostgreSQL", () => {
     } finally {
       await admin.disconnect()
     }
-    const listing = await eventually(`${topic} listed`, () => list(port, topic), (l) => leadersOf(l).length === PARTITIONS && leadersOf(l).every((x) => x > 0))
+    const listing = await eventually(`${topic} listed`, () => listCluster(port, topic), (l) => leadersOf(l).length === PARTITIONS && leadersOf(l).every((x) => x > 0))
     assert.deepStrictEqual([...new Set(leadersOf(listing))].sort(), [1, 2, 3], `${topic}'s leaders`)
     return leadersOf(listing)
   }
@@ -336,7 +318,7 @@ describe("real clients over brokers sharing PostgreSQL", () => {
       failoverProbe = firstAccepted(probe, topic, target, killedAt, (v) => acked.push(v))
 
       // Within the session timeout (and a margin) the survivors lead every partition.
-      const moved = await eventually("the killed broker's partitions led by the others", () => list(node(survivors[0]!).port, topic), (l) =>
+      const moved = await eventually("the killed broker's partitions led by the others", () => listCluster(node(survivors[0]!).port, topic), (l) =>
         l.brokers.length === 2 && leadersOf(l).length === PARTITIONS && leadersOf(l).every((x) => survivors.includes(x)), SESSION_MS + 10_000)
       const movedAfter = Date.now() - killedAt
       assert.isBelow(movedAfter, SESSION_MS + MARGIN_MS, `leaders moved after ${movedAfter} ms`)
@@ -389,7 +371,7 @@ describe("real clients over brokers sharing PostgreSQL", () => {
   it.runIf(ready)("a produce to a partition the killed broker led succeeds within the session timeout", async () => {
     if (failoverProbe === undefined) {
       // The group test did not get as far as its kill: the broker leading orders' partition 0 is killed here.
-      const listing = await list(node(1).port, orders.topic)
+      const listing = await listCluster(node(1).port, orders.topic)
       victim = leadersOf(listing)[0]!
       const probe = kafka(node(victim === 1 ? 2 : 1).port, "failover-probe").producer({ retry: { retries: 0 } })
       await probe.connect()
@@ -410,17 +392,17 @@ describe("real clients over brokers sharing PostgreSQL", () => {
     const id = victim!
     brokers[id - 1] = await startBroker({ logDir: node(id).logDir, properties: propertiesOf(id) })
     for (const b of brokers) {
-      const listing = await eventually(`three brokers seen from ${b.port}`, () => list(b.port), (l) => l.brokers.length === 3)
+      const listing = await eventually(`three brokers seen from ${b.port}`, () => listCluster(b.port), (l) => l.brokers.length === 3)
       assert.deepStrictEqual(listing.brokers.map((x) => x.id).sort(), [1, 2, 3])
     }
-    await eventually("the restarted broker leads again", () => list(node(1).port, orders.topic), (l) => new Set(leadersOf(l)).size === 3)
+    await eventually("the restarted broker leads again", () => listCluster(node(1).port, orders.topic), (l) => new Set(leadersOf(l)).size === 3)
 
     for (const b of brokers) await b.stop()
     const alone = await startBroker({ properties: propertiesOf(2) })
     brokers.length = 0
     brokers.push(alone)
     for (const topic of [spread.topic, confluent.topic, orders.topic]) {
-      await eventually(`${topic} led by broker 2 alone`, () => list(alone.port, topic), (l) =>
+      await eventually(`${topic} led by broker 2 alone`, () => listCluster(alone.port, topic), (l) =>
         l.brokers.length === 1 && leadersOf(l).length === PARTITIONS && leadersOf(l).every((x) => x === 2), SESSION_MS + 10_000)
     }
 

@@ -4,73 +4,36 @@
 // partitions; restarted, it rejoins and leads its partitions again; a broker stopped cleanly is gone at once;
 // with every broker stopped and one started, the topic is there, led by it. Records read across a move (the
 // partition logs in the database): test/e2e/PostgresLogs.test.ts.
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
-import { kcat, kcatInstalled } from "../support/Kcat.ts"
-import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
+import { kcat, kcatInstalled, listCluster } from "../support/Kcat.ts"
+import { eventually } from "../support/Until.ts"
+import { postgresInstalled, requirePostgres } from "../support/Postgres.ts"
+import { postgresBrokers } from "../support/PostgresBrokers.ts"
 
 const SESSION_MS = 2000
 
-interface Listing {
-  readonly brokers: Array<{ id: number; name: string }>
-  readonly topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number }> }>
-}
 
-const list = async (port: number, topic?: string): Promise<Listing> =>
-  JSON.parse(await kcat(["-b", `127.0.0.1:${port}`, "-L", "-J", ...(topic === undefined ? [] : ["-t", topic])])) as Listing
 
-const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  let last: A | undefined
-  for (;;) {
-    try {
-      last = await get()
-      if (check(last)) return last
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe("brokers over PostgreSQL", () => {
   requirePostgres()
   requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
   const ready = postgresInstalled && kcatInstalled
-  let pg: Postgres | undefined
-  const brokers: Array<BrokerProcess> = []
-  let propertiesOf: (id: number) => Record<string, string> = () => ({})
-
-  beforeAll(async () => {
-    if (!ready) return
-    pg = await startPostgres()
-    const url = await pg.createDatabase()
-    propertiesOf = (id) => ({
-      "node.id": String(id),
-      "storage.url": url,
-      "num.partitions": "6",
-      "broker.heartbeat.interval.ms": "200",
-      "broker.session.timeout.ms": String(SESSION_MS)
-    })
-    for (const id of [1, 2, 3]) brokers.push(await startBroker({ properties: propertiesOf(id) }))
-  }, 90_000)
-
-  afterAll(async () => {
-    for (const b of brokers) await b.stop()
-    await pg?.stop()
-  })
+  const { brokers, propertiesOf } = postgresBrokers({ ready, count: 3, sessionTimeoutMs: SESSION_MS, properties: { "num.partitions": "6" } })
 
   it.runIf(ready)("lists three brokers, spreads a topic's leaders over them, fails over a killed broker, and takes back a restarted one", async () => {
     const [b1, b2, b3] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess]
     for (const b of brokers) {
-      const listing = await eventually(`brokers seen from ${b.port}`, () => list(b.port), (l) => l.brokers.length === 3)
+      const listing = await eventually(`brokers seen from ${b.port}`, () => listCluster(b.port), (l) => l.brokers.length === 3)
       assert.deepStrictEqual(listing.brokers.map((x) => x.id).sort(), [1, 2, 3])
       assert.includeMembers(listing.brokers.map((x) => x.name), brokers.map((x) => `127.0.0.1:${x.port}`))
     }
 
     // Auto-created through broker 2, seen by all: six partitions led by all three brokers.
     await kcat(["-b", `127.0.0.1:${b2.port}`, "-P", "-t", "events", "-p", "0"], "first\n").catch(() => undefined)
-    const topic = await eventually("events created", () => list(b1.port, "events"), (l) => l.topics[0]?.partitions.length === 6)
+    const topic = await eventually("events created", () => listCluster(b1.port, "events"), (l) => l.topics[0]?.partitions.length === 6)
     assert.deepStrictEqual([...new Set(topic.topics[0]!.partitions.map((p) => p.leader))].sort(), [1, 2, 3])
 
     // Produced through broker 1 to every partition: librdkafka sends each to its leader; all read back.
@@ -85,24 +48,24 @@ describe("brokers over PostgreSQL", () => {
     // SIGKILL broker 3: within the session timeout (and a heartbeat or two) the others lead everything.
     const killedAt = Date.now()
     await b3.kill()
-    const after = await eventually("broker 3's partitions moved", () => list(b1.port, "events"), (l) =>
+    const after = await eventually("broker 3's partitions moved", () => listCluster(b1.port, "events"), (l) =>
       l.brokers.length === 2 && l.topics[0]!.partitions.every((p) => p.leader === 1 || p.leader === 2), SESSION_MS + 10_000)
     const failover = Date.now() - killedAt
     assert.isBelow(failover, SESSION_MS + 3000, `moved after ${failover} ms`)
     assert.deepStrictEqual(after.brokers.map((x) => x.id).sort(), [1, 2])
-    assert.deepStrictEqual((await list(b2.port, "events")).topics[0]!.partitions.map((p) => p.leader), after.topics[0]!.partitions.map((p) => p.leader))
+    assert.deepStrictEqual((await listCluster(b2.port, "events")).topics[0]!.partitions.map((p) => p.leader), after.topics[0]!.partitions.map((p) => p.leader))
     console.log(`failover: broker 3's partitions led elsewhere ${failover} ms after SIGKILL (session timeout ${SESSION_MS} ms)`)
 
     // Broker 3 restarted rejoins and leads its preferred partitions again.
     brokers[2] = await startBroker({ logDir: b3.logDir, properties: propertiesOf(3) })
-    const rejoined = await eventually("broker 3 back", () => list(b1.port, "events"), (l) =>
+    const rejoined = await eventually("broker 3 back", () => listCluster(b1.port, "events"), (l) =>
       l.brokers.length === 3 && new Set(l.topics[0]!.partitions.map((p) => p.leader)).size === 3)
     assert.deepStrictEqual(rejoined.topics[0]!.partitions.map((p) => p.leader), topic.topics[0]!.partitions.map((p) => p.leader))
 
     // A clean stop (SIGTERM) deregisters: the others take over at once, not after the session timeout.
     const stoppingAt = Date.now()
     await brokers[1]!.stop()
-    await eventually("broker 2 gone", () => list(b1.port, "events"), (l) =>
+    await eventually("broker 2 gone", () => listCluster(b1.port, "events"), (l) =>
       l.brokers.length === 2 && l.topics[0]!.partitions.every((p) => p.leader === 1 || p.leader === 3))
     assert.isBelow(Date.now() - stoppingAt, SESSION_MS)
 
@@ -110,7 +73,7 @@ describe("brokers over PostgreSQL", () => {
     for (const b of brokers) await b.stop()
     brokers.length = 0
     brokers.push(await startBroker({ properties: propertiesOf(2) }))
-    const alone = await eventually("broker 2 alone", () => list(brokers[0]!.port, "events"), (l) =>
+    const alone = await eventually("broker 2 alone", () => listCluster(brokers[0]!.port, "events"), (l) =>
       l.brokers.length === 1 && l.topics[0]?.partitions.every((p) => p.leader === 2) === true, SESSION_MS + 10_000)
     assert.strictEqual(alone.topics[0]!.partitions.length, 6)
   }, 120_000)

@@ -2,35 +2,19 @@
 // produced with kcat through each partition's leader; the broker leading half of them killed with SIGKILL; the
 // other, leading everything within the session timeout, serves every acknowledged record exactly once from the
 // database and continues the offsets; the killed one restarted (with a fresh, empty log dir) serves them too.
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
-import { kcat, kcatInstalled } from "../support/Kcat.ts"
-import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
+import { kcat, kcatInstalled, listCluster } from "../support/Kcat.ts"
+import { eventually } from "../support/Until.ts"
+import { postgresInstalled, requirePostgres } from "../support/Postgres.ts"
+import { postgresBrokers } from "../support/PostgresBrokers.ts"
 
 const SESSION_MS = 2000
 const PARTITIONS = 4
 
-interface Listing {
-  readonly brokers: Array<{ id: number }>
-  readonly topics: Array<{ topic: string; partitions: Array<{ partition: number; leader: number }> }>
-}
 
-const list = async (port: number, topic: string): Promise<Listing> =>
-  JSON.parse(await kcat(["-b", `127.0.0.1:${port}`, "-L", "-J", "-t", topic])) as Listing
 
-const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  let last: A | undefined
-  for (;;) {
-    try {
-      last = await get()
-      if (check(last)) return last
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /** Every record of the partition, read through the broker at `port`. */
 const consume = async (port: number, partition: number): Promise<Array<string>> => {
@@ -42,34 +26,13 @@ describe("partition logs over PostgreSQL", () => {
   requirePostgres()
   requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
   const ready = postgresInstalled && kcatInstalled
-  let pg: Postgres | undefined
-  const brokers: Array<BrokerProcess> = []
-  let propertiesOf: (id: number) => Record<string, string> = () => ({})
-
-  beforeAll(async () => {
-    if (!ready) return
-    pg = await startPostgres()
-    const url = await pg.createDatabase()
-    propertiesOf = (id) => ({
-      "node.id": String(id),
-      "storage.url": url,
-      "num.partitions": String(PARTITIONS),
-      "broker.heartbeat.interval.ms": "200",
-      "broker.session.timeout.ms": String(SESSION_MS)
-    })
-    for (const id of [1, 2]) brokers.push(await startBroker({ properties: propertiesOf(id) }))
-  }, 90_000)
-
-  afterAll(async () => {
-    for (const b of brokers) await b.stop()
-    await pg?.stop()
-  })
+  const { brokers, propertiesOf } = postgresBrokers({ ready, count: 2, sessionTimeoutMs: SESSION_MS, properties: { "num.partitions": String(PARTITIONS) } })
 
   it.runIf(ready)("a killed broker's partitions are served by the other from the database, every record once, offsets continuing", async () => {
     const [b1, b2] = brokers as [BrokerProcess, BrokerProcess]
-    await eventually("two brokers", () => list(b1.port, "moves"), (l) => l.brokers.length === 2)
+    await eventually("two brokers", () => listCluster(b1.port, "moves"), (l) => l.brokers.length === 2)
     await kcat(["-b", `127.0.0.1:${b1.port}`, "-P", "-t", "moves", "-p", "0"], "created\n").catch(() => undefined)
-    const topic = await eventually("moves created", () => list(b2.port, "moves"), (l) => l.topics[0]?.partitions.length === PARTITIONS)
+    const topic = await eventually("moves created", () => listCluster(b2.port, "moves"), (l) => l.topics[0]?.partitions.length === PARTITIONS)
     const ledBy2 = topic.topics[0]!.partitions.filter((p) => p.leader === 2).map((p) => p.partition)
     assert.isAbove(ledBy2.length, 0, "broker 2 leads some partitions")
 
@@ -84,7 +47,7 @@ describe("partition logs over PostgreSQL", () => {
     for (let p = 0; p < PARTITIONS; p++) before.set(p, await consume(b1.port, p))
 
     await b2.kill()
-    await eventually("broker 2's partitions led by broker 1", () => list(b1.port, "moves"), (l) =>
+    await eventually("broker 2's partitions led by broker 1", () => listCluster(b1.port, "moves"), (l) =>
       l.brokers.length === 1 && l.topics[0]!.partitions.every((p) => p.leader === 1), SESSION_MS + 10_000)
 
     for (let p = 0; p < PARTITIONS; p++) {
@@ -103,7 +66,7 @@ describe("partition logs over PostgreSQL", () => {
 
     // Broker 2 back, with a new empty log dir: it leads its partitions again and serves them from the database.
     brokers[1] = await startBroker({ properties: propertiesOf(2) })
-    await eventually("broker 2 leads again", () => list(b1.port, "moves"), (l) =>
+    await eventually("broker 2 leads again", () => listCluster(b1.port, "moves"), (l) =>
       l.brokers.length === 2 && l.topics[0]!.partitions.some((p) => p.leader === 2), SESSION_MS + 10_000)
     assert.deepStrictEqual(await consume(brokers[1]!.port, moved), after)
   }, 120_000)

@@ -6,44 +6,24 @@
 // needed; stopped, the partitions go to their next replica (a preferred election: 80), and started again it
 // leads them again.
 import { Kafka, logLevel } from "kafkajs"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { RawClient } from "../../src/client/RawClient.ts"
 import { ElectLeaders } from "../../src/protocol/messages/ElectLeaders.ts"
 import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient } from "../support/Installed.ts"
-import { kcat, kcatInstalled } from "../support/Kcat.ts"
-import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
+import { kcat, kcatInstalled, leadersOf, listCluster } from "../support/Kcat.ts"
+import { eventually } from "../support/Until.ts"
+import { postgresInstalled, requirePostgres } from "../support/Postgres.ts"
+import { postgresBrokers } from "../support/PostgresBrokers.ts"
 
 const SESSION_MS = 2000
 const TOPIC = "moves"
 
-interface Listing {
-  readonly brokers: Array<{ id: number }>
-  readonly topics: Array<{
-    topic: string
-    partitions: Array<{ partition: number; leader: number; replicas: Array<{ id: number }>; isrs: Array<{ id: number }> }>
-  }>
-}
 
-/** kcat -L through the broker at `port`: the brokers, and the topic when it is named (a Metadata request naming
- * a topic that does not exist creates it). */
-const list = async (port: number, topic: string | null = TOPIC): Promise<Listing> =>
-  JSON.parse(await kcat(["-b", `127.0.0.1:${port}`, "-L", "-J", ...(topic === null ? [] : ["-t", topic])])) as Listing
+/** kcat -L through the broker at `port`, naming the topic unless null. */
+const list = (port: number, topic: string | null = TOPIC) => listCluster(port, topic ?? undefined)
 
-const leaders = (l: Listing) => l.topics[0]?.partitions.slice().sort((a, b) => a.partition - b.partition).map((p) => p.leader) ?? []
 
-const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 20_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  let last: A | undefined
-  for (;;) {
-    try {
-      last = await get()
-      if (check(last)) return last
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /** Every record of the partition, read through the broker at `port`. */
 const consume = async (port: number, partition: number): Promise<Array<string>> => {
@@ -58,27 +38,7 @@ describe("reassigning partitions over PostgreSQL", () => {
   requirePostgres()
   requireClient("kcat", kcatInstalled, "apt-get install -y kcat")
   const ready = postgresInstalled && kcatInstalled
-  let pg: Postgres | undefined
-  const brokers: Array<BrokerProcess> = []
-  let propertiesOf: (id: number) => Record<string, string> = () => ({})
-
-  beforeAll(async () => {
-    if (!ready) return
-    pg = await startPostgres()
-    const url = await pg.createDatabase()
-    propertiesOf = (id) => ({
-      "node.id": String(id),
-      "storage.url": url,
-      "broker.heartbeat.interval.ms": "200",
-      "broker.session.timeout.ms": String(SESSION_MS)
-    })
-    for (const id of [1, 2, 3]) brokers.push(await startBroker({ properties: propertiesOf(id) }))
-  }, 90_000)
-
-  afterAll(async () => {
-    for (const b of brokers) await b.stop()
-    await pg?.stop()
-  })
+  const { brokers, propertiesOf } = postgresBrokers({ ready, count: 3, sessionTimeoutMs: SESSION_MS })
 
   it.runIf(ready)("a broker started after the topic leads the partitions reassigned to it, with their records", async () => {
     const [b1, b2, b3] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess]
@@ -93,15 +53,15 @@ describe("reassigning partitions over PostgreSQL", () => {
       await setup.disconnect()
     }
     const created = await eventually("the topic seen by another broker", () => list(b2.port), (l) => l.topics[0]?.partitions.length === 4)
-    assert.sameMembers([...new Set(leaders(created))], [1, 2, 3])
+    assert.sameMembers([...new Set(leadersOf(created))], [1, 2, 3])
     for (let p = 0; p < 4; p++) await produce(b3.port, p, [`p${p}-before-1`, `p${p}-before-2`])
 
     // Broker 4 joins: every broker lists it, and it leads nothing.
     brokers.push(await startBroker({ properties: propertiesOf(4) }))
     const b4 = brokers[3]!
     for (const b of brokers) await eventually(`broker 4 seen from ${b.port}`, () => list(b.port), (l) => l.brokers.length === 4)
-    assert.deepStrictEqual(leaders(await list(b4.port)), leaders(created))
-    assert.notInclude(leaders(await list(b4.port)), 4)
+    assert.deepStrictEqual(leadersOf(await list(b4.port)), leadersOf(created))
+    assert.notInclude(leadersOf(await list(b4.port)), 4)
 
     // Partitions 0 and 1 reassigned to broker 4 and their old first replica.
     const firstReplica = (p: number) => created.topics[0]!.partitions.find((x) => x.partition === p)!.replicas[0]!.id
@@ -115,8 +75,8 @@ describe("reassigning partitions over PostgreSQL", () => {
     } finally {
       await admin.disconnect()
     }
-    const expected = [4, 4, leaders(created)[2], leaders(created)[3]]
-    for (const b of brokers) await eventually(`partitions 0 and 1 led by 4 seen from ${b.port}`, () => list(b.port), (l) => leaders(l).join() === expected.join())
+    const expected = [4, 4, leadersOf(created)[2], leadersOf(created)[3]]
+    for (const b of brokers) await eventually(`partitions 0 and 1 led by 4 seen from ${b.port}`, () => list(b.port), (l) => leadersOf(l).join() === expected.join())
     const moved = (await list(b1.port)).topics[0]!.partitions.sort((a, b) => a.partition - b.partition)
     for (const p of [0, 1]) {
       assert.deepStrictEqual(moved[p]!.replicas.map((r) => r.id), [4, firstReplica(p)])
@@ -124,7 +84,7 @@ describe("reassigning partitions over PostgreSQL", () => {
     }
     // A few heartbeats later, the controller has left them there.
     await new Promise((r) => setTimeout(r, 1000))
-    assert.deepStrictEqual(leaders(await list(b2.port)), expected)
+    assert.deepStrictEqual(leadersOf(await list(b2.port)), expected)
 
     // Through broker 4: the records from before are read, new ones produced and read back (through another too).
     for (const p of [0, 1]) {
@@ -150,11 +110,11 @@ describe("reassigning partitions over PostgreSQL", () => {
     // (PREFERRED_LEADER_NOT_AVAILABLE), an unclean one is not needed; started again, it leads them again.
     await b4.stop()
     await eventually("partitions 0 and 1 led by their other replica", () => list(b1.port), (l) =>
-      leaders(l)[0] === firstReplica(0) && leaders(l)[1] === firstReplica(1))
+      leadersOf(l)[0] === firstReplica(0) && leadersOf(l)[1] === firstReplica(1))
     await eventually("preferred election refused", () => elect(b3.port, 0), (codes) => codes.join() === "80,80")
     assert.deepStrictEqual(await elect(b3.port, 1), [84, 84])
     brokers[3] = await startBroker({ logDir: b4.logDir, properties: propertiesOf(4) })
-    await eventually("broker 4 leading partitions 0 and 1 again", () => list(b1.port), (l) => leaders(l).join() === expected.join())
+    await eventually("broker 4 leading partitions 0 and 1 again", () => list(b1.port), (l) => leadersOf(l).join() === expected.join())
     assert.deepStrictEqual(await consume(brokers[3]!.port, 1), ["p1-before-1", "p1-before-2", "p1-after"])
   }, 120_000)
 })

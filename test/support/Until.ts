@@ -9,3 +9,17 @@ export const until = async (what: string, check: () => boolean | Promise<boolean
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+/** Polls `get` until `check` holds of what it answers (a throw counts as not yet); answers that. */
+export const eventually = async <A>(what: string, get: () => Promise<A>, check: (a: A) => boolean, timeoutMs = 20_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let last: A | undefined
+  for (;;) {
+    try {
+      last = await get()
+      if (check(last)) return last
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
