@@ -16,6 +16,7 @@ import { startBroker, type BrokerProcess } from "../support/BrokerProcess.ts"
 import { requireClient, runs } from "../support/Installed.ts"
 import { kcat, kcatInstalled } from "../support/Kcat.ts"
 import { until } from "../support/Until.ts"
+import { filterWarnings, restoreWarnings } from "../support/KafkajsWarnings.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const chromiumPath = "/usr/bin/chromium"
@@ -36,19 +37,6 @@ const ensureBundle = () => {
   execFileSync("npm", ["run", "build:console", "--silent"], { cwd: root, stdio: "inherit" })
 }
 
-// kafkajs 2.2.4 arms a timer for `throttledUntil - Date.now()` while `throttledUntil` is still -1, for which
-// Node 24 prints a TimeoutNegativeWarning (see Kafkajs.test.ts): filtered out for this file only.
-const warningListeners = process.listeners("warning")
-const filterWarnings = () => {
-  process.removeAllListeners("warning")
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") for (const listener of warningListeners) listener(warning)
-  })
-}
-const restoreWarnings = () => {
-  process.removeAllListeners("warning")
-  for (const listener of warningListeners) process.on("warning", listener)
-}
 
 describe("web console in chromium", () => {
   requireClient("chromium", chromiumInstalled, "apt-get install -y chromium")

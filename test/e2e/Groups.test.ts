@@ -18,6 +18,7 @@ import { startBroker, type RunningBroker } from "../../src/index.ts"
 import * as BrokerProcess from "../support/BrokerProcess.ts"
 import { kcat, kcatInstalled } from "../support/Kcat.ts"
 import { until as untilWithin } from "../support/Until.ts"
+import { filterWarnings, restoreWarnings } from "../support/KafkajsWarnings.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const PARTITIONS = 4
@@ -35,19 +36,6 @@ const TEST_TIMEOUT_MS = 60_000
 /** Rebalance times measured along the way, printed once in afterAll. */
 const timings: Record<string, number> = {}
 
-// kafkajs 2.2.4 arms a timer for `throttledUntil - Date.now()` while `throttledUntil` is still -1, for which
-// Node 24 prints a TimeoutNegativeWarning (see Kafkajs.test.ts): filtered out for this file only.
-const warningListeners = process.listeners("warning")
-const filterWarnings = () => {
-  process.removeAllListeners("warning")
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") for (const listener of warningListeners) listener(warning)
-  })
-}
-const restoreWarnings = () => {
-  process.removeAllListeners("warning")
-  for (const listener of warningListeners) process.on("warning", listener)
-}
 
 
 interface Consumed {

@@ -16,6 +16,7 @@ import { type BatchHeader, COMPRESSION_MASK, scanBatches } from "../../src/proto
 import { startApiRecorder, type ApiRecorder } from "../support/ApiRecorder.ts"
 import { startFaultProxy } from "../support/FaultProxy.ts"
 import { fetchAll } from "../support/PlatformaticFetch.ts"
+import { filterWarnings, restoreWarnings } from "../support/KafkajsWarnings.ts"
 
 const MiB = 1024 * 1024
 const PARTITIONS = 3
@@ -46,20 +47,6 @@ const restart = async () => {
   broker = await start()
 }
 
-// kafkajs 2.2.4 arms a timer for `throttledUntil - Date.now()` while `throttledUntil` is still -1
-// (src/network/requestQueue/index.js), for which Node 24 prints a TimeoutNegativeWarning. Client noise, not a
-// broker problem: filtered out for this file, every other warning still printed.
-const warningListeners = process.listeners("warning")
-const filterWarnings = () => {
-  process.removeAllListeners("warning")
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") for (const listener of warningListeners) listener(warning)
-  })
-}
-const restoreWarnings = () => {
-  process.removeAllListeners("warning")
-  for (const listener of warningListeners) process.on("warning", listener)
-}
 
 beforeAll(async () => {
   filterWarnings()

@@ -22,6 +22,7 @@ import { kcat, kcatInstalled, leadersOf, listCluster } from "../support/Kcat.ts"
 import { eventually } from "../support/Until.ts"
 import { type Postgres, postgresInstalled, requirePostgres, startPostgres } from "../support/Postgres.ts"
 import { compare, type Consumed, killScripts, type Placement, pythonHas, recordSet, type RecordSpec, runScript } from "../support/PythonClients.ts"
+import { filterWarnings, restoreWarnings } from "../support/KafkajsWarnings.ts"
 
 const HEARTBEAT_MS = 200
 const SESSION_MS = 2000
@@ -77,19 +78,6 @@ const kafka = (port: number, clientId: string) =>
     retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 }
   })
 
-// kafkajs 2.2.4 arms a timer for `throttledUntil - Date.now()` while `throttledUntil` is still -1, for which
-// Node 24 prints a TimeoutNegativeWarning: client noise, filtered out for this file.
-const warningListeners = process.listeners("warning")
-const filterWarnings = () => {
-  process.removeAllListeners("warning")
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") for (const listener of warningListeners) listener(warning)
-  })
-}
-const restoreWarnings = () => {
-  process.removeAllListeners("warning")
-  for (const listener of warningListeners) process.on("warning", listener)
-}
 
 describe("real clients over brokers sharing PostgreSQL", () => {
   requirePostgres()

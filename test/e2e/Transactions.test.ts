@@ -34,6 +34,7 @@ import { faulty } from "../support/FaultyFileSystem.ts"
 import { requireClient } from "../support/Installed.ts"
 import { type LogLine } from "../support/Logs.ts"
 import { killScripts, PYTHON, pythonHas, runScript } from "../support/PythonClients.ts"
+import { filterWarnings, restoreWarnings } from "../support/KafkajsWarnings.ts"
 
 const pythonInstalled = pythonHas("confluent_kafka")
 const TXN_SCRIPT = "confluent_kafka_txn.py"
@@ -52,19 +53,6 @@ let kafka: Kafka
 const dirs: Array<string> = []
 const cleanups: Array<() => Promise<unknown>> = []
 
-// kafkajs 2.2.4 arms a timer for `throttledUntil - Date.now()` while `throttledUntil` is still -1, for which
-// Node 24 prints a TimeoutNegativeWarning: client noise, filtered out for this file (as in Kafkajs.test.ts).
-const warningListeners = process.listeners("warning")
-const filterWarnings = () => {
-  process.removeAllListeners("warning")
-  process.on("warning", (warning) => {
-    if (warning.name !== "TimeoutNegativeWarning") for (const listener of warningListeners) listener(warning)
-  })
-}
-const restoreWarnings = () => {
-  process.removeAllListeners("warning")
-  for (const listener of warningListeners) process.on("warning", listener)
-}
 
 const kafkaFor = (bootstrap: string, clientId = "kafkajs-txn-e2e") =>
   new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } })
