@@ -24,11 +24,15 @@ import { LogStore } from "../src/services/log/LogStore.ts"
 import { ClusterMetadata } from "../src/services/metadata/ClusterMetadata.ts"
 import { serveConnection } from "../src/services/network/Connection.ts"
 
-const { values: flags } = parseArgs({ options: { requests: { type: "string", default: "50000" }, rounds: { type: "string", default: "3" } } })
-const N = Number(flags.requests)
+const { values: flags } = parseArgs({
+  options: { requests: { type: "string", default: "50000" }, rounds: { type: "string", default: "3" }, wide: { type: "boolean", default: false } }
+})
 const ROUNDS = Number(flags.rounds)
-const PARTITIONS = 8
-const value = new Uint8Array(100).fill(120)
+/** --wide: scenario 3's requests instead, a 1 KiB record for each of 1,000 partitions (figures per partition). */
+const WIDE = flags.wide
+const PARTITIONS = WIDE ? 1000 : 8
+const N = WIDE ? Math.max(1, Math.round(Number(flags.requests) / 50)) : Number(flags.requests)
+const value = new Uint8Array(WIDE ? 1024 : 100).fill(120)
 const connection = { id: 1, localHost: "127.0.0.1", localPort: 9092, remote: "bench" }
 
 /** A fresh broker's services over an in-memory file system, with the topic. */
@@ -44,11 +48,17 @@ const withTopic = Effect.flatMap(ClusterMetadata, (m) =>
 /** Batches made up front (offsets are patched into them in place, so each round gets its own). */
 const batches = () => Array.from({ length: N }, () => encodeBatch([{ key: null, value }]))
 
+/** A wide request's batches: one per partition. */
+const wideBatches = () => Array.from({ length: PARTITIONS }, () => encodeBatch([{ key: null, value }]))
+
 const request = (i: number, records: Uint8Array) => ({
   transactionalId: null,
   acks: 1,
   timeoutMs: 30_000,
-  topicData: [{ name: "t", partitionData: [{ index: i % PARTITIONS, records }] }]
+  topicData: [{
+    name: "t",
+    partitionData: WIDE ? wideBatches().map((records, index) => ({ index, records })) : [{ index: i % PARTITIONS, records }]
+  }]
 })
 
 /** An in-memory socket whose reads are `frames`, then a clean close; writes are counted. */
@@ -76,14 +86,19 @@ const depths: Record<string, () => Effect.Effect<void, unknown, any>> = {
   append: () =>
     Effect.gen(function*() {
       const store = yield* LogStore
+      if (WIDE) {
+        const requests = Array.from({ length: N }, () => wideBatches().map((batch, partition) => ({ tp: { topic: "t", partition }, batch, header: readHeader(batch) })))
+        yield* measure("append", Effect.forEach(requests, store.appendAll, { discard: true }))
+        return
+      }
       const bs = batches()
       yield* measure("append", Effect.forEach(bs, (b, i) => store.append({ topic: "t", partition: i % PARTITIONS }, b, readHeader(b)), { discard: true }))
     }),
   handler: () =>
     Effect.gen(function*() {
-      const bs = batches()
+      const requests = batches().map((b, i) => request(i, b))
       const context = { apiVersion: 9, correlationId: 1, clientId: "bench", connection }
-      yield* measure("handler", Effect.forEach(bs, (b, i) => produceHandler.handle(request(i, b) as never, context), { discard: true }))
+      yield* measure("handler", Effect.forEach(requests, (r) => produceHandler.handle(r as never, context), { discard: true }))
     }),
   pipeline: () =>
     Effect.gen(function*() {
@@ -99,7 +114,7 @@ const measure = (name: string, run: Effect.Effect<unknown, unknown, any>) =>
   Effect.gen(function*() {
     const started = performance.now()
     yield* run
-    const us = ((performance.now() - started) * 1000) / N
+    const us = ((performance.now() - started) * 1000) / N / (WIDE ? PARTITIONS : 1)
     best.set(name, Math.min(best.get(name) ?? Infinity, us))
   })
 
@@ -114,7 +129,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const [a, h, p] = ["append", "handler", "pipeline"].map((n) => best.get(n)!) as [number, number, number]
-console.log(`${N.toLocaleString("en")} single-record Produce requests, ${PARTITIONS} partitions, in-memory file system; best of ${ROUNDS} rounds, µs per request:`)
+console.log(WIDE
+  ? `${N.toLocaleString("en")} Produce requests of a 1 KiB record for each of ${PARTITIONS} partitions, in-memory file system; best of ${ROUNDS} rounds, µs per partition:`
+  : `${N.toLocaleString("en")} single-record Produce requests, ${PARTITIONS} partitions, in-memory file system; best of ${ROUNDS} rounds, µs per request:`)
 console.log(`  append    ${a.toFixed(1).padStart(6)}   the partition log`)
 console.log(`  handler   ${h.toFixed(1).padStart(6)}   (+${(h - a).toFixed(1)}: the Produce handler's own)`)
 console.log(`  pipeline  ${p.toFixed(1).padStart(6)}   (+${(p - h).toFixed(1)}: framing, decoding, dispatch, encoding, writing)`)

@@ -101,6 +101,25 @@ describe("Produce", () => {
       }
     }).pipe(Effect.provide(layer(MemoryFileSystem.make(), { topics: { multi: 3 } }))))
 
+  it.effect("large batches to several partitions (written side by side) each land at their offsets; a refused one fails alone", () =>
+    Effect.gen(function*() {
+      // 80 records of 1 KiB: batches large enough for the store to write a request's side by side.
+      const big = (tag: string, options: Parameters<typeof encodeBatch>[1] = {}) =>
+        encodeBatch(Array.from({ length: 80 }, (_, i) => ({ value: text.encode(`${tag}-${i}-`.padEnd(1024, "x")) })), { timestamp: 1_700_000_000_000, ...options })
+      const idempotent = { producerId: 77, producerEpoch: 0 }
+      const first = yield* callResponse(Produce.make, VERSION, request([["wide", [[0, big("a0")], [1, big("a1", { ...idempotent, baseSequence: 0 })], [2, big("a2")], [3, big("a3")]]]]))
+      assert.deepStrictEqual([0, 1, 2, 3].map((i) => [partitionOf(first, "wide", i).errorCode, partitionOf(first, "wide", i).baseOffset]), [[0, 0], [0, 0], [0, 0], [0, 0]])
+      // Partition 1's producer skips sequences 80-99: refused with 45 in its place, its siblings appended.
+      const second = yield* callResponse(Produce.make, VERSION, request([["wide", [[0, big("b0")], [1, big("b1", { ...idempotent, baseSequence: 100 })], [2, big("b2")], [3, big("b3")]]]]))
+      assert.deepStrictEqual(second.responses[0]!.partitionResponses.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 0, 80], [1, 45, -1], [2, 0, 80], [3, 0, 80]])
+      for (const partition of [0, 1, 2, 3]) {
+        const records = batchesIn(yield* readLog({ topic: "wide", partition })).flatMap((b) => decodeRecords(b.bytes))
+        const expected = partition === 1 ? ["a1"] : [`a${partition}`, `b${partition}`]
+        assert.deepStrictEqual([...new Set(records.map((r) => new TextDecoder().decode(r.value!).split("-")[0]))], expected)
+        assert.deepStrictEqual(records.map((r) => r.offset), Array.from({ length: records.length }, (_, i) => i))
+      }
+    }).pipe(Effect.provide(layer(MemoryFileSystem.make(), { topics: { wide: 4 } }))))
+
   it.effect("a batch of three records advances the next offset by three", () =>
     Effect.gen(function*() {
       const first = yield* produceOne("events", 0, batchOf("x", "y", "z"))

@@ -8,7 +8,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Context, Effect, Layer, Schedule } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { existsSync, readFileSync } from "node:fs"
-import * as Http from "node:http"
+import { createRequire } from "node:module"
 import { dirname, extname, join, normalize } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { ConnectionInfo } from "../../services/api/Handler.ts"
@@ -25,6 +25,10 @@ import { scrape } from "../../services/metrics/Exposition.ts"
 import { Hashing } from "../../services/security/Hashing.ts"
 import { makeCredential, SCRAM_MECHANISMS } from "../../services/security/Scram.ts"
 import { ScramCredentials } from "../../services/security/ScramCredentials.ts"
+
+// Required, not imported: an import of node:http reads all its exports, among them the lazy WebSocket ones,
+// which load Node's bundled undici (about 50 ms of every start, console on or off).
+const Http = createRequire(import.meta.url)("node:http") as typeof import("node:http")
 
 /** Where the console is served, once it is. */
 export class ConsoleServer extends Context.Service<ConsoleServer, { readonly url: string }>()("kafka/ConsoleServer") {}

@@ -11,7 +11,7 @@ import { resolve } from "node:path"
 import { DiskSpace } from "../../services/log/DiskSpace.ts"
 
 /** Writes up to this size are synchronous (a produced batch of about 100 records of 1 KiB fits). */
-const SYNC_WRITE_BYTES = 256 * 1024
+const SYNC_WRITE_BYTES = 64 * 1024
 /** Positional reads up to this size are synchronous (batch headers, index walks, small fetches). */
 const SYNC_READ_BYTES = 256 * 1024
 

@@ -28,6 +28,9 @@ import * as Reading from "./Reading.ts"
 import * as Retention from "./Retention.ts"
 import * as SegmentIO from "./SegmentIO.ts"
 
+/** The size from which the live file system writes on the thread pool (layers/fs/NodeFileSystem.ts). */
+const LARGE_BATCH_BYTES = 64 * 1024
+
 export const make = Effect.gen(function*() {
   // Files live in a child scope, closed after the final flush.
   const scope = yield* Scope.fork(yield* Effect.scope)
@@ -178,13 +181,23 @@ export const make = Effect.gen(function*() {
       return bytes
     })
 
+  const append = (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
+    Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(appendLocked(dir, p, batch, header)))
+
   const offsetsOf = (p: Partition) => ({ logStartOffset: p.logStartOffset, logEndOffset: nextOffset(p), lastStableOffset: lastStableOffset(p) })
 
   return LogStore.of({
     createPartition,
     deletePartition,
-    append: (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) =>
-      Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(appendLocked(dir, p, batch, header))),
+    append,
+    appendAll: (appends) => {
+      // Large batches are written on the thread pool (the live file system's choice): a request's are then
+      // written side by side rather than each waiting for the one before. Small ones are written on the
+      // event loop, one after another, for less than it would take to run them side by side.
+      let large = 0
+      for (const a of appends) if (a.batch.length >= LARGE_BATCH_BYTES) large++
+      return Effect.forEach(appends, (a) => Effect.result(append(a.tp, a.batch, a.header)), large > 1 ? { concurrency: "unbounded" } : undefined)
+    },
     writeMarker: (tp, marker) => Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(appendMarkerLocked(dir, p, marker))),
     flush: (tp) => Effect.flatMap(partitionOf(dir, tp), (p) => p.lock.withPermit(flush(dir, p))),
     read: (tp, offset, maxBytes, minOneBatch, isolation) =>

@@ -33,6 +33,7 @@ import { OffsetOutOfRange, StorageError, UnknownTopicOrPartition } from "../../s
 import {
   type AbortedTransaction,
   type AppendResult,
+  appendEach,
   type CleanStats,
   type Isolation,
   LogStore,
@@ -520,6 +521,7 @@ export const make = (options: SqlLogStoreOptions = {}) =>
       createPartition,
       deletePartition,
       append,
+      appendAll: appendEach(append),
       writeMarker,
       // Appends are committed (durable in PostgreSQL) before they are answered: nothing to fsync.
       flush: () => Effect.void,

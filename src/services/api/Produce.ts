@@ -52,13 +52,12 @@ import { Authorization } from "../auth/Authorization.ts"
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../auth/Authorizer.ts"
 import { TransactionCoordinator } from "../txn/TransactionCoordinator.ts"
 import { handler, NoResponse } from "./Handler.ts"
-import { type AppendResult, LogStore } from "../log/LogStore.ts"
+import { type Append, type AppendError, LogStore } from "../log/LogStore.ts"
 import { topicSetting } from "../metadata/TopicConfigs.ts"
 
 type PartitionResponse = ResponseOf<typeof Produce>["responses"][number]["partitionResponses"][number]
 
 type Rejection = UnknownTopicOrPartition | InvalidRecord | InvalidTimestamp | MessageTooLarge | CorruptMessage | UnsupportedForMessageFormat
-type AppendError = Effect.Error<ReturnType<LogStore["Service"]["append"]>>
 
 /** A transaction's refusals as Produce answers them (Kafka's translation for produce responses). */
 const produceCode = (e: Rejection | AppendError | TxnError): number =>
@@ -187,9 +186,23 @@ export const make = handler(Produce, "0-11", (request, context) =>
     let errors = 0
     /** Record batch bytes sent, whatever became of them: what `producer_byte_rate` counts. */
     let bytes = 0
-    // One loop over every partition, and no span per partition (a request may name a thousand): the
-    // request's span gets the totals.
+    // One pass over every partition checks what can be appended and answers what cannot; the store then
+    // appends the rest at once (it may write them side by side), and their answers fill their places. No span
+    // per partition (a request may name a thousand): the request's span gets the totals.
     const responses: Array<{ name: string; partitionResponses: Array<PartitionResponse> }> = []
+    const appends: Array<Append> = []
+    const pending: Array<{ readonly answers: Array<PartitionResponse>; readonly slot: number; readonly checked: Checked }> = []
+    const refuse = (topic: string, index: number, e: Rejection | AppendError | TxnError) =>
+      Effect.gen(function*() {
+        errors++
+        if (e._tag === "UnknownTopicOrPartition") return failed(index, e.code, null)
+        const code = produceCode(e)
+        yield* Effect.logWarning(`Produce to ${topic}-${index} rejected (error ${code}): ${e.message}`)
+        const recordErrors = "recordErrors" in e && e.recordErrors !== undefined
+          ? e.recordErrors.map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message }))
+          : []
+        return failed(index, code, e.message, recordErrors)
+      })
     for (const topic of request.topicData) {
       const partitionResponses: Array<PartitionResponse> = []
       responses.push({ name: topic.name, partitionResponses })
@@ -216,54 +229,56 @@ export const make = handler(Produce, "0-11", (request, context) =>
           continue
         }
         const checked = validate(effective, image, now, topic.name, p.index, p.records)
-        let result: Result.Result<AppendResult, Rejection | AppendError | TxnError>
-        if ("header" in checked) {
-          const tp = { topic: topic.name, partition: p.index }
-          const { header } = checked
-          // A transactional batch goes only where its transaction is.
-          const allowed = (header.attributes & TRANSACTIONAL) === 0
-            ? Effect.void
-            : request.transactionalId === null
-            ? Effect.fail(new InvalidTxnState({ detail: `a transactional batch of producer ${header.producerId} without a transactional id` }))
-            : transactions.verify(request.transactionalId, { producerId: header.producerId, producerEpoch: header.producerEpoch }, tp)
-          setPartitionLeaderEpoch(p.records!, 0, checked.leaderEpoch)
-          result = yield* Effect.result(Effect.andThen(allowed, store.append(tp, p.records!, header)))
-        } else {
-          result = Result.fail(checked)
-        }
-        if (Result.isSuccess(result)) {
-          const r = result.success
-          const { header, logAppendTime } = checked as Checked
-          records += header.recordCount
-          if (!r.duplicate) stats.produced(topic.name, header.recordCount, p.records!.byteLength)
-          if (r.duplicate) {
-            yield* Effect.logDebug(
-              `Produce to ${topic.name}-${p.index}: producer ${header.producerId} sequence ${header.baseSequence} is a retry of the batch at offset ${r.baseOffset}; not written again`
-            )
-          }
-          partitionResponses.push({
-            index: p.index,
-            errorCode: ErrorCode.NONE,
-            baseOffset: r.baseOffset,
-            logAppendTimeMs: logAppendTime,
-            logStartOffset: r.logStartOffset,
-            recordErrors: [],
-            errorMessage: null
-          })
+        if (!("header" in checked)) {
+          partitionResponses.push(yield* refuse(topic.name, p.index, checked))
           continue
         }
-        const e = result.failure
-        errors++
-        if (e._tag === "UnknownTopicOrPartition") {
-          partitionResponses.push(failed(p.index, e.code, null))
-        } else {
-          const code = produceCode(e)
-          yield* Effect.logWarning(`Produce to ${topic.name}-${p.index} rejected (error ${code}): ${e.message}`)
-          const recordErrors = "recordErrors" in e && e.recordErrors !== undefined
-            ? e.recordErrors.map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message }))
-            : []
-          partitionResponses.push(failed(p.index, code, e.message, recordErrors))
+        const tp = { topic: topic.name, partition: p.index }
+        const { header } = checked
+        // A transactional batch goes only where its transaction is.
+        if ((header.attributes & TRANSACTIONAL) !== 0) {
+          const allowed = yield* Effect.result(
+            request.transactionalId === null
+              ? Effect.fail(new InvalidTxnState({ detail: `a transactional batch of producer ${header.producerId} without a transactional id` }))
+              : transactions.verify(request.transactionalId, { producerId: header.producerId, producerEpoch: header.producerEpoch }, tp)
+          )
+          if (Result.isFailure(allowed)) {
+            partitionResponses.push(yield* refuse(topic.name, p.index, allowed.failure))
+            continue
+          }
         }
+        setPartitionLeaderEpoch(p.records!, 0, checked.leaderEpoch)
+        appends.push({ tp, batch: p.records!, header })
+        pending.push({ answers: partitionResponses, slot: partitionResponses.length, checked })
+        partitionResponses.push(failed(p.index, ErrorCode.NONE, null)) // its place, filled once appended
+      }
+    }
+    const results = appends.length === 0 ? [] : yield* store.appendAll(appends)
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!
+      const { tp, batch } = appends[i]!
+      const { answers, slot, checked: { header, logAppendTime } } = pending[i]!
+      if (Result.isFailure(result)) {
+        answers[slot] = yield* refuse(tp.topic, tp.partition, result.failure)
+        continue
+      }
+      const r = result.success
+      records += header.recordCount
+      if (r.duplicate) {
+        yield* Effect.logDebug(
+          `Produce to ${tp.topic}-${tp.partition}: producer ${header.producerId} sequence ${header.baseSequence} is a retry of the batch at offset ${r.baseOffset}; not written again`
+        )
+      } else {
+        stats.produced(tp.topic, header.recordCount, batch.byteLength)
+      }
+      answers[slot] = {
+        index: tp.partition,
+        errorCode: ErrorCode.NONE,
+        baseOffset: r.baseOffset,
+        logAppendTimeMs: logAppendTime,
+        logStartOffset: r.logStartOffset,
+        recordErrors: [],
+        errorMessage: null
       }
     }
     yield* Effect.annotateCurrentSpan({ "kafka.records": records, "kafka.errors": errors })

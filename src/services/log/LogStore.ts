@@ -4,7 +4,7 @@
 // batches byte for byte, up to the high watermark or, read committed, the last stable offset (the first offset
 // of the earliest open transaction), with the aborted transactions of the range. The live implementation keeps
 // Kafka's on-disk layout (`<log.dir>/<topic>-<partition>/*.log`, `.txnindex` for aborted transactions).
-import { Context, type Duration, type Effect } from "effect"
+import { Context, type Duration, Effect, type Result } from "effect"
 import type { ByteSource } from "../../protocol/Bytes.ts"
 import type { Marker } from "../../protocol/ControlRecords.ts"
 import type { BatchHeader } from "../../protocol/RecordBatch.ts"
@@ -32,6 +32,19 @@ export interface AppendResult {
   /** A retry of a batch the producer already wrote (same epoch and sequence range): nothing was written. */
   readonly duplicate: boolean
 }
+
+/** One batch of a request for `appendAll`. */
+export interface Append {
+  readonly tp: TopicPartition
+  readonly batch: Uint8Array
+  readonly header: BatchHeader
+}
+
+export type AppendError = StorageError | UnknownTopicOrPartition | OutOfOrderSequence | InvalidProducerEpoch | InvalidTxnState
+
+/** `appendAll` for a store that appends one batch at a time. */
+export const appendEach = (append: (tp: TopicPartition, batch: Uint8Array, header: BatchHeader) => Effect.Effect<AppendResult, AppendError>) =>
+(appends: ReadonlyArray<Append>) => Effect.forEach(appends, (a) => Effect.result(append(a.tp, a.batch, a.header)))
 
 export interface PartitionOffsets {
   readonly logStartOffset: number
@@ -106,10 +119,12 @@ export class LogStore extends Context.Service<LogStore, {
     tp: TopicPartition,
     batch: Uint8Array,
     header: BatchHeader
-  ) => Effect.Effect<
-    AppendResult,
-    StorageError | UnknownTopicOrPartition | OutOfOrderSequence | InvalidProducerEpoch | InvalidTxnState
-  >
+  ) => Effect.Effect<AppendResult, AppendError>
+  /**
+   * Appends a request's batches, as `append` does each, and answers each one's result in order: one failing
+   * never fails the others. The store may write them in parallel (a produce naming a thousand partitions).
+   */
+  readonly appendAll: (appends: ReadonlyArray<Append>) => Effect.Effect<ReadonlyArray<Result.Result<AppendResult, AppendError>>>
   /**
    * Writes a transaction marker (a control batch) and fsyncs it: the producer's open transaction in the
    * partition closes, an aborted one is recorded in the transaction index. Answers the marker's offset.
