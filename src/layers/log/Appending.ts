@@ -8,7 +8,7 @@ import { Clock, Effect } from "effect"
 import { type Marker, markerBatch } from "../../protocol/ControlRecords.ts"
 import { encodeProducerSnapshot, snapshotFile } from "../../protocol/logdir/LogFiles.ts"
 import { type BatchHeader, readHeader, setBaseOffset } from "../../protocol/RecordBatch.ts"
-import { UnknownTopicOrPartition } from "../../services/Errors.ts"
+import { type StorageError, UnknownTopicOrPartition } from "../../services/Errors.ts"
 import type { AppendResult } from "../../services/log/LogStore.ts"
 import { active, nextOffset, type Partition } from "../../services/log/Partition.ts"
 import * as ProducerState from "../../services/log/ProducerState.ts"
@@ -16,20 +16,26 @@ import * as Segment from "../../services/log/Segment.ts"
 import { type LogDir, notify, settings, storageError } from "./LogDir.ts"
 import * as SegmentIO from "./SegmentIO.ts"
 
-/** The append itself, under the partition's lock, and not interruptible once it has started writing. */
+/**
+ * The append itself, under the partition's lock, and not interruptible once it has started writing. Plain
+ * steps rather than a generator: every produced batch takes this path, and each step of an effect costs.
+ */
 export const appendLocked = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader) =>
-  Effect.gen(function*() {
-    if (p.deleted) return yield* new UnknownTopicOrPartition(p.tp)
+  Effect.clockWith((clock): Effect.Effect<AppendResult, AppendFailure> => {
+    if (p.deleted) return Effect.fail(new UnknownTopicOrPartition(p.tp))
     const checked = ProducerState.check(p.producers, header)
     if (checked._tag === "Duplicate") {
-      return { baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true } satisfies AppendResult
+      return Effect.succeed({ baseOffset: checked.baseOffset, logStartOffset: p.logStartOffset, duplicate: true })
     }
-    if (checked._tag !== "Append") return yield* checked
-    const baseOffset = yield* writeBatch(dir, p, batch, header)
-    checked.record(baseOffset)
-    notify(dir, p.name)
-    return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false } satisfies AppendResult
+    if (checked._tag !== "Append") return Effect.fail(checked)
+    return Effect.map(writeBatch(dir, p, batch, header, clock.currentTimeMillisUnsafe()), (baseOffset) => {
+      checked.record(baseOffset)
+      notify(dir, p.name)
+      return { baseOffset, logStartOffset: p.logStartOffset, duplicate: false }
+    })
   }).pipe(Effect.uninterruptible)
+
+type AppendFailure = StorageError | UnknownTopicOrPartition | Exclude<ProducerState.CheckResult, { readonly _tag: "Append" | "Duplicate" }>
 
 /** A transaction marker, under the partition's lock; answers its offset once it is fsynced. */
 export const appendMarkerLocked = (dir: LogDir, p: Partition, marker: Marker) =>
@@ -39,7 +45,7 @@ export const appendMarkerLocked = (dir: LogDir, p: Partition, marker: Marker) =>
     const checked = ProducerState.checkMarker(p.producers, marker, now)
     if (checked._tag !== "Append") return yield* checked
     const batch = markerBatch(marker, now)
-    const offset = yield* writeBatch(dir, p, batch, readHeader(batch))
+    const offset = yield* writeBatch(dir, p, batch, readHeader(batch), now)
     const completed = checked.record(offset)
     if (completed?.aborted === true) {
       const lastStableOffset = ProducerState.firstUnstableOffset(p.producers) ?? offset + 1
@@ -54,33 +60,44 @@ export const appendMarkerLocked = (dir: LogDir, p: Partition, marker: Marker) =>
   }).pipe(Effect.uninterruptible)
 
 /** Writes a checked batch at the log end (rolling first when due) and indexes it; answers its base offset. */
-const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader) =>
-  Effect.gen(function*() {
-    const s = yield* settings(dir, p)
-    const now = yield* Clock.currentTimeMillis
-    if (!p.dirMade) {
-      yield* dir.fs.makeDirectory(p.dir, { recursive: true }).pipe(Effect.mapError(storageError(p.name, p.dir)))
+const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader, now: number) =>
+  Effect.flatMap(settings(dir, p), (s) => {
+    // The first append makes the partition's directory; a segment full or old enough rolls first.
+    const ready = !p.dirMade
+      ? Effect.andThen(makeDirectory(dir, p), Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs) ? roll(dir, p) : Effect.void)
+      : Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs)
+      ? roll(dir, p)
+      : undefined
+    const write = Effect.suspend(() => {
+      const segment = active(p)
+      const baseOffset = segment.nextOffset
+      const position = segment.size
+      setBaseOffset(batch, 0, baseOffset)
+      return dir.files.use(segment, (file) =>
+        // Nothing of a failed write may stay: the next batch must start where this one did.
+        Effect.catch(file.writeAll(batch), (e) => Effect.andThen(Effect.ignore(file.truncate(position)), Effect.fail(e))), true).pipe(
+        Effect.mapError(storageError(p.name, Segment.logPath(segment))),
+        Effect.flatMap(() => {
+          segment.size = position + batch.length
+          if (segment.firstAppendAt < 0) segment.firstAppendAt = now
+          Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
+          p.unflushed.add(segment)
+          p.unflushedMessages += header.recordCount
+          return p.unflushedMessages >= s.flushMessages ? Effect.as(flush(dir, p), baseOffset) : Effect.succeed(baseOffset)
+        })
+      )
+    })
+    return ready === undefined ? write : Effect.andThen(ready, write)
+  })
+
+const makeDirectory = (dir: LogDir, p: Partition) =>
+  dir.fs.makeDirectory(p.dir, { recursive: true }).pipe(
+    Effect.mapError(storageError(p.name, p.dir)),
+    Effect.map(() => {
       p.dirMade = true
       dir.onDisk.add(p.name)
-    }
-    if (Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs)) yield* roll(dir, p)
-    const segment = active(p)
-    const baseOffset = segment.nextOffset
-    const position = segment.size
-    setBaseOffset(batch, 0, baseOffset)
-    yield* dir.files.use(segment, (file) =>
-      file.writeAll(batch).pipe(
-        // Nothing of a failed write may stay: the next batch must start where this one did.
-        Effect.onError(() => Effect.ignore(file.truncate(position)))
-      ), true).pipe(Effect.mapError(storageError(p.name, Segment.logPath(segment))))
-    segment.size = position + batch.length
-    if (segment.firstAppendAt < 0) segment.firstAppendAt = now
-    Segment.indexBatch(segment, header, position, s.indexIntervalBytes, baseOffset)
-    p.unflushed.add(segment)
-    p.unflushedMessages += header.recordCount
-    if (p.unflushedMessages >= s.flushMessages) yield* flush(dir, p)
-    return baseOffset
-  })
+    })
+  )
 
 /**
  * Starts a new active segment at the log end. The old one is sealed, its indexes written and its data fsynced,
