@@ -76,7 +76,7 @@ const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchH
       return dir.files.use(segment, (file) =>
         // Nothing of a failed write may stay: the next batch must start where this one did.
         Effect.catch(file.writeAll(batch), (e) => Effect.andThen(Effect.ignore(file.truncate(position)), Effect.fail(e))), true).pipe(
-        Effect.mapError(storageError(p.name, Segment.logPath(segment))),
+        Effect.mapError((cause) => storageError(p.name, Segment.logPath(segment))(cause)),
         Effect.flatMap(() => {
           segment.size = position + batch.length
           if (segment.firstAppendAt < 0) segment.firstAppendAt = now

@@ -34,14 +34,16 @@ export const make = Effect.gen(function*() {
     return rate
   }
 
+  // Every request passes here: plain steps, and nothing more without a quota.
   const record = (kind: QuotaKind, client: QuotaClient, bytes: number) =>
-    Effect.gen(function*() {
-      const quota = resolveQuota(yield* metadata.image, keyOf(kind), client.user, client.clientId)
-      if (quota === undefined) return 0
-      const now = yield* Clock.currentTimeMillis
-      const rate = sensorOf(quota.sensor, now)
-      rate.record(bytes, now)
-      return throttleTimeMs(rate, quota.bound, now)
+    Effect.flatMap(metadata.image, (image) => {
+      const quota = resolveQuota(image, keyOf(kind), client.user, client.clientId)
+      if (quota === undefined) return Effect.succeed(0)
+      return Effect.map(Clock.currentTimeMillis, (now) => {
+        const rate = sensorOf(quota.sensor, now)
+        rate.record(bytes, now)
+        return throttleTimeMs(rate, quota.bound, now)
+      })
     })
 
   const unrecord = (kind: QuotaKind, client: QuotaClient, bytes: number) =>
