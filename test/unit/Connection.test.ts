@@ -1,7 +1,8 @@
 // The connection pipeline over an in-memory socket: framing whatever the chunking, responses in request order,
-// one span per request, no response for acks=0, and bad input ending the connection.
+// one span per request, no response for acks=0, connections taking turns, and bad input ending the connection.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Tracer } from "effect"
+import * as Socket from "effect/socket/Socket"
 import * as MemoryFileSystem from "../../src/layers/fs/MemoryFileSystem.ts"
 import { concat } from "../../src/protocol/Bytes.ts"
 import { ApiVersions } from "../../src/protocol/messages/ApiVersions.ts"
@@ -110,6 +111,35 @@ describe("serveConnection", () => {
       assert.deepStrictEqual(out.map((f) => new DataView(f.buffer, f.byteOffset).getInt32(0)), [10, 11, 12])
       assert.deepStrictEqual(decodeResponse(Metadata, 12, out[1]!).topics.map((t) => t.name), ["orders"])
     }))
+
+  it.effect("connections take turns: one client's pipelined requests do not hold back another's", () =>
+    Effect.gen(function*() {
+      // Client A has 40 requests read in one chunk; client B one request. Every answer is logged as it is written.
+      const answered: Array<string> = []
+      const client = (name: string, requests: number) => {
+        let sent = false
+        return Socket.make({
+          reader: Effect.succeed({
+            pull: Effect.suspend(() => {
+              if (sent) return Effect.fail(new Socket.SocketError({ reason: new Socket.SocketCloseError({ code: 1000 }) }))
+              sent = true
+              return Effect.succeed([concat(Array.from({ length: requests }, (_, i) => RawClient.encode(ApiVersions, 3, versionsRequest, i)))] as const)
+            }),
+            upgrade: Socket.SocketUpgradeError.unsupported
+          }),
+          writer: Effect.succeed({
+            write: () => Effect.sync(() => void answered.push(name)),
+            writeAll: () => Effect.sync(() => void answered.push(name))
+          })
+        })
+      }
+      yield* Effect.all([
+        serveConnection(client("A", 40), connection),
+        serveConnection(client("B", 1), { ...connection, id: 2, remote: "test:2" })
+      ], { concurrency: "unbounded" })
+      assert.strictEqual(answered.length, 41)
+      assert.isAtMost(answered.indexOf("B"), 3, `B answered after ${answered.indexOf("B")} of A's answers`)
+    }).pipe(Effect.provide(TestLayers.layer(MemoryFileSystem.make(), {}))))
 
   it.effect("runs each request in a span named after its API, with version, correlation id and client id", () =>
     Effect.gen(function*() {

@@ -1,8 +1,9 @@
 // One client connection, as a Stream: socket bytes → size-prefixed frames → request header and body decoded
 // in arrival order → handlers run → responses encoded and written, in request order, each in one write (or, for
-// records streamed from the log, in back-to-back writes). Requests run one at a time in arrival order, except
-// those that may wait long (a Fetch long poll, a JoinGroup, a SyncGroup): those run on fibers of their own while
-// the next requests are handled, and their answers still leave in request order. Bad input closes the connection
+// records streamed from the log, in back-to-back writes). Requests run one at a time in arrival order (after
+// each, the other connections get their turn), except those that may wait long (a Fetch long poll, a JoinGroup,
+// a SyncGroup): those run on fibers of their own while the next requests are handled, and their answers still
+// leave in request order. Bad input closes the connection
 // with a log line: a frame above `socket.request.max.bytes`, an unknown API key, a version outside the
 // advertised range (except ApiVersions, answered with error 35), bytes that do not decode. Nothing a client
 // sends can stop the server.
