@@ -63,11 +63,8 @@ export const appendMarkerLocked = (dir: LogDir, p: Partition, marker: Marker) =>
 const writeBatch = (dir: LogDir, p: Partition, batch: Uint8Array, header: BatchHeader, now: number) =>
   Effect.flatMap(settings(dir, p), (s) => {
     // The first append makes the partition's directory; a segment full or old enough rolls first.
-    const ready = !p.dirMade
-      ? Effect.andThen(makeDirectory(dir, p), Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs) ? roll(dir, p) : Effect.void)
-      : Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs)
-      ? roll(dir, p)
-      : undefined
+    const rolls = Segment.shouldRoll(active(p), batch.length, now, s.segmentBytes, s.segmentMs)
+    const ready = !p.dirMade ? Effect.andThen(makeDirectory(dir, p), rolls ? roll(dir, p) : Effect.void) : rolls ? roll(dir, p) : undefined
     const write = Effect.suspend(() => {
       const segment = active(p)
       const baseOffset = segment.nextOffset
